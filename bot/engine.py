@@ -1,0 +1,244 @@
+"""The answer engine: shortlist from the index, score with rapidfuzz and domain knowledge, decide."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from . import segment
+from .store import Candidate, Store
+from .understand import Query, entities_of, intents_of, understand
+from .vocabulary import Vocabulary, vocabulary
+
+SHORTLIST = 60
+ANSWER_AT = 62  # confident enough to answer
+UNSURE_AT = 45  # close enough to offer as a choice
+MARGIN = 6  # a runner-up this close (from another topic) makes us ask
+PASSAGE_AT = 60
+
+
+@dataclass
+class Result:
+    """What the engine decided for one question; `to_json` is the stable `rolebot ask --json` contract."""
+
+    answered: bool
+    kind: str  # "answer" | "passage" | "unsure" | "decline" | "empty"
+    script: str
+    topic: str | None = None
+    entry_id: str | None = None
+    score: int = 0
+    question: str | None = None
+    answer: str | None = None
+    sources: list[dict[str, str]] = field(default_factory=list)
+    follow_ups: list[dict[str, str]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    passage_id: str | None = None
+    has_more: bool = False
+    normalized: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON contract of `rolebot ask --json`."""
+        return {
+            "answered": self.answered,
+            "topic": self.topic,
+            "entry_id": self.entry_id,
+            "score": self.score,
+            "question": self.question,
+            "answer": self.answer,
+            "sources": self.sources,
+            "follow_ups": self.follow_ups,
+            "candidates": [{"topic": c["topic"], "score": c["score"]} for c in self.candidates],
+            "script": self.script,
+        }
+
+
+@dataclass(frozen=True)
+class _Scored:
+    candidate: Candidate
+    score: float
+
+
+class Engine:
+    """Answers questions from one store; safe to call from worker threads."""
+
+    def __init__(self, store: Store, vocab: Vocabulary | None = None) -> None:
+        self.store = store
+        self.vocab = vocab or vocabulary()
+        segment.prepare(self.vocab)
+        self._docs = max(store.phrasing_count(), 1)
+        self._topic_questions: dict[str, str] | None = None
+
+    def refresh(self) -> None:
+        """Forget cached views of the store after it changed."""
+        self._docs = max(self.store.phrasing_count(), 1)
+        self._topic_questions = None
+
+    # -- scoring -----------------------------------------------------------------------------------
+    def _weights(self, terms: set[str]) -> dict[str, float]:
+        """Return an IDF weight per term; a term the knowledge never uses weighs the most."""
+        df = self.store.doc_freq(sorted(terms))
+        n = self._docs
+        return {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) + 1.0 for t in terms}
+
+    def _related(self, a: str, b: str) -> float:
+        """Return how far two words mean the same role: 1 same, 0.5 one is a kind of the other."""
+        if a == b:
+            return 1.0
+        if a in self.vocab.roles and b in self.vocab.roles:
+            if b in self.vocab.family(a)[1:] or a in self.vocab.family(b)[1:]:
+                return 0.5
+        return 0.0
+
+    def _coverage(self, have: tuple[str, ...], other: set[str], w: dict[str, float]) -> float:
+        """Return the weighted share of `have` that `other` contains (roles get family credit)."""
+        total = sum(w[t] for t in have)
+        if not total:
+            return 0.0
+        got = 0.0
+        for t in have:
+            if t in other:
+                got += w[t]
+            elif t in self.vocab.roles:
+                got += w[t] * max((self._related(t, o) for o in other), default=0.0)
+        return got / total
+
+    def _entity_agreement(self, q: frozenset[str], p: frozenset[str]) -> float:
+        """Return a soft Jaccard of the roles named by question and phrasing."""
+        if not q and not p:
+            return 0.4
+        union = len(q | p)
+        matched = 0.0
+        for e in q:
+            matched += max((self._related(e, o) for o in p), default=0.0)
+        return matched / max(union - matched * 0 - (len(q & p) * 0), 1) if union else 0.0
+
+    @staticmethod
+    def _intent_agreement(q: frozenset[str], p: frozenset[str]) -> float:
+        """Return 1 when question and phrasing ask the same kind of thing, 0 when clearly not."""
+        if q and p:
+            return 1.0 if q & p else 0.0
+        return 0.7 if not q and not p else 0.5
+
+    def _score(self, query: Query, cand: Candidate, w: dict[str, float]) -> float:
+        """Return a 0–100 confidence that a phrasing asks what the question asks."""
+        p_words = cand.tokens
+        p_content = tuple(segment.content(list(p_words), self.vocab))
+        p_entities = entities_of(p_words, self.vocab)
+        p_intents = intents_of("".join(p_words), self.vocab)
+        ent = self._entity_agreement(query.entities, p_entities)
+        cov_q = self._coverage(query.content, set(p_content), w)
+        cov_p = self._coverage(p_content, set(query.content), w)
+        fz = fuzz.token_sort_ratio(" ".join(query.words), " ".join(p_words)) / 100.0
+        intent = self._intent_agreement(query.intents, p_intents)
+        raw = 0.35 * ent + 0.2 * cov_q + 0.15 * cov_p + 0.15 * fz + 0.15 * intent
+        # a compared thing that no role word and no phrasing explains: a question about other jobs
+        unknown = [o for o in query.operands if o not in self.vocab.roles and o not in p_content]
+        if unknown and query.intents & {"difference", "career", "relation"}:
+            raw -= 0.25 * len(unknown)
+        return max(0.0, min(1.0, raw)) * 100
+
+    # -- deciding ----------------------------------------------------------------------------------
+    def ask(self, text: str) -> Result:
+        """Answer one question."""
+        query = understand(text, self.vocab)
+        if not query.content:
+            return Result(False, "empty", query.script, normalized=query.norm.text)
+        terms = list(query.content)
+        shortlist = self.store.search(terms, SHORTLIST)
+        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens})
+        best: dict[str, _Scored] = {}
+        passages: list[_Scored] = []
+        for cand in shortlist:
+            if cand.kind == "passage":
+                passages.append(_Scored(cand, self._passage_score(query, cand, w)))
+                continue
+            s = self._score(query, cand, w)
+            key = cand.topic or cand.ref
+            if key not in best or s > best[key].score:
+                best[key] = _Scored(cand, s)
+        ranked = sorted(best.values(), key=lambda s: s.score, reverse=True)
+        candidates = [{"topic": s.candidate.topic, "score": round(s.score), "entry_id": s.candidate.ref}
+                      for s in ranked[:5]]
+        result = Result(False, "decline", query.script, candidates=candidates, normalized=query.norm.text)
+        top = ranked[0] if ranked else None
+        runner = ranked[1].score if len(ranked) > 1 else 0.0
+        if top and top.score >= ANSWER_AT and top.score - runner >= MARGIN:
+            return self._answer(result, top)
+        passage = max(passages, key=lambda s: s.score, default=None)
+        if passage and passage.score >= PASSAGE_AT and (not top or passage.score > top.score):
+            return self._answer_passage(result, passage)
+        if top and top.score >= UNSURE_AT:
+            result.kind = "unsure"
+            result.score = round(top.score)
+            result.candidates = [c for c in candidates if c["score"] >= UNSURE_AT - 10][:3]
+            return result
+        result.score = round(top.score) if top else 0
+        return result
+
+    def _passage_score(self, query: Query, cand: Candidate, w: dict[str, float]) -> float:
+        """Return how well a passage covers a question no FAQ entry fits: every role and most words."""
+        p = set(cand.tokens)
+        if not query.entities or not query.entities <= p:
+            return 0.0
+        return 100 * (0.6 * self._coverage(query.content, p, w) + 0.4 * (1.0 if query.entities else 0.0))
+
+    def _answer(self, result: Result, top: _Scored) -> Result:
+        entry = self.store.entry(top.candidate.ref)
+        if entry is None:
+            return result
+        result.answered = True
+        result.kind = "answer"
+        result.topic = entry["topic"]
+        result.entry_id = entry["id"]
+        result.score = round(top.score)
+        result.question = entry["question"]
+        result.answer = entry["answer"]
+        result.sources = entry["sources"]
+        result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
+        result.has_more = bool(self.store.topic_passages(entry["topic"]))
+        return result
+
+    def _answer_passage(self, result: Result, passage: _Scored) -> Result:
+        row = self.store.passage(passage.candidate.ref)
+        if row is None:
+            return result
+        result.answered = True
+        result.kind = "passage"
+        result.topic = row.get("topic")
+        result.passage_id = row["id"]
+        result.score = round(passage.score)
+        result.question = row.get("title") or None
+        result.answer = row["text"]
+        result.sources = row["sources"]
+        result.follow_ups = self.follow_ups({"topic": row.get("topic"), "related": []},
+                                            [c["topic"] for c in result.candidates])
+        return result
+
+    def topic_questions(self) -> dict[str, str]:
+        """Return each topic's canonical question."""
+        if self._topic_questions is None:
+            self._topic_questions = {t: q for t, q, _ in self.store.topics()}
+        return self._topic_questions
+
+    def follow_ups(self, entry: dict[str, Any], nearby: list[str], limit: int = 3) -> list[dict[str, str]]:
+        """Return next questions: the entry's related topics, then nearby ones, never its own."""
+        questions = self.topic_questions()
+        out: list[dict[str, str]] = []
+        for topic in [*(entry.get("related") or []), *nearby]:
+            if topic and topic != entry.get("topic") and topic in questions and all(f["topic"] != topic for f in out):
+                out.append({"topic": topic, "question": questions[topic]})
+            if len(out) >= limit:
+                break
+        return out
+
+    def show_topic(self, topic: str, script: str = "simplified") -> Result:
+        """Return the answer of a topic's main entry, as if asked its canonical question."""
+        entries = self.store.topic_entries(topic)
+        if not entries:
+            return Result(False, "decline", script)
+        entry = entries[0]
+        result = Result(False, "answer", script, candidates=[])
+        cand = Candidate("faq", entry["id"], topic, entry["question"], (), 0.0)
+        return self._answer(result, _Scored(cand, 100.0))

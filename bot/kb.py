@@ -1,0 +1,182 @@
+"""Knowledge-base operations: import, export, and keeping the shipped knowledge fresh."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import segment
+from .config import knowledge_dir
+from .normalize import normalize
+from .records import Record, load_records
+from .store import Store
+from .vocabulary import Vocabulary, vocabulary
+
+SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
+
+
+@dataclass
+class ImportPlan:
+    """What an import would change."""
+
+    added: list[Record] = field(default_factory=list)
+    updated: list[Record] = field(default_factory=list)
+    unchanged: list[Record] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Return one line: how many would be added, updated, left unchanged."""
+        return f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+
+def tokens_for(text: str, vocab: Vocabulary) -> str:
+    """Return the space-joined words of a text, as the index stores them."""
+    return " ".join(segment.words(normalize(text, vocab).text))
+
+
+def phrasings_of(rec: Record, vocab: Vocabulary) -> list[tuple[str, str]]:
+    """Return (text, tokens) for every way a record can be found."""
+    if rec.kind == "faq":
+        texts = [rec.data["question"], *rec.data["alternates"]]
+    else:
+        texts = [f"{rec.data.get('title') or ''} {rec.data['text']}".strip()]
+    seen: dict[str, str] = {}
+    for t in texts:
+        seen.setdefault(t, tokens_for(t, vocab))
+    return list(seen.items())
+
+
+def plan_import(store: Store, records: list[Record]) -> ImportPlan:
+    """Compare records with what is stored."""
+    plan = ImportPlan()
+    for kind in ("faq", "passage"):
+        batch = [r for r in records if r.kind == kind]
+        have = store.existing(kind, (r.id for r in batch))
+        for rec in batch:
+            if rec.id not in have:
+                plan.added.append(rec)
+            elif have[rec.id][0] != rec.data:
+                plan.updated.append(rec)
+            else:
+                plan.unchanged.append(rec)
+    return plan
+
+
+def write_records(store: Store, records: list[Record], origin: str, vocab: Vocabulary | None = None,
+                  show_progress: bool = False) -> None:
+    """Upsert records and their phrasings in one transaction."""
+    from tqdm import tqdm
+
+    vocab = vocab or vocabulary()
+    segment.prepare(vocab)
+    bar = tqdm(total=len(records), desc="indexing", unit="rec", disable=not show_progress or len(records) < 2000)
+    with store.atomic():
+        for kind in ("faq", "passage"):
+            batch = [r for r in records if r.kind == kind]
+            for start in range(0, len(batch), 2000):
+                chunk = batch[start : start + 2000]
+                store.write(kind, [(r.id, r.data, origin) for r in chunk],
+                            [(r.id, phrasings_of(r, vocab)) for r in chunk])
+                bar.update(len(chunk))
+    bar.close()
+
+
+def import_files(store: Store, paths: list[Path], dry_run: bool = False, show_progress: bool = False) -> ImportPlan:
+    """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem."""
+    records = load_records(paths, show_progress=show_progress)
+    plan = plan_import(store, records)
+    plan.warnings = overlap_warnings(store, plan.added)
+    if not dry_run:
+        write_records(store, plan.added + plan.updated, "imported", show_progress=show_progress)
+    return plan
+
+
+def overlap_warnings(store: Store, added: list[Record], limit: int = 20) -> list[str]:
+    """Warn when a new question is already answered confidently by another topic."""
+    from .engine import Engine
+
+    faqs = [r for r in added if r.kind == "faq"]
+    if not faqs or len(faqs) > 2000:
+        return []
+    engine = Engine(store)
+    out: list[str] = []
+    for rec in faqs:
+        result = engine.ask(rec.data["question"])
+        if result.answered and result.topic and result.topic != rec.data["topic"]:
+            out.append(f"{rec.file}:{rec.line}: question {rec.data['question']!r} is already answered by "
+                       f"topic {result.topic} ({result.score})")
+            if len(out) >= limit:
+                break
+    return out
+
+
+def export_records(store: Store) -> Iterable[str]:
+    """Yield one JSON line per stored record."""
+    for rec in store.iter_records():
+        yield json.dumps(rec, ensure_ascii=False)
+
+
+def shipped_paths(folder: Path | None = None) -> list[Path]:
+    """Return the shipped knowledge files that exist."""
+    folder = folder or knowledge_dir()
+    return [p for name in SHIPPED_FILES if (p := folder / f"{name}.yaml").exists()]
+
+
+def shipped_fingerprint(folder: Path | None = None) -> str:
+    """Hash the shipped knowledge and vocabulary, so a change is noticed at start."""
+    folder = folder or knowledge_dir()
+    digest = hashlib.sha256()
+    for path in [*shipped_paths(folder), folder / "vocabulary.yaml"]:
+        if path.exists():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def refresh_shipped(store: Store, folder: Path | None = None, force: bool = False) -> bool:
+    """Load the shipped knowledge when it changed; imported entries and user data stay as they are."""
+    fingerprint = shipped_fingerprint(folder)
+    if not force and store.get_meta("shipped_fingerprint") == fingerprint:
+        return False
+    records = load_records(shipped_paths(folder))
+    vocab = vocabulary(folder) if folder else vocabulary()
+    with store.atomic():
+        keep: list[Record] = []
+        for kind in ("faq", "passage"):
+            batch = [r for r in records if r.kind == kind]
+            have = store.existing(kind, (r.id for r in batch))
+            # a maintainer's import of a shipped id overrides it; refresh leaves that alone
+            keep += [r for r in batch if have.get(r.id, ({}, "shipped"))[1] == "shipped"]
+            stale = store.ids_by_origin(kind, "shipped") - {r.id for r in batch}
+            store.delete(kind, stale)
+        if store.get_meta("vocab_fingerprint") != _vocab_hash(folder):
+            _reindex_all(store, vocab)  # a vocabulary change re-segments every phrasing
+        write_records(store, keep, "shipped", vocab)
+        store.set_meta("shipped_fingerprint", fingerprint)
+        store.set_meta("vocab_fingerprint", _vocab_hash(folder))
+    return True
+
+
+def _vocab_hash(folder: Path | None) -> str:
+    path = (folder or knowledge_dir()) / "vocabulary.yaml"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def _reindex_all(store: Store, vocab: Vocabulary) -> None:
+    """Re-segment every stored record (after the vocabulary changed)."""
+    segment.prepare(vocab)
+    recs: list[Record] = []
+    for row in store.iter_records():
+        data: dict[str, Any] = {k: v for k, v in row.items() if k not in ("kind", "id")}
+        recs.append(Record(row["kind"], row["id"], data))
+    for kind in ("faq", "passage"):
+        store.replace_phrasings(kind, [(r.id, phrasings_of(r, vocab)) for r in recs if r.kind == kind])
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating if needed) a database and bring the shipped knowledge up to date."""
+    store = Store(path)
+    refresh_shipped(store)
+    return store

@@ -1,0 +1,59 @@
+"""Turn a raw question into clean Simplified Chinese with canonical role words."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import opencc
+
+from .vocabulary import Vocabulary
+
+_T2S = opencc.OpenCC("t2s")
+_S2T = opencc.OpenCC("s2tw")
+# Characters a chat client may carry that mean nothing: zero-width, direction marks, BOM, variation selectors.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f\u00ad]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A question ready for tokenising, and the script it was written in."""
+
+    original: str
+    text: str
+    script: str  # "simplified" | "traditional"
+
+
+def _is_noise(ch: str) -> bool:
+    """Say whether a character is a control, symbol or emoji that carries no words."""
+    cat = unicodedata.category(ch)
+    return cat[0] == "C" or cat in ("So", "Sk", "Me", "Mn")
+
+
+def detect_script(text: str) -> str:
+    """Return 'traditional' when converting to Simplified changes the text."""
+    changed = sum(1 for a, b in zip(text, _T2S.convert(text)) if a != b)
+    return "traditional" if changed else "simplified"
+
+
+def to_traditional(text: str) -> str:
+    """Convert a reply to Traditional Chinese (Taiwan standard)."""
+    return _S2T.convert(text)
+
+
+def clean(text: str) -> str:
+    """NFKC, drop invisible and emoji characters, lowercase, fold spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(" " if _is_noise(ch) else ch for ch in text)
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def normalize(text: str, vocab: Vocabulary) -> Normalized:
+    """Normalise a question: clean, Traditional→Simplified, aliases to canonical role words."""
+    cleaned = clean(text)
+    script = detect_script(cleaned)
+    simple = _T2S.convert(cleaned) if script == "traditional" else cleaned
+    canon = vocab.alias_re.sub(lambda m: vocab.aliases.get(m.group(0), m.group(0)), simple)
+    return Normalized(text, _SPACES.sub(" ", canon).strip(), script)

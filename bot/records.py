@@ -1,0 +1,295 @@
+"""Read and validate knowledge records from JSONL, YAML and CSV files."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ImportFormatError, Problem
+
+FAQ_FIELDS = {"id", "kind", "topic", "question", "alternates", "answer", "sources", "related", "tags"}
+PASSAGE_FIELDS = {"id", "kind", "topic", "title", "text", "sources", "tags"}
+SOURCE_FIELDS = {"title", "author", "site", "url"}
+LIST_FIELDS = ("alternates", "related", "tags")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One validated FAQ entry or passage, ready to store."""
+
+    kind: str
+    id: str
+    data: dict[str, Any]
+    file: str = ""
+    line: int = 0
+
+    def content(self) -> dict[str, Any]:
+        """Return the record as exported: kind first, then its fields."""
+        return {"kind": self.kind, "id": self.id, **self.data}
+
+
+@dataclass
+class RawRecord:
+    """A record as parsed, before validation, with where it came from."""
+
+    file: str
+    line: int
+    value: Any
+    problems: list[Problem] = field(default_factory=list)
+
+
+def derive_id(question: str) -> str:
+    """Return a stable id for a record that has none, from its question."""
+    norm = unicodedata.normalize("NFKC", question).strip().lower()
+    return "faq-" + hashlib.sha1(norm.encode("utf-8")).hexdigest()[:12]
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Decode UTF-8 (BOM or not); detect GBK/GB18030, else raise naming the line."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ImportFormatError(
+                [Problem(name, line, "(encoding)", "not UTF-8 text; save the file as UTF-8")]
+            ) from None
+
+
+def _jsonl(text: str, name: str) -> Iterator[RawRecord]:
+    for no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield RawRecord(name, no, json.loads(line))
+        except json.JSONDecodeError as exc:
+            yield RawRecord(name, no, None, [Problem(name, no, "(json)", f"bad JSON: {exc.msg} at column {exc.colno}")])
+
+
+def _yaml(text: str, name: str) -> Iterator[RawRecord]:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return
+            items: list[tuple[str, yaml.Node]] = []
+            if isinstance(root, yaml.SequenceNode):
+                items = [("", n) for n in root.value]
+            elif isinstance(root, yaml.MappingNode):
+                for key, val in root.value:
+                    kind = {"entries": "faq", "passages": "passage"}.get(str(key.value))
+                    if kind is None or not isinstance(val, yaml.SequenceNode):
+                        yield RawRecord(name, key.start_mark.line + 1, None, [
+                            Problem(name, key.start_mark.line + 1, str(key.value),
+                                    "expected a list of records, or top-level 'entries:' / 'passages:'")])
+                        continue
+                    items += [(kind, n) for n in val.value]
+            else:
+                yield RawRecord(name, 1, None, [Problem(name, 1, "(yaml)", "expected a list of records")])
+                return
+            for kind, node in items:
+                value = loader.construct_document(node)
+                if kind and isinstance(value, dict):
+                    value.setdefault("kind", kind)
+                yield RawRecord(name, node.start_mark.line + 1, value)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        yield RawRecord(name, line, None, [Problem(name, line, "(yaml)", f"bad YAML: {problem}")])
+
+
+def _csv_cell(column: str, cell: str) -> Any:
+    """Turn a CSV cell into a value: JSON for lists and sources, '|'-separated lists too."""
+    cell = cell.strip()
+    if column in LIST_FIELDS or column == "sources":
+        if not cell:
+            return []
+        if cell.startswith(("[", "{")):
+            try:
+                return json.loads(cell)
+            except json.JSONDecodeError:
+                return cell  # reported by validation as a wrong type
+        parts = [p.strip() for p in cell.split("|") if p.strip()]
+        return [{"title": p} for p in parts] if column == "sources" else parts
+    return cell
+
+
+def _csv(text: str, name: str) -> Iterator[RawRecord]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            no = reader.line_num
+            if None in row:
+                yield RawRecord(name, no, None, [Problem(name, no, "(csv)", "more cells than header columns")])
+                continue
+            value = {k.strip(): _csv_cell(k.strip(), v or "") for k, v in row.items() if k and (v or "").strip()}
+            yield RawRecord(name, no, value)
+    except csv.Error as exc:
+        yield RawRecord(name, reader.line_num, None, [Problem(name, reader.line_num, "(csv)", str(exc))])
+
+
+def parse_text(text: str, name: str, fmt: str) -> list[RawRecord]:
+    """Parse one file's text in the given format (jsonl, yaml or csv)."""
+    reader = {"jsonl": _jsonl, "json": _jsonl, "yaml": _yaml, "yml": _yaml, "csv": _csv}.get(fmt)
+    if reader is None:
+        raise ImportFormatError([Problem(name, 1, "(format)", f"unknown format '{fmt}'; use .jsonl, .yaml or .csv")])
+    return list(reader(text, name))
+
+
+def format_of(path: Path) -> str:
+    """Return the format named by a file's ending."""
+    return path.suffix.lower().lstrip(".")
+
+
+def _str_list(rec: dict[str, Any], key: str, problems: list[Problem], where: tuple[str, int]) -> list[str]:
+    val = rec.get(key, [])
+    if val is None:
+        return []
+    if isinstance(val, str):
+        problems.append(Problem(*where, key, "must be a list of strings, got a string"))
+        return []
+    if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+        problems.append(Problem(*where, key, "must be a list of strings"))
+        return []
+    return [v.strip() for v in val if v.strip()]
+
+
+def _sources(rec: dict[str, Any], problems: list[Problem], where: tuple[str, int]) -> list[dict[str, str]]:
+    val = rec.get("sources", [])
+    if val is None:
+        return []
+    if not isinstance(val, list):
+        problems.append(Problem(*where, "sources", "must be a list of {title, author, url}"))
+        return []
+    out: list[dict[str, str]] = []
+    for i, src in enumerate(val):
+        if isinstance(src, str):
+            src = {"title": src}
+        if not isinstance(src, dict) or not isinstance(src.get("title"), str) or not src["title"].strip():
+            problems.append(Problem(*where, f"sources[{i}].title", "each source needs a title"))
+            continue
+        extra = set(src) - SOURCE_FIELDS
+        if extra:
+            problems.append(Problem(*where, f"sources[{i}]", f"unknown field(s) {', '.join(sorted(extra))}"))
+        bad = [k for k, v in src.items() if v is not None and not isinstance(v, str)]
+        if bad:
+            problems.append(Problem(*where, f"sources[{i}].{bad[0]}", "must be a string"))
+            continue
+        out.append({k: src[k].strip() for k in ("title", "author", "site", "url") if src.get(k)})
+    return out
+
+
+def _text(rec: dict[str, Any], key: str, problems: list[Problem], where: tuple[str, int], required: bool) -> str:
+    val = rec.get(key)
+    if val is None or (isinstance(val, str) and not val.strip()):
+        if required:
+            problems.append(Problem(*where, key, "is required"))
+        return ""
+    if not isinstance(val, str):
+        problems.append(Problem(*where, key, f"must be a string, got {type(val).__name__}"))
+        return ""
+    return val.strip()
+
+
+def validate(raw: RawRecord) -> Record | None:
+    """Check one parsed record; append problems to it and return the Record when clean."""
+    where = (raw.file, raw.line)
+    problems = raw.problems
+    rec = raw.value
+    if problems:
+        return None
+    if not isinstance(rec, dict):
+        problems.append(Problem(*where, "(record)", "must be an object with fields"))
+        return None
+    kind = rec.get("kind", "faq")
+    if kind not in ("faq", "passage"):
+        problems.append(Problem(*where, "kind", f"must be 'faq' or 'passage', got {kind!r}"))
+        return None
+    allowed = FAQ_FIELDS if kind == "faq" else PASSAGE_FIELDS
+    for key in sorted(set(rec) - allowed):
+        problems.append(Problem(*where, str(key), f"unknown field for a {kind} record"))
+    rid = rec.get("id")
+    if rid is not None and (not isinstance(rid, str | int) or not str(rid).strip()):
+        problems.append(Problem(*where, "id", "must be a non-empty string"))
+    sources = _sources(rec, problems, where)
+    tags = _str_list(rec, "tags", problems, where)
+    topic = _text(rec, "topic", problems, where, required=kind == "faq")
+    if kind == "faq":
+        question = _text(rec, "question", problems, where, required=True)
+        data: dict[str, Any] = {
+            "topic": topic,
+            "question": question,
+            "alternates": _str_list(rec, "alternates", problems, where),
+            "answer": _text(rec, "answer", problems, where, required=True),
+            "sources": sources,
+            "related": _str_list(rec, "related", problems, where),
+            "tags": tags,
+        }
+        rid = str(rid).strip() if rid is not None else (derive_id(question) if question else "")
+    else:
+        data = {
+            "topic": topic or None,
+            "title": _text(rec, "title", problems, where, required=False),
+            "text": _text(rec, "text", problems, where, required=True),
+            "sources": sources,
+            "tags": tags,
+        }
+        if rid is None:
+            problems.append(Problem(*where, "id", "is required for a passage"))
+        rid = str(rid).strip() if rid is not None else ""
+    if problems:
+        return None
+    return Record(kind, rid, data, raw.file, raw.line)
+
+
+def load_records(paths: list[Path], show_progress: bool = False) -> list[Record]:
+    """Parse and validate files; raise ImportFormatError listing every problem."""
+    from tqdm import tqdm  # only maintainers' imports pay for it
+
+    problems: list[Problem] = []
+    records: list[Record] = []
+    seen: dict[tuple[str, str], str] = {}
+    for path in paths:
+        name = str(path)
+        try:
+            raw_bytes = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(name, 0, "(file)", exc.strerror or "cannot be read"))
+            continue
+        try:
+            raws = parse_text(decode(raw_bytes, name), name, format_of(path))
+        except ImportFormatError as exc:
+            problems += exc.problems
+            continue
+        bar = tqdm(raws, desc=f"checking {path.name}", unit="rec", disable=not show_progress or len(raws) < 2000,
+                   leave=False)
+        for raw in bar:
+            rec = validate(raw)
+            if rec is None:
+                problems += raw.problems
+                continue
+            key = (rec.kind, rec.id)
+            if key in seen:
+                problems.append(Problem(name, raw.line, "id", f"duplicate id {rec.id!r} (first at {seen[key]})"))
+                continue
+            seen[key] = f"{name}:{raw.line}"
+            records.append(rec)
+    if problems:
+        raise ImportFormatError(problems)
+    return records

@@ -1,0 +1,47 @@
+"""Cut normalised text into words with jieba and the domain dictionary."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+import jieba
+
+from .vocabulary import Vocabulary
+
+_PUNCT = re.compile(r"^[\W_]+$")
+_lock = threading.Lock()
+_loaded: set[int] = set()
+
+
+def prepare(vocab: Vocabulary) -> None:
+    """Initialise jieba once and load the domain words (not thread-safe during cutting, so at start-up)."""
+    with _lock:
+        if id(vocab) in _loaded:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        for word, freq in vocab.words.items():
+            jieba.add_word(word, freq)
+        for role in vocab.roles:
+            # jieba keeps a role like 新媒体运营 whole only when its frequency beats its parts
+            jieba.add_word(role, max(vocab.words.get(role, 0), 100000))
+        for canon in set(vocab.aliases.values()):
+            for word in canon.split():
+                if word not in vocab.words and word not in vocab.roles and len(word) > 1:
+                    jieba.add_word(word, 50000)
+        _loaded.add(id(vocab))
+
+
+def words(text: str) -> list[str]:
+    """Return the words of a normalised text, without spaces and punctuation."""
+    return [w for w in jieba.lcut(text, HMM=False) if w.strip() and not _PUNCT.match(w)]
+
+
+def content(tokens: list[str], vocab: Vocabulary) -> list[str]:
+    """Drop stop words, keeping order and duplicates out."""
+    seen: dict[str, None] = {}
+    for t in tokens:
+        if t not in vocab.stopwords:
+            seen.setdefault(t, None)
+    return list(seen)

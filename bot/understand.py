@@ -1,0 +1,81 @@
+"""Read what a question is about: the roles it names, what it asks, and what it compares."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import segment
+from .normalize import Normalized, normalize
+from .vocabulary import Vocabulary
+
+CONNECTORS = frozenset({"和", "跟", "与", "同", "还是", "或", "或者", "vs", "对比", "比", "及", "以及", "、"})
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question after normalising, tokenising and reading its roles and intent."""
+
+    norm: Normalized
+    words: tuple[str, ...]
+    content: tuple[str, ...]
+    entities: frozenset[str]
+    intents: frozenset[str]
+    operands: tuple[str, ...]
+
+    @property
+    def script(self) -> str:
+        """Return the script the question was written in."""
+        return self.norm.script
+
+
+def intents_of(text: str, vocab: Vocabulary) -> frozenset[str]:
+    """Return the intents whose cue words occur in a normalised text."""
+    return frozenset(name for name, cues in vocab.intents.items() if any(c in text for c in cues))
+
+
+def entities_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> frozenset[str]:
+    """Return the role terms among the words."""
+    return frozenset(w for w in words if w in vocab.roles)
+
+
+def operands_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> tuple[str, ...]:
+    """Return the words on either side of each connector ("A 和 B"), skipping verbs like 做."""
+    out: list[str] = []
+    skip = vocab.role_verbs | {"的", "是", "在"}
+    for i, w in enumerate(words):
+        if w not in CONNECTORS:
+            continue
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(words) and (words[j] in skip or words[j] in CONNECTORS):
+                j += step
+            if 0 <= j < len(words) and words[j] not in vocab.stopwords and words[j] not in out:
+                out.append(words[j])
+    return tuple(out)
+
+
+def understand(text: str, vocab: Vocabulary) -> Query:
+    """Normalise, tokenise and read a question."""
+    norm = normalize(text, vocab)
+    words = segment.words(norm.text)
+    content = tuple(segment.content(words, vocab))
+    return Query(
+        norm=norm,
+        words=tuple(words),
+        content=content,
+        entities=entities_of(words, vocab),
+        intents=intents_of(norm.text, vocab),
+        operands=operands_of(_with_separators(norm.text, words), vocab),
+    )
+
+
+def _with_separators(text: str, words: list[str]) -> list[str]:
+    """Put list separators (、 and /) back between words, since segment.words drops punctuation."""
+    out: list[str] = []
+    pos = 0
+    for w in words:
+        at = text.find(w, pos)
+        if at > pos and any(ch in "、/" for ch in text[pos:at]):
+            out.append("、")
+        out.append(w)
+        pos = at + len(w) if at >= 0 else pos
+    return out

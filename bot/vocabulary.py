@@ -1,0 +1,63 @@
+"""The domain vocabulary from knowledge/vocabulary.yaml: aliases, roles, jieba words, stop words."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .config import knowledge_dir
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """Aliases to canonical wording, role terms with their parents, extra words and stop words."""
+
+    aliases: dict[str, str]
+    roles: dict[str, str | None]
+    words: dict[str, int]
+    stopwords: frozenset[str]
+    alias_re: re.Pattern[str]
+    intents: dict[str, tuple[str, ...]]
+    role_verbs: frozenset[str]
+
+    def family(self, role: str) -> list[str]:
+        """Return the role and its ancestors, nearest first."""
+        chain = [role]
+        while (parent := self.roles.get(chain[-1])) and parent not in chain:
+            chain.append(parent)
+        return chain
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Read a vocabulary file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    roles = {str(k).lower(): (v or {}).get("parent") for k, v in (data.get("roles") or {}).items()}
+    aliases = {str(k).lower(): str(v).lower() for k, v in (data.get("aliases") or {}).items()}
+    return Vocabulary(
+        aliases=aliases,
+        roles=roles,
+        words={str(k).lower(): int(v) for k, v in (data.get("words") or {}).items()},
+        stopwords=frozenset(str(w) for w in data.get("stopwords") or []),
+        alias_re=_alias_pattern(aliases, roles),
+        intents={str(k): tuple(str(c).lower() for c in v) for k, v in (data.get("intents") or {}).items()},
+        role_verbs=frozenset(str(w) for w in data.get("role_verbs") or []),
+    )
+
+
+def _alias_pattern(aliases: dict[str, str], roles: dict[str, str | None]) -> re.Pattern[str]:
+    """Build one regex that finds every alias, longest first; ASCII ones only as whole words."""
+    parts = []
+    # Role terms match themselves, so 投放运营 inside 广告投放运营 is left alone
+    for key in sorted(set(aliases) | set(roles), key=len, reverse=True):
+        esc = re.escape(key)
+        parts.append(rf"(?<![a-z0-9]){esc}(?![a-z0-9])" if key.isascii() else esc)
+    return re.compile("|".join(parts) or r"(?!)")
+
+
+@lru_cache(maxsize=4)
+def vocabulary(folder: Path | None = None) -> Vocabulary:
+    """Return the shipped vocabulary (cached)."""
+    return load_vocabulary((folder or knowledge_dir()) / "vocabulary.yaml")
