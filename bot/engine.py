@@ -172,7 +172,9 @@ class Engine:
         if top and top.score >= UNSURE_AT:
             result.kind = "unsure"
             result.score = round(top.score)
-            result.candidates = [c for c in candidates if c["score"] >= UNSURE_AT - 10][:3]
+            questions = self.topic_questions()
+            result.candidates = [{**c, "question": questions.get(c["topic"], c["topic"])}
+                                 for c in candidates if c["score"] >= UNSURE_AT - 10][:3]
             return result
         result.score = round(top.score) if top else 0
         return result

@@ -1,0 +1,59 @@
+"""The terminal chat: the same replies as Telegram, buttons as numbered choices."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .render import Button, Reply, render_plain
+from .service import Service
+
+
+def press(service: Service, button: Button, script: str) -> Reply | None:
+    """Do what a button does, as the Telegram bot would."""
+    kind, _, value = button.action.partition(":")
+    if kind == "t":
+        answer = service.topic(value, script)
+        return answer.reply if answer else None
+    if kind == "m":
+        return service.more(value, script)
+    if kind == "b":
+        return service.browse(value, script)
+    if kind in ("u", "d"):
+        service.feedback(value, 1 if kind == "u" else -1, "terminal", "cli")
+        return Reply("谢谢反馈！", "谢谢反馈！")
+    if kind == "n":
+        return service.welcome(script)
+    return None
+
+
+def run_chat(service: Service, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> None:
+    """Read questions until EOF or 'q'; a number presses a button of the last reply."""
+    reply = service.welcome()
+    script = "simplified"
+    write(render_plain(reply))
+    while True:
+        try:
+            line = read("\n你> ").strip()
+        except EOFError:
+            write("")
+            return
+        if line.lower() in {"q", "quit", "exit", "/quit"}:
+            return
+        if not line:
+            continue
+        buttons = reply.flat_buttons()
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            button = buttons[int(line) - 1]
+            new = press(service, button, script) if button.action else Reply(button.url, button.url)
+            if new is None:
+                write("这个选项已经失效了，请重新提问。")
+                continue
+            reply = new
+        elif line in ("/start", "/topics"):
+            reply = service.welcome(script)
+        elif line == "/help":
+            reply = service.help(script)
+        else:
+            answer = service.ask(line, chat_type="cli")
+            script = answer.result.script
+            reply = answer.reply
+        write(render_plain(reply))

@@ -1,0 +1,166 @@
+"""The `rolebot` command: ask, chat, import, export, review and run."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import resolve_db_path
+from .errors import ImportFormatError, RolebotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+db_option = click.option("--db", "db", metavar="PATH", help="SQLite database (default: $ROLEBOT_DB, else the user data dir).")
+
+
+def edge(fn: F) -> F:
+    """Translate rolebot errors into one line on stderr and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ImportFormatError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            click.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
+            sys.exit(1)
+        except RolebotError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _service(db: str | None) -> Any:
+    from .kb import open_store
+    from .service import Service
+
+    return Service(open_store(resolve_db_path(db)))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rolebot")
+def main() -> None:
+    """rolebot: explains how 营销, 销售, 市场 and 运营 differ, with sources."""
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@db_option
+@edge
+def ask(question: str, as_json: bool, db: str | None) -> None:
+    """Answer one question; '-' reads one question per line from stdin.
+
+    Example: rolebot ask "营销和销售有什么区别" --json
+    """
+    from .service import render_plain
+
+    service = _service(db)
+    lines = sys.stdin if question == "-" else [question]
+    for line in lines:
+        text = line.rstrip("\n")
+        answer = service.ask(text, chat_type="cli")
+        if as_json:
+            click.echo(json.dumps(answer.result.to_json(), ensure_ascii=False))
+        else:
+            click.echo(render_plain(answer.reply) + ("\n" if question == "-" else ""))
+
+
+@main.command()
+@db_option
+@edge
+def chat(db: str | None) -> None:
+    """Talk to the bot in the terminal; buttons appear as numbered choices.
+
+    Example: rolebot chat   (type a question, a number to press a button, or q to quit)
+    """
+    from .chat import run_chat
+
+    run_chat(_service(db))
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@db_option
+@edge
+def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
+    """Import FAQ entries and passages from JSONL, YAML or CSV files (all or nothing).
+
+    Example: rolebot import new.jsonl --dry-run
+    """
+    from .kb import import_files, open_store
+
+    store = open_store(resolve_db_path(db))
+    plan = import_files(store, list(files), dry_run=dry_run, show_progress=sys.stderr.isatty())
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if dry_run:
+        for label, recs in (("add", plan.added), ("update", plan.updated)):
+            for rec in recs[:50]:
+                click.echo(f"would {label}: {rec.kind} {rec.id}")
+        click.echo(f"dry run: would be {plan.summary()}")
+    else:
+        click.echo(f"imported: {plan.summary()}")
+
+
+@main.command()
+@db_option
+@edge
+def export(db: str | None) -> None:
+    """Print every entry and passage as JSONL (import it again to restore).
+
+    Example: rolebot export > backup.jsonl
+    """
+    from .kb import export_records, open_store
+
+    for line in export_records(open_store(resolve_db_path(db))):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--since", type=float, default=None, metavar="DAYS", help="Only the last DAYS days.")
+@db_option
+@edge
+def review(as_json: bool, since: float | None, db: str | None) -> None:
+    """Show what users asked that the bot could not answer, and feedback per topic.
+
+    Example: rolebot review --since 7
+    """
+    from .kb import open_store
+    from .review import build_review, format_review
+
+    data = build_review(open_store(resolve_db_path(db)), since_days=since)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else format_review(data))
+
+
+@main.command()
+@click.option("--webhook-url", default=None, help="Use a webhook at this public URL instead of polling.")
+@click.option("--port", type=int, default=8443, show_default=True, help="Port for the webhook server.")
+@click.option("--secret", default=None, help="Secret token Telegram sends with each webhook call.")
+@db_option
+@edge
+def run(webhook_url: str | None, port: int, secret: str | None, db: str | None) -> None:
+    """Start the Telegram bot (needs TELEGRAM_BOT_TOKEN).
+
+    Example: TELEGRAM_BOT_TOKEN=123:abc rolebot run
+    """
+    from .config import Settings
+
+    settings = Settings.from_env(db)
+    if not settings.token:
+        click.echo("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
+                   "(/newbot), or try the same answers offline with `rolebot chat`.", err=True)
+        sys.exit(2)
+    from .telegram_app import run_bot
+
+    run_bot(settings, webhook_url=webhook_url, port=port, secret=secret)

@@ -1,0 +1,187 @@
+"""Turn engine results into replies: text and buttons, for Telegram (HTML) and the terminal alike."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from .engine import Result
+from .normalize import to_traditional
+
+LIMIT = 4096
+CB_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: a label and either a callback action or a URL."""
+
+    label: str
+    action: str = ""
+    url: str = ""
+
+
+@dataclass
+class Reply:
+    """A message to show: HTML for Telegram, plain text for the terminal, rows of buttons."""
+
+    html: str
+    plain: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+    def flat_buttons(self) -> list[Button]:
+        """Return every button, row by row."""
+        return [b for row in self.buttons for b in row]
+
+
+def action(kind: str, value: str = "") -> str:
+    """Build compact callback data; values too long for Telegram's 64 bytes are refused."""
+    data = f"{kind}:{value}" if value else kind
+    if len(data.encode("utf-8")) > CB_LIMIT:
+        raise ValueError(f"callback data over {CB_LIMIT} bytes: {data!r}")
+    return data
+
+
+def _button(label: str, kind: str, value: str = "") -> Button | None:
+    try:
+        return Button(label, action(kind, value))
+    except ValueError:
+        return None
+
+
+def format_source(src: dict[str, str]) -> str:
+    """Return '《title》 author · site' for one source."""
+    extra = " · ".join(v for v in (src.get("author"), src.get("site")) if v)
+    return f"《{src['title']}》" + (f"（{extra}）" if extra else "")
+
+
+def _convert(reply: Reply, script: str) -> Reply:
+    """Convert a reply to Traditional when the user wrote in Traditional."""
+    if script != "traditional":
+        return reply
+    rows = [[Button(to_traditional(b.label), b.action, b.url) for b in row] for row in reply.buttons]
+    return Reply(to_traditional(reply.html), to_traditional(reply.plain), rows)
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(answer: str, lines: int = 3) -> str:
+    """Return the gist and first points of an answer, for groups."""
+    parts = [ln for ln in answer.splitlines() if ln.strip()]
+    return "\n".join(parts[:lines]) + ("\n…" if len(parts) > lines else "")
+
+
+def render_result(result: Result, *, short: bool = False, deep_link: str | None = None,
+                  browse: list[str] | None = None) -> Reply:
+    """Render what the engine decided: an answer, a choice, or an honest decline."""
+    if result.kind in ("answer", "passage") and result.answer:
+        reply = _render_answer(result, short=short, deep_link=deep_link)
+    elif result.kind == "unsure" and result.candidates:
+        reply = _render_unsure(result)
+    elif result.kind == "empty":
+        text = "我没读懂这条消息😅 可以直接用文字问我，比如「营销和销售有什么区别？」"
+        reply = Reply(html.escape(text), text, _browse_rows(browse or []))
+    else:
+        text = ("这个问题我不太确定，也不想乱答。我只懂营销、销售、市场、运营这些岗位的区别和关系，"
+                "可以换个问法，或者从下面的话题里挑一个看看。")
+        reply = Reply(html.escape(text), text, _browse_rows(browse or []))
+    return _convert(reply, result.script)
+
+
+def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Reply:
+    answer = _short(result.answer or "") if short else (result.answer or "")
+    title = result.question or ""
+    sources = "；".join(format_source(s) for s in result.sources)
+    source_line = f"来源：{sources}" if sources else ""
+    body_plain = "\n\n".join(p for p in (title, answer, source_line) if p)
+    head = f"<b>{html.escape(title)}</b>\n\n" if title else ""
+    tail = f"\n\n<i>{html.escape(source_line)}</i>" if source_line else ""
+    room = LIMIT - len(head) - len(tail) - 10
+    body_html = head + html.escape(_fit(answer, room)) + tail
+    rows: list[list[Button]] = []
+    if short:
+        if deep_link:
+            rows.append([Button("详细", url=deep_link)])
+    else:
+        for f in result.follow_ups[:3]:
+            if (b := _button(f["question"], "t", f["topic"])) is not None:
+                rows.append([b])
+        tail_row = []
+        if result.has_more and result.entry_id and (b := _button("📖 更多", "m", result.entry_id)):
+            tail_row.append(b)
+        if result.entry_id:
+            for label, kind in (("👍", "u"), ("👎", "d")):
+                if (b := _button(label, kind, result.entry_id)) is not None:
+                    tail_row.append(b)
+        if tail_row:
+            rows.append(tail_row)
+    return Reply(body_html, _fit(body_plain, LIMIT), rows)
+
+
+def _render_unsure(result: Result, questions: dict[str, str] | None = None) -> Reply:
+    text = "你是想问下面哪一个？"
+    rows = []
+    for c in result.candidates[:3]:
+        label = c.get("question") or c["topic"]
+        if (b := _button(label, "t", c["topic"])) is not None:
+            rows.append([b])
+    rows.append([Button("都不是", "n")])
+    return Reply(html.escape(text), text, rows)
+
+
+def _browse_rows(categories: list[str]) -> list[list[Button]]:
+    buttons = [b for c in categories if (b := _button(c, "b", c)) is not None]
+    return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+
+
+def render_welcome(categories: list[str], script: str = "simplified") -> Reply:
+    """Render the /start welcome with the browse menu."""
+    text = ("你好！我是 rolebot，专门解释营销、销售、市场、运营这些岗位有什么不同、怎么配合、怎么选。\n"
+            "直接发问题给我，比如「营销和运营有什么区别？」，或者从下面的话题开始看。")
+    return _convert(Reply(html.escape(text), text, _browse_rows(categories)), script)
+
+
+def render_help(script: str = "simplified") -> Reply:
+    """Render /help."""
+    text = ("怎么用：\n"
+            "• 直接发问题，例如「市场部和销售部有什么区别？」（简体、繁體都可以）\n"
+            "• /topics 浏览所有话题\n"
+            "• /ask 问题 —— 在群里请用这个方式问我\n"
+            "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好")
+    return _convert(Reply(html.escape(text), text), script)
+
+
+def render_topic_list(category: str, topics: list[tuple[str, str]], script: str = "simplified") -> Reply:
+    """Render the questions under one browse category."""
+    text = f"「{category}」相关的问题："
+    rows = [[b] for topic, question in topics if (b := _button(question, "t", topic)) is not None]
+    return _convert(Reply(html.escape(text), text, rows), script)
+
+
+def render_passages(passages: list[dict[str, object]], script: str = "simplified") -> Reply:
+    """Render the passage digests behind an answer (📖 更多)."""
+    if not passages:
+        text = "这个话题暂时没有更多原文摘要。"
+        return _convert(Reply(html.escape(text), text), script)
+    blocks_html, blocks_plain = [], []
+    for p in passages[:3]:
+        title = str(p.get("title") or "")
+        srcs = p.get("sources") or []
+        src = "；".join(format_source(s) for s in srcs) if isinstance(srcs, list) else ""
+        plain = "\n".join(x for x in (title, str(p["text"]), f"来源：{src}" if src else "") if x)
+        blocks_plain.append(plain)
+        blocks_html.append(
+            (f"<b>{html.escape(title)}</b>\n" if title else "") + html.escape(str(p["text"]))
+            + (f"\n<i>来源：{html.escape(src)}</i>" if src else ""))
+    return _convert(Reply(_fit("\n\n".join(blocks_html), LIMIT), _fit("\n\n".join(blocks_plain), LIMIT)), script)
+
+
+def render_plain(reply: Reply) -> str:
+    """Render a reply for the terminal: text, then buttons as numbered choices."""
+    lines = [reply.plain]
+    buttons = reply.flat_buttons()
+    if buttons:
+        lines.append("")
+        lines += [f"  [{i}] {b.label}" for i, b in enumerate(buttons, 1)]
+    return "\n".join(lines)
