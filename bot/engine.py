@@ -15,8 +15,8 @@ from .vocabulary import Vocabulary, vocabulary
 SHORTLIST = 60
 ANSWER_AT = 62  # confident enough to answer
 UNSURE_AT = 45  # close enough to offer as a choice
-MARGIN = 6  # a runner-up this close (from another topic) makes us ask
-PASSAGE_AT = 60
+MARGIN = 5  # a runner-up this close (from another topic) makes us ask
+PASSAGE_AT = 85
 
 
 @dataclass
@@ -54,6 +54,24 @@ class Result:
         }
 
 
+def _pct(score: float) -> int:
+    """Report a score as a whole number from 0 to 100."""
+    return max(0, min(100, round(score)))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each part counts in a phrasing's score (tuned with scripts/tune.py)."""
+
+    entities: float = 0.35
+    cover_q: float = 0.2
+    cover_p: float = 0.15
+    fuzzy: float = 0.15
+    intent: float = 0.15
+    unknown: float = 0.25
+    second: float = 0.1  # share of a topic's score taken from its second-best phrasing
+
+
 @dataclass(frozen=True)
 class _Scored:
     candidate: Candidate
@@ -63,8 +81,9 @@ class _Scored:
 class Engine:
     """Answers questions from one store; safe to call from worker threads."""
 
-    def __init__(self, store: Store, vocab: Vocabulary | None = None) -> None:
+    def __init__(self, store: Store, vocab: Vocabulary | None = None, weights: Weights | None = None) -> None:
         self.store = store
+        self.weights = weights or Weights()
         self.vocab = vocab or vocabulary()
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
@@ -112,17 +131,26 @@ class Engine:
         matched = 0.0
         for e in q:
             matched += max((self._related(e, o) for o in p), default=0.0)
-        return matched / max(union - matched * 0 - (len(q & p) * 0), 1) if union else 0.0
+        return matched / union
 
-    @staticmethod
-    def _intent_agreement(q: frozenset[str], p: frozenset[str]) -> float:
-        """Return 1 when question and phrasing ask the same kind of thing, 0 when clearly not."""
+    def _intent_agreement(self, q: frozenset[str], p: frozenset[str]) -> float:
+        """Return 1 when question and phrasing mainly ask the same kind of thing, 0 when clearly not."""
         if q and p:
-            return 1.0 if q & p else 0.0
+            if self._primary(q) == self._primary(p):
+                return 1.0
+            return 0.5 if q & p else 0.0
         return 0.7 if not q and not p else 0.5
+
+    def _primary(self, intents: frozenset[str]) -> str:
+        """Return the most specific intent (vocabulary order: the specific ones come first)."""
+        return next(name for name in self.vocab.intents if name in intents)
 
     def _score(self, query: Query, cand: Candidate, w: dict[str, float]) -> float:
         """Return a 0–100 confidence that a phrasing asks what the question asks."""
+        return self._parts(query, cand, w)["score"]
+
+    def _parts(self, query: Query, cand: Candidate, w: dict[str, float]) -> dict[str, float]:
+        """Return the score of a phrasing and the parts it is made of."""
         p_words = cand.tokens
         p_content = tuple(segment.content(list(p_words), self.vocab))
         p_entities = entities_of(p_words, self.vocab)
@@ -132,34 +160,47 @@ class Engine:
         cov_p = self._coverage(p_content, set(query.content), w)
         fz = fuzz.token_sort_ratio(" ".join(query.words), " ".join(p_words)) / 100.0
         intent = self._intent_agreement(query.intents, p_intents)
-        raw = 0.35 * ent + 0.2 * cov_q + 0.15 * cov_p + 0.15 * fz + 0.15 * intent
+        k = self.weights
+        raw = k.entities * ent + k.cover_q * cov_q + k.cover_p * cov_p + k.fuzzy * fz + k.intent * intent
         # a compared thing that no role word and no phrasing explains: a question about other jobs
         unknown = [o for o in query.operands if o not in self.vocab.roles and o not in p_content]
         if unknown and query.intents & {"difference", "career", "relation"}:
-            raw -= 0.25 * len(unknown)
-        return max(0.0, min(1.0, raw)) * 100
+            raw -= k.unknown * len(unknown)
+        return {"score": max(0.0, raw) * 100, "entities": ent, "cover_q": cov_q, "cover_p": cov_p,
+                "fuzzy": fz, "intent": intent, "unknown": len(unknown)}
+
+    def explain(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
+        """Return the best phrasings for a question with each part of their score (for tuning)."""
+        query = understand(text, self.vocab)
+        shortlist = [c for c in self.store.search(list(query.content), SHORTLIST) if c.kind == "faq"]
+        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens})
+        rows = [{"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
+                for c in shortlist]
+        rows.sort(key=lambda r: r["score"], reverse=True)
+        head = {"words": query.words, "entities": sorted(query.entities), "intents": sorted(query.intents),
+                "operands": query.operands}
+        return [head, *rows[:limit]]
 
     # -- deciding ----------------------------------------------------------------------------------
-    def ask(self, text: str) -> Result:
-        """Answer one question."""
+    def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
+        """Answer one question (`exclude` hides phrasings by text, for leave-one-out tuning)."""
         query = understand(text, self.vocab)
         if not query.content:
             return Result(False, "empty", query.script, normalized=query.norm.text)
         terms = list(query.content)
         shortlist = self.store.search(terms, SHORTLIST)
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens})
-        best: dict[str, _Scored] = {}
+        per_topic: dict[str, list[_Scored]] = {}
         passages: list[_Scored] = []
         for cand in shortlist:
+            if cand.text in exclude:
+                continue
             if cand.kind == "passage":
                 passages.append(_Scored(cand, self._passage_score(query, cand, w)))
                 continue
-            s = self._score(query, cand, w)
-            key = cand.topic or cand.ref
-            if key not in best or s > best[key].score:
-                best[key] = _Scored(cand, s)
-        ranked = sorted(best.values(), key=lambda s: s.score, reverse=True)
-        candidates = [{"topic": s.candidate.topic, "score": round(s.score), "entry_id": s.candidate.ref}
+            per_topic.setdefault(cand.topic or cand.ref, []).append(_Scored(cand, self._score(query, cand, w)))
+        ranked = sorted((self._topic_score(found) for found in per_topic.values()), key=lambda s: s.score, reverse=True)
+        candidates = [{"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref}
                       for s in ranked[:5]]
         result = Result(False, "decline", query.script, candidates=candidates, normalized=query.norm.text)
         top = ranked[0] if ranked else None
@@ -167,24 +208,33 @@ class Engine:
         if top and top.score >= ANSWER_AT and top.score - runner >= MARGIN:
             return self._answer(result, top)
         passage = max(passages, key=lambda s: s.score, default=None)
-        if passage and passage.score >= PASSAGE_AT and (not top or passage.score > top.score):
+        if passage and passage.score >= PASSAGE_AT and (not top or top.score < UNSURE_AT):
             return self._answer_passage(result, passage)
         if top and top.score >= UNSURE_AT:
             result.kind = "unsure"
-            result.score = round(top.score)
+            result.score = _pct(top.score)
             questions = self.topic_questions()
             result.candidates = [{**c, "question": questions.get(c["topic"], c["topic"])}
                                  for c in candidates if c["score"] >= UNSURE_AT - 10][:3]
             return result
-        result.score = round(top.score) if top else 0
+        result.score = _pct(top.score) if top else 0
         return result
 
+    def _topic_score(self, found: list[_Scored]) -> _Scored:
+        """Return a topic's best phrasing, lifted a little when a second phrasing of it agrees."""
+        found.sort(key=lambda s: s.score, reverse=True)
+        best = found[0]
+        if len(found) > 1 and self.weights.second:
+            lifted = best.score + self.weights.second * max(0.0, found[1].score - 50.0)
+            return _Scored(best.candidate, lifted)  # may pass 100 while ranking; reported clipped
+        return best
+
     def _passage_score(self, query: Query, cand: Candidate, w: dict[str, float]) -> float:
-        """Return how well a passage covers a question no FAQ entry fits: every role and most words."""
+        """Return how well a passage covers a question no FAQ entry fits: every role and nearly every word."""
         p = set(cand.tokens)
         if not query.entities or not query.entities <= p:
             return 0.0
-        return 100 * (0.6 * self._coverage(query.content, p, w) + 0.4 * (1.0 if query.entities else 0.0))
+        return 100 * self._coverage(query.content, p, w)
 
     def _answer(self, result: Result, top: _Scored) -> Result:
         entry = self.store.entry(top.candidate.ref)
@@ -194,7 +244,7 @@ class Engine:
         result.kind = "answer"
         result.topic = entry["topic"]
         result.entry_id = entry["id"]
-        result.score = round(top.score)
+        result.score = _pct(top.score)
         result.question = entry["question"]
         result.answer = entry["answer"]
         result.sources = entry["sources"]
@@ -210,7 +260,7 @@ class Engine:
         result.kind = "passage"
         result.topic = row.get("topic")
         result.passage_id = row["id"]
-        result.score = round(passage.score)
+        result.score = _pct(passage.score)
         result.question = row.get("title") or None
         result.answer = row["text"]
         result.sources = row["sources"]

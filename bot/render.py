@@ -5,6 +5,7 @@ import html
 from dataclasses import dataclass, field
 
 from .engine import Result
+from .groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
 from .normalize import to_traditional
 
 LIMIT = 4096
@@ -185,3 +186,35 @@ def render_plain(reply: Reply) -> str:
         lines.append("")
         lines += [f"  [{i}] {b.label}" for i, b in enumerate(buttons, 1)]
     return "\n".join(lines)
+
+
+_LABELS = {
+    "addressed": "只在被点名时回答", "auto": "也主动回答有把握的问题",
+    "auto_script": "跟随提问者", "simplified": "简体", "traditional": "繁體",
+    "short": "简短", "full": "完整",
+}
+
+
+def render_settings(settings: GroupSettings) -> Reply:
+    """Render the /settings panel for group admins."""
+    text = (
+        "群设置（仅管理员可改）\n"
+        f"• 模式：{_LABELS[settings.mode]}\n"
+        f"• 主动回答的把握：≥ {settings.threshold}\n"
+        f"• 文字：{_LABELS['auto_script' if settings.script == 'auto' else settings.script]}\n"
+        f"• 回答长度：{_LABELS[settings.length]}\n"
+        "提示：「主动回答」需要在 @BotFather 里关闭隐私模式（/setprivacy → Disable），或把我设为管理员，"
+        "否则我收不到没有点名我的消息。"
+    )
+
+    def mark(on: bool, label: str) -> str:
+        return ("✅ " if on else "") + label
+
+    rows = [
+        [Button(mark(settings.mode == m, _LABELS[m]), action("s", f"mode={m}")) for m in MODES],
+        [Button(mark(settings.threshold == t, f"≥{t}"), action("s", f"threshold={t}")) for t in THRESHOLDS],
+        [Button(mark(settings.script == sc, _LABELS["auto_script" if sc == "auto" else sc]), action("s", f"script={sc}"))
+         for sc in SCRIPTS],
+        [Button(mark(settings.length == ln, _LABELS[ln]), action("s", f"length={ln}")) for ln in LENGTHS],
+    ]
+    return Reply(html.escape(text), text, rows)

@@ -39,9 +39,9 @@ def words(text: str) -> list[str]:
 
 
 def content(tokens: list[str], vocab: Vocabulary) -> list[str]:
-    """Drop stop words, keeping order and duplicates out."""
+    """Drop stop words and intent cue words (intents are compared on their own), keeping order, no repeats."""
     seen: dict[str, None] = {}
     for t in tokens:
-        if t not in vocab.stopwords:
+        if t not in vocab.stopwords and t not in vocab.cue_words:
             seen.setdefault(t, None)
     return list(seen)

@@ -21,6 +21,16 @@ class Answer:
     reply: Reply
 
 
+@dataclass(frozen=True)
+class InlineItem:
+    """One inline-mode result."""
+
+    id: str
+    title: str
+    description: str
+    html: str
+
+
 class Service:
     """Answers, browsing, passages and feedback over one store."""
 
@@ -41,9 +51,11 @@ class Service:
         return list(self.vocab.browse)
 
     def ask(self, text: str, *, chat_type: str = "private", short: bool = False,
-            deep_link: str | None = None, record: bool = True) -> Answer:
-        """Answer a question and remember it when we could not."""
+            deep_link: str | None = None, record: bool = True, script: str | None = None) -> Answer:
+        """Answer a question and remember it when we could not; `script` forces the reply's script."""
         result = self.engine.ask(text)
+        if script:
+            result.script = script
         if record and not result.answered and result.kind != "empty" and result.normalized:
             self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
@@ -80,6 +92,26 @@ class Service:
     def help(self, script: str = "simplified") -> Reply:
         """Return the help text."""
         return render_help(script)
+
+    def inline(self, text: str, limit: int = 10) -> list["InlineItem"]:
+        """Return answers for an inline query: the best topics, or popular ones for an empty query."""
+        if text.strip():
+            result = self.engine.ask(text)
+            topics = ([result.topic] if result.answered and result.topic else []) + [
+                c["topic"] for c in result.candidates if c["score"] >= 40]
+        else:
+            topics = [t for ts in self.vocab.browse.values() for t in ts[:2]]
+        items: list[InlineItem] = []
+        for topic in dict.fromkeys(t for t in topics if t):
+            answer = self.topic(topic)
+            if answer is None or not answer.result.answer:
+                continue
+            res = answer.result
+            gist = res.answer.splitlines()[0] if res.answer else ""
+            items.append(InlineItem(res.entry_id or topic, res.question or topic, gist, answer.reply.html))
+            if len(items) >= limit:
+                break
+        return items
 
     def user_hash(self, user_id: int | str) -> str:
         """Return a salted hash, so feedback is counted once per user without storing who."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,11 @@ class Vocabulary:
     intents: dict[str, tuple[str, ...]]
     role_verbs: frozenset[str]
     browse: dict[str, tuple[str, ...]]
+
+    @cached_property
+    def cue_words(self) -> frozenset[str]:
+        """Return every intent cue word."""
+        return frozenset(c for cues in self.intents.values() for c in cues)
 
     def family(self, role: str) -> list[str]:
         """Return the role and its ancestors, nearest first."""

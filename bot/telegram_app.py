@@ -1,0 +1,485 @@
+"""The Telegram bot: handlers that turn updates into service calls and replies into messages."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import (BotCommand, ChatMember, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup,
+                      InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Message, Update)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
+                          ChatMemberHandler, CommandHandler, ContextTypes, InlineQueryHandler, MessageHandler, filters)
+
+from .config import Settings
+from .errors import RolebotError
+from .guards import FloodGate, RepeatFilter, TtlCache
+from .kb import open_store
+from .normalize import clean, detect_script, to_traditional
+from .groups import GroupSettings
+from .render import Reply, render_settings
+from .service import Answer, Service
+
+log = logging.getLogger("rolebot")
+T = TypeVar("T")
+
+COMMANDS = [
+    ("start", "开始：欢迎和话题菜单"),
+    ("ask", "提问，例如 /ask 营销和销售有什么区别"),
+    ("topics", "浏览全部话题"),
+    ("help", "怎么使用"),
+    ("settings", "群设置（仅管理员）"),
+]
+STALE = "这个按钮已经过期了，请重新提问 🙏"
+SORRY = "抱歉，刚才出了点问题，请稍后再试一次。"
+
+
+class TokenFilter(logging.Filter):
+    """Redact the bot token from every log record."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            msg = record.getMessage()
+            if self.token in msg:
+                record.msg = msg.replace(self.token, "<token>")
+                record.args = None
+        return True
+
+
+def quiet_logging(token: str) -> None:
+    """Keep httpx's per-request URLs (which carry the token) out of the logs, and redact it anywhere."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    token_filter = TokenFilter(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(token_filter)
+    for name in ("", "telegram", "telegram.ext", "httpx", "rolebot"):
+        logging.getLogger(name).addFilter(token_filter)
+
+
+class PerChatProcessor(BaseUpdateProcessor):
+    """Process updates from different chats at once, but each chat's updates in order."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        user = update.effective_user if isinstance(update, Update) else None
+        key = chat.id if chat else (user.id if user else 0)
+        lock = self._locks[key]
+        async with lock:
+            await coroutine
+        if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+            self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Turn rendered buttons into Telegram's inline keyboard."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
+         for b in row] for row in reply.buttons
+    ])
+
+
+async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T | None:
+    """Send with retries for flood control, 5xx and timeouts; give up quietly on permanent errors."""
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+            await asyncio.sleep(float(wait) + 0.1)
+        except (Forbidden, BadRequest) as exc:
+            log.info("not delivered (%s): %s", type(exc).__name__, exc.message)
+            return None
+        except (TimedOut, NetworkError) as exc:
+            if attempt == attempts - 1:
+                log.warning("gave up after %d attempts: %s", attempts, exc)
+                return None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    return None
+
+
+class RoleBot:
+    """Handlers bound to one service; built by `build_application`."""
+
+    def __init__(self, settings: Settings, service: Service | None = None) -> None:
+        self.settings = settings
+        self.service = service
+        self.username = ""
+        self.flood = FloodGate()
+        self.repeats = RepeatFilter()
+        self.admins = TtlCache(ttl=60.0)
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Open the store, learn our username and register the command menu."""
+        if self.service is None:
+            self.service = await asyncio.to_thread(lambda: Service(open_store(self.settings.db_path)))
+        self.username = app.bot.username or ""
+        await with_retry(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+
+    async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Close the store."""
+        if self.service is not None:
+            self.service.store.close()
+
+    @property
+    def svc(self) -> Service:
+        """Return the service (set in post_init)."""
+        assert self.service is not None, "post_init has not run"
+        return self.service
+
+    def deep_link(self) -> str | None:
+        """Return a t.me link template that opens one topic in a private chat."""
+        return f"https://t.me/{self.username}?start={{topic}}" if self.username else None
+
+    # -- sending ------------------------------------------------------------------------------------
+    async def reply(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
+        """Send a rendered reply to the message's chat."""
+        return await with_retry(lambda: message.get_bot().send_message(
+            chat_id=message.chat_id, text=reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_to_message_id=message.message_id if quote else None,
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+        ))
+
+    async def ask(self, text: str, **kwargs: Any) -> Answer:
+        """Run the engine off the event loop (matching holds the GIL for milliseconds)."""
+        return await asyncio.to_thread(lambda: self.svc.ask(text, **kwargs))
+
+    # -- private chats ------------------------------------------------------------------------------
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Welcome with a browse menu; `/start <topic>` opens one answer."""
+        message = update.effective_message
+        if message is None:
+            return
+        payload = context.args[0] if context.args else ""
+        if payload and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload):
+            answer = await asyncio.to_thread(self.svc.topic, payload)
+            if answer is not None:
+                await self.reply(message, answer.reply)
+                return
+        await self.reply(message, self.svc.welcome())
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Explain how to use the bot."""
+        if update.effective_message:
+            await self.reply(update.effective_message, self.svc.help())
+
+    async def on_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show the browse menu."""
+        if update.effective_message:
+            await self.reply(update.effective_message, self.svc.welcome())
+
+    async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer `/ask <question>` (the way to ask in groups)."""
+        message = update.effective_message
+        if message is None:
+            return
+        text = " ".join(context.args or [])
+        if not text.strip():
+            await self.reply(message, Reply("请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别",
+                                            "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别"),
+                             quote=message.chat.type != ChatType.PRIVATE)
+            return
+        await self.answer(message, text, addressed=True)
+
+    async def on_private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer every text message in a private chat, exactly once."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        await self.answer(message, message.text, addressed=True)
+
+    async def on_private_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Reply politely to stickers, photos, voice and the like."""
+        message = update.effective_message
+        if message is None or not self.allow(message):
+            return
+        text = "我只能读文字问题哦。直接打字问我吧，比如「市场和运营有什么区别？」"
+        await self.reply(message, Reply(text, text))
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Point to /help for commands we do not have (private chats only)."""
+        message = update.effective_message
+        if message is None or not self.allow(message):
+            return
+        text = "没有这个命令。可以直接发问题给我，或者看看 /help。"
+        await self.reply(message, Reply(text, text))
+
+    def allow(self, message: Message) -> bool:
+        """Apply per-user flood control; the first message over the limit gets one notice."""
+        user = message.from_user
+        if user is None:
+            return True
+        verdict = self.flood.check(user.id)
+        if verdict == "warn":
+            text = "消息有点多，我先歇一分钟，稍后再问我吧 🙏"
+            asyncio.get_running_loop().create_task(self.reply(message, Reply(text, text)))
+        return verdict == "ok"
+
+    async def answer(self, message: Message, text: str, *, addressed: bool) -> None:
+        """Answer a question in private or, when addressed or confident, in a group."""
+        if not self.allow(message):
+            return
+        private = message.chat.type == ChatType.PRIVATE
+        if private:
+            answer = await self.ask(text[:1000], chat_type="private")
+            await self.reply(message, answer.reply)
+            return
+        settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        if self.repeats.seen_recently(message.chat_id, clean(text)):
+            return
+        answer = await self.ask(text[:1000], chat_type="group", short=settings.length == "short",
+                                deep_link=self.deep_link(), script=settings.script_override(), record=addressed)
+        if not addressed and (not answer.result.answered or answer.result.score < settings.threshold):
+            return
+        await self.reply(message, answer.reply, quote=True)
+
+    # -- groups -------------------------------------------------------------------------------------
+    def addresses_me(self, message: Message) -> tuple[bool, str]:
+        """Say whether a group message is for us (a reply to us or an @mention) and the question in it."""
+        text = message.text or ""
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == message.get_bot().id:
+            return True, text
+        mention = f"@{self.username}".lower()
+        if self.username and mention in text.lower():
+            return True, re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+        return False, text
+
+    async def on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stay quiet unless addressed, or unless the group opted in to unprompted confident answers."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        addressed, text = self.addresses_me(message)
+        if not addressed:
+            settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+            if settings.mode != "auto":
+                return
+        if not text.strip():
+            return
+        await self.answer(message, text, addressed=addressed)
+
+    async def is_admin(self, chat_id: int, user_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        """Check (and briefly cache) whether a user administers a chat."""
+        cached = self.admins.get((chat_id, user_id))
+        if cached is not None:
+            return cached
+        member = await with_retry(lambda: context.bot.get_chat_member(chat_id, user_id))
+        ok = member is not None and member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+        self.admins.put((chat_id, user_id), ok)
+        return ok
+
+    async def on_settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show a group's settings to its admins."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        if message.chat.type == ChatType.PRIVATE:
+            text = "设置是给群用的：把我加进群后，由群管理员在群里发 /settings。"
+            await self.reply(message, Reply(text, text))
+            return
+        if not await self.is_admin(message.chat_id, user.id, context):
+            text = "抱歉，只有群管理员可以修改我的设置。"
+            await self.reply(message, Reply(text, text), quote=True)
+            return
+        settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        await self.reply(message, render_settings(settings))
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Carry settings over when a group becomes a supergroup."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            await asyncio.to_thread(self.svc.store.move_group, message.chat_id, message.migrate_to_chat_id)
+        elif message.migrate_from_chat_id:
+            await asyncio.to_thread(self.svc.store.move_group, message.migrate_from_chat_id, message.chat_id)
+
+    async def on_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Introduce ourselves once when added to a group; forget nothing harmful when removed."""
+        change: ChatMemberUpdated | None = update.my_chat_member
+        if change is None or change.chat.type == ChatType.PRIVATE:
+            return
+        was = change.old_chat_member.status
+        now = change.new_chat_member.status
+        joined = was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+        if joined:
+            text = (f"大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
+                    f"用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。")
+            await with_retry(lambda: context.bot.send_message(change.chat.id, text))
+        elif now in (ChatMember.LEFT, ChatMember.BANNED):
+            log.info("removed from chat %s", change.chat.id)
+
+    # -- buttons ------------------------------------------------------------------------------------
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle a button press: follow-up, more, feedback, browse, settings; stale data gets an alert."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data if isinstance(query.data, str) else ""
+        message = query.message if isinstance(query.message, Message) else None
+        script = detect_script(message.text or "") if message else "simplified"
+        kind, _, value = data.partition(":")
+        if len(data.encode()) > 64 or not re.fullmatch(r"[a-z]{1,2}", kind or "-"):
+            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            return
+        if kind == "s":
+            await self.on_settings_button(update, context, value)
+            return
+        reply: Reply | None = None
+        toast = ""
+        edit = False
+        if kind == "t":
+            private = message is None or message.chat.type == ChatType.PRIVATE
+            answer = await asyncio.to_thread(lambda: self.svc.topic(value, script, short=not private,
+                                                                     deep_link=self.deep_link()))
+            reply = answer.reply if answer else None
+        elif kind == "m":
+            reply = await asyncio.to_thread(self.svc.more, value, script)
+        elif kind == "b":
+            reply, edit = self.svc.browse(value, script), True
+        elif kind in ("u", "d") and query.from_user:
+            ok = await asyncio.to_thread(self.svc.feedback, value, 1 if kind == "u" else -1, query.from_user.id,
+                                         message.chat.type if message else "private")
+            if ok:
+                await with_retry(lambda: query.answer("谢谢反馈！" if kind == "u" else "收到，我们会改进这个回答。"))
+                return
+        elif kind == "n":
+            reply, edit = self.svc.welcome(script), True
+            toast = "好的，可以换个问法，或者从话题里挑一个。"
+        if reply is None:
+            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            return
+        await with_retry(lambda: query.answer(to_traditional(toast) if script == "traditional" else toast))
+        if message is None:
+            return
+        if edit:
+            await with_retry(lambda: message.edit_text(reply.html, parse_mode=ParseMode.HTML,
+                                                       reply_markup=keyboard(reply)))
+        else:
+            await self.reply(message, reply)
+
+    async def on_settings_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, value: str) -> None:
+        """Change one group setting, for admins only."""
+        query = update.callback_query
+        assert query is not None
+        message = query.message if isinstance(query.message, Message) else None
+        if message is None or message.chat.type == ChatType.PRIVATE:
+            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            return
+        if not await self.is_admin(message.chat_id, query.from_user.id, context):
+            await with_retry(lambda: query.answer("只有群管理员可以修改设置。", show_alert=True))
+            return
+        current = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        updated = current.with_change(value)
+        if updated is None:
+            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            return
+        await asyncio.to_thread(self.svc.store.save_group_settings, message.chat_id, updated.to_dict())
+        await with_retry(lambda: query.answer("已保存"))
+        shown = render_settings(updated)
+        await with_retry(lambda: message.edit_text(shown.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(shown)))
+
+    # -- inline mode --------------------------------------------------------------------------------
+    async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Offer up to 10 answers for `@bot 营销 销售`; popular topics for an empty query."""
+        query = update.inline_query
+        if query is None:
+            return
+        items = await asyncio.to_thread(self.svc.inline, query.query[:256])
+        results = [
+            InlineQueryResultArticle(
+                id=item.id[:64], title=item.title[:256], description=item.description[:256],
+                input_message_content=InputTextMessageContent(item.html, parse_mode=ParseMode.HTML),
+            )
+            for item in items[:10]
+        ]
+        await with_retry(lambda: query.answer(results, cache_time=60, is_personal=False))
+
+    # -- errors -------------------------------------------------------------------------------------
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error (token redacted) and tell a private-chat user, without a traceback."""
+        err = context.error
+        if isinstance(err, TelegramError | RolebotError):
+            log.warning("update failed: %s: %s", type(err).__name__, err)
+        else:
+            log.error("update failed", exc_info=err)
+        if isinstance(update, Update) and update.effective_message and update.effective_chat \
+                and update.effective_chat.type == ChatType.PRIVATE and update.callback_query is None:
+            message = update.effective_message
+            await with_retry(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
+
+
+def build_application(settings: Settings, service: Service | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Wire the bot: handlers, rate limiter, per-chat ordering, error handler, store life cycle."""
+    bot = RoleBot(settings, service)
+    builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
+    if settings.base_file_url:
+        builder = builder.base_file_url(settings.base_file_url)
+    app = (
+        builder.rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerChatProcessor(256))
+        .post_init(bot.post_init)
+        .post_shutdown(bot.post_shutdown)
+        .build()
+    )
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    fresh = filters.UpdateType.MESSAGE  # edited messages and channel posts are left alone
+    app.add_handler(CommandHandler("start", bot.on_start, filters=fresh & private))
+    app.add_handler(CommandHandler("help", bot.on_help, filters=fresh))
+    app.add_handler(CommandHandler("topics", bot.on_topics, filters=fresh))
+    app.add_handler(CommandHandler("ask", bot.on_ask, filters=fresh))
+    app.add_handler(CommandHandler("settings", bot.on_settings, filters=fresh))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, bot.on_migrate))
+    app.add_handler(ChatMemberHandler(bot.on_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(fresh & private & filters.COMMAND, bot.on_unknown_command))
+    app.add_handler(MessageHandler(fresh & private & filters.TEXT, bot.on_private_text))
+    app.add_handler(MessageHandler(fresh & groups & filters.TEXT & ~filters.COMMAND, bot.on_group_text))
+    app.add_handler(MessageHandler(fresh & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, bot.on_private_other))
+    app.add_handler(CallbackQueryHandler(bot.on_button))
+    app.add_handler(InlineQueryHandler(bot.on_inline))
+    app.add_error_handler(bot.on_error)
+    app.bot_data["rolebot"] = bot
+    return app
+
+
+def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int = 8443, secret: str | None = None) -> None:
+    """Run the bot until stopped (SIGINT/SIGTERM finish in-flight work and confirm the offset)."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    quiet_logging(settings.token)
+    try:
+        open_store(settings.db_path).close()  # fail fast, in one line, on an unusable database
+    except RolebotError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    app = build_application(settings)
+    if webhook_url:
+        app.run_webhook(listen="0.0.0.0", port=port, url_path="telegram", webhook_url=webhook_url,
+                        secret_token=secret, allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
