@@ -1,0 +1,88 @@
+"""What maintainers review: unanswered questions clustered by wording, and feedback per topic."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from . import segment
+from .store import Store
+from .vocabulary import Vocabulary, vocabulary
+
+SIMILAR = 80  # token_sort_ratio at which two questions count as the same question
+
+
+def key_words(question: str, vocab: Vocabulary) -> str:
+    """Return the meaningful words of a normalised question, sorted, as one string."""
+    return " ".join(sorted(segment.content(segment.words(question), vocab)))
+
+
+def cluster(rows: list[dict[str, Any]], vocab: Vocabulary | None = None,
+            threshold: int = SIMILAR) -> list[list[dict[str, Any]]]:
+    """Group near-duplicate questions (most asked first) by their meaningful words."""
+    vocab = vocab or vocabulary()
+    segment.prepare(vocab)
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for row in sorted(rows, key=lambda r: r["count"], reverse=True):
+        key = key_words(row["question"], vocab) or row["question"]
+        for head, group in groups:
+            if fuzz.token_sort_ratio(key, head) >= threshold:
+                group.append(row)
+                break
+        else:
+            groups.append((key, [row]))
+    return [g for _, g in groups]
+
+
+def build_review(store: Store, since_days: float | None = None) -> dict[str, Any]:
+    """Return unanswered clusters (with counts and candidate topics) and feedback per topic."""
+    since = time.time() - since_days * 86400 if since_days else 0.0
+    unanswered = []
+    for group in cluster(store.unanswered(since)):
+        wording = Counter()  # type: Counter[str]
+        cand_scores: dict[str, int] = {}
+        for row in group:
+            wording[row["text"]] += row["count"]
+            for c in row["candidates"]:
+                cand_scores[c["topic"]] = max(cand_scores.get(c["topic"], 0), int(c["score"]))
+        unanswered.append({
+            "question": wording.most_common(1)[0][0],
+            "count": sum(r["count"] for r in group),
+            "first_seen": _iso(min(r["first_seen"] for r in group)),
+            "last_seen": _iso(max(r["last_seen"] for r in group)),
+            "candidates": [{"topic": t, "score": s} for t, s in
+                           sorted(cand_scores.items(), key=lambda kv: kv[1], reverse=True)[:3]],
+            "variants": sorted({r["text"] for r in group}),
+            "keys": [r["question"] for r in group],
+        })
+    unanswered.sort(key=lambda u: u["count"], reverse=True)
+    feedback = [{"topic": r["topic"], "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
+                for r in store.feedback_by_topic(since)]
+    return {"unanswered": unanswered, "feedback": feedback}
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts))
+
+
+def format_review(data: dict[str, Any], limit: int = 30) -> str:
+    """Render the review for the terminal."""
+    lines = [f"Unanswered questions ({len(data['unanswered'])} clusters):"]
+    for u in data["unanswered"][:limit]:
+        lines.append(f"  {u['count']:>4}×  {u['question']}   (last {u['last_seen']})")
+        if len(u["variants"]) > 1:
+            lines.append(f"         also: {' / '.join(v for v in u['variants'] if v != u['question'])[:120]}")
+        if u["candidates"]:
+            best = u["candidates"][0]
+            lines.append(f"         suggestion: add as a phrasing of topic {best['topic']} (score {best['score']})")
+    if not data["unanswered"]:
+        lines.append("  (none)")
+    lines.append("")
+    lines.append("Feedback per topic (👍 / 👎):")
+    for f in data["feedback"]:
+        lines.append(f"  {f['topic']:<45} {f['up']:>4} 👍 {f['down']:>4} 👎")
+    if not data["feedback"]:
+        lines.append("  (none)")
+    return "\n".join(lines)
