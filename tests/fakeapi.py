@@ -76,11 +76,11 @@ _STATUS_TEXT = {
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }
 NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup "
+    "message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    "query is too old and response timeout expired or query ID is invalid"
 )
 
 
