@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,8 @@ from .groups import GroupSettings
 from .render import Reply, render_settings
 from .service import Answer, Service
 
+# Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger("rolebot")
 T = TypeVar("T")
 

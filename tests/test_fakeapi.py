@@ -224,7 +224,7 @@ async def test_natural_telegram_errors(fake_api: FakeBotAPI) -> None:
         fake_api.block(DEFAULT_USER_ID, False)
         with pytest.raises(BadRequest, match='unsupported start tag "br" at byte offset 1'):
             await bot.send_message(DEFAULT_USER_ID, "a<br>b", parse_mode=ParseMode.HTML)
-        with pytest.raises(BadRequest, match="Character '.' is reserved"):
+        with pytest.raises(BadRequest, match=r"character '\.' is reserved"):
             await bot.send_message(DEFAULT_USER_ID, "v1.2", parse_mode=ParseMode.MARKDOWN_V2)
         with pytest.raises(BadRequest, match="Button_data_invalid"):
             await bot.send_message(DEFAULT_USER_ID, "x", reply_markup=InlineKeyboardMarkup(
