@@ -138,7 +138,7 @@ class Engine:
         if q and p:
             if self._primary(q) == self._primary(p):
                 return 1.0
-            return 0.5 if q & p else 0.0
+            return 0.3 if q & p else 0.0
         return 0.7 if not q and not p else 0.5
 
     def _primary(self, intents: frozenset[str]) -> str:
@@ -161,7 +161,8 @@ class Engine:
         fz = fuzz.token_sort_ratio(" ".join(query.words), " ".join(p_words)) / 100.0
         intent = self._intent_agreement(query.intents, p_intents)
         k = self.weights
-        raw = k.entities * ent + k.cover_q * cov_q + k.cover_p * cov_p + k.fuzzy * fz + k.intent * intent
+        total = k.entities + k.cover_q + k.cover_p + k.fuzzy + k.intent
+        raw = (k.entities * ent + k.cover_q * cov_q + k.cover_p * cov_p + k.fuzzy * fz + k.intent * intent) / total
         # a compared thing that no role word and no phrasing explains: a question about other jobs
         unknown = [o for o in query.operands if o not in self.vocab.roles and o not in p_content]
         if unknown and query.intents & {"difference", "career", "relation"}:

@@ -52,12 +52,16 @@ def main() -> int:
     base = engine.weights
     configs = [base]
     if args.grid:
-        configs += [replace(base, entities=e, cover_q=c, fuzzy=f, second=s2)
-                    for e, c, f, s2 in itertools.product((0.3, 0.35), (0.2, 0.3), (0.1, 0.15), (0.0, 0.1))]
+        configs += [replace(base, cover_p=cp, intent=i, cover_q=c, second=s2)
+                    for cp, i, c, s2 in itertools.product((0.15, 0.25), (0.15, 0.25), (0.2, 0.3), (0.1, 0.2))]
+    margins = [engine_mod.MARGIN] if not args.grid else [3, 5, 7]
     for w in configs:
         engine.weights = w
-        loo, oos, wrong = measure(engine, phrasings)
-        print(f"loo={loo:.3f} oos_declined={oos:.3f} wrong={wrong:.3f}  {w}")
+        for margin in margins:
+            engine_mod.MARGIN = margin
+            loo, oos, wrong = measure(engine, phrasings)
+            print(f"objective={loo - 2 * wrong:.3f} loo={loo:.3f} oos_declined={oos:.3f} wrong={wrong:.3f} "
+                  f"margin={margin} {w}")
     if args.show:
         engine.weights = base
         shown = 0

@@ -18,3 +18,105 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
         yield api
     finally:
         api.stop()
+
+
+# --- fixtures for the non-Telegram layers (store, import, engine, CLI) -------------------------
+
+import sqlite3  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from click.testing import CliRunner, Result  # noqa: E402
+
+from bot.engine import Engine  # noqa: E402
+from bot.kb import open_store  # noqa: E402
+from bot.service import Service  # noqa: E402
+from bot.store import Store  # noqa: E402
+
+SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "spec"
+
+
+@pytest.fixture(scope="session")
+def shipped_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a database holding the shipped knowledge, created once per run."""
+    path = tmp_path_factory.mktemp("shipped") / "shipped.db"
+    store = open_store(path)
+    store.close()  # the last connection checkpoints the WAL into the main file
+    return path
+
+
+def _copy_db(src_path: Path, dest: Path) -> Path:
+    """Copy a database with SQLite's backup API (safe with WAL)."""
+    src = sqlite3.connect(src_path)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return dest
+
+
+@pytest.fixture(scope="session")
+def shared_store(shipped_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One store with the shipped knowledge, shared by the session's engine and service.
+
+    It is a copy of shipped_db, so the unanswered questions the service records never leak into
+    the per-test copies made from shipped_db.
+    """
+    store = Store(_copy_db(shipped_db, tmp_path_factory.mktemp("session") / "session.db"))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def engine(shared_store: Store) -> Engine:
+    """The answer engine over the shipped knowledge (do not write through it)."""
+    return Engine(shared_store)
+
+
+@pytest.fixture(scope="session")
+def service(shared_store: Store) -> Service:
+    """The conversation service over the shipped knowledge."""
+    return Service(shared_store, salt="test-salt")
+
+
+@pytest.fixture
+def store(tmp_path: Path, shipped_db: Path) -> Iterator[Store]:
+    """A fresh store of this test's own, with the shipped knowledge loaded.
+
+    open_store on a copy of shipped_db: the same result as on an empty path (its refresh is a
+    no-op because the fingerprint matches), without indexing the knowledge again for every test.
+    """
+    s = open_store(_copy_db(shipped_db, tmp_path / "t.db"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, shipped_db: Path) -> Path:
+    """A private copy of the shipped database, for tests that write through the CLI."""
+    return _copy_db(shipped_db, tmp_path / "copy.db")
+
+
+@pytest.fixture(scope="session")
+def cli() -> "CliInvoker":
+    """Run `rolebot` in-process with click's CliRunner (stdout and stderr kept apart)."""
+    return CliInvoker()
+
+
+class CliInvoker:
+    """Invoke bot.cli.main with arguments; returns click's Result."""
+
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str | None] | None = None) -> Result:
+        from bot.cli import main
+
+        runner = CliRunner(env=env)
+        return runner.invoke(main, list(args), input=input)
+
+    def export(self, db: Path) -> list[str]:
+        """Return `rolebot export --db DB` as lines, failing the test when it fails."""
+        res = self("export", "--db", str(db))
+        assert res.exit_code == 0, res.output
+        return res.stdout.splitlines()

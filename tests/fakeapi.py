@@ -7,6 +7,19 @@ HTTP status codes) and models the parts of Telegram's behaviour that bots trip o
 polling with offset confirmation, per-chat message ids, privacy mode in groups, chats a bot may
 not write to, entity parsing for ``parse_mode``, 64-byte callback data, "message is not
 modified", group-to-supergroup migration, and injected faults (429/5xx/403/400, delays, drops).
+
+Usage::
+
+    with FakeBotAPI() as api:
+        app = (ApplicationBuilder().token(api.token).base_url(api.base_url)
+               .base_file_url(api.base_file_url).build())
+        ...  # start polling, then:
+        api.user_message("/start")
+        [params] = await api.wait_for("sendMessage")
+
+Realism to keep in mind: privacy_mode=True drops plain group chatter (see api.undelivered);
+strict_chats=True makes sends to chats the bot never saw fail like Telegram ("chat not found",
+"bot can't initiate conversation with a user"); add_user(started=True)/add_chat() open them.
 """
 
 from __future__ import annotations
@@ -28,9 +41,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 JSON = dict[str, Any]
+_T = TypeVar("_T")
 
 DEFAULT_USER_ID = 1001
 DEFAULT_GROUP_ID = -4001
@@ -360,7 +374,9 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
                 emit(src[i + 1])
                 i += 2
                 continue
-            raise _ParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+            raise _ParseError(
+                "Character '\\' is reserved and must be escaped with the preceding '\\'"
+            )
         if ch == "`":
             start = pos
             if src.startswith("```", i):
@@ -504,7 +520,9 @@ def _strip_entities(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     return stripped, kept
 
 
-def format_text(text: str, parse_mode: str | None, entities: list[JSON] | None) -> tuple[str, list[JSON]]:
+def format_text(
+    text: str, parse_mode: str | None, entities: list[JSON] | None,
+) -> tuple[str, list[JSON]]:
     """Apply parse_mode (or explicit entities) the way Telegram does before storing a message."""
     if entities is not None:
         parsed, found = text, list(entities)
@@ -525,7 +543,8 @@ def format_text(text: str, parse_mode: str | None, entities: list[JSON] | None) 
 
 
 _AUTO_ENTITY_RES = (
-    ("bot_command", re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")),
+    ("bot_command", re.compile(
+        r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")),
     ("url", re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)\]}'，。！？]")),
     ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?![A-Za-z0-9_])")),
     ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
@@ -606,14 +625,14 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the stand-in records calls itself."""
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         """Handle a Bot API call."""
         self.server.api._handle_http(self)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """Handle a Bot API call by query string, or a file download."""
         self.server.api._handle_http(self)
 
@@ -628,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
     def reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         """Write a complete response in one segment, ignoring a client that already left."""
         try:
-            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+            phrase = _STATUS_TEXT.get(status) or _phrase(status)
             head = (
                 f"{self.protocol_version} {status} {phrase}\r\n"
                 f"Server: FakeBotAPI\r\nContent-Type: {content_type}\r\n"
@@ -817,7 +836,7 @@ class FakeBotAPI:
             self._custom[method.lower()] = handler
 
     def set_member(self, chat_id: int, user_id: int, status: str = "member", **fields: Any) -> JSON:
-        """Configure getChatMember for (chat, user): creator/administrator/member/restricted/left/kicked."""
+        """Configure getChatMember: creator/administrator/member/restricted/left/kicked."""
         with self._lock:
             if user_id == self.bot_id:
                 self._bot_status[chat_id] = status
@@ -855,7 +874,7 @@ class FakeBotAPI:
             return dict(user)
 
     def add_chat(
-        self, chat_id: int, chat_type: str = "supergroup", title: str | None = None, *,
+        self, chat_id: int, chat_type: str | None = None, title: str | None = None, *,
         username: str | None = None, bot_status: str = "member",
     ) -> JSON:
         """Register a group, supergroup or channel the bot is in."""
@@ -868,7 +887,7 @@ class FakeBotAPI:
         self, content: bytes, file_name: str | None = None, *, kind: str = "documents",
         mime_type: str | None = None,
     ) -> JSON:
-        """Store bytes so getFile and the file URL serve them; returns file_id/file_unique_id/size."""
+        """Store bytes for getFile and the file URL; returns file_id, file_unique_id, file_size."""
         with self._lock:
             n = next(self._file_counter)
             suffix = ""
@@ -984,7 +1003,7 @@ class FakeBotAPI:
     def message(self, chat_id: int, message_id: int) -> JSON:
         """Current stored version of a message (bot's or user's)."""
         with self._lock:
-            return json.loads(json.dumps(self._messages[(chat_id, message_id)]))
+            return _deep_copy(self._messages[(chat_id, message_id)])
 
     def bot_messages(self, chat_id: int | None = None) -> list[JSON]:
         """Current versions of messages the bot sent, oldest first."""
@@ -1029,7 +1048,7 @@ class FakeBotAPI:
         self, method: str, count: int = 1, timeout: float = 5,
         predicate: Callable[[JSON], bool] | None = None, *, since: int = 0,
     ) -> list[JSON]:
-        """Await until `count` calls to method (from call index since) matched; return their params."""
+        """Await `count` matching calls to method (from call index since); return their params."""
         deadline = time.monotonic() + timeout
         while True:
             found = self._matching(method, predicate, since)
@@ -1100,7 +1119,7 @@ class FakeBotAPI:
         try:
             params = self._parse_params(handler.headers.get("Content-Type", ""), body,
                                         parsed.query)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             handler.reply(400, _json_bytes(_bad(f"can't parse request: {exc}").body()))
             return
         uploads: dict[str, _Upload] = params.pop("\x00uploads", {})
@@ -1181,10 +1200,11 @@ class FakeBotAPI:
         if ctype.startswith("multipart/form-data"):
             header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
             msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
-            for part in msg.iter_parts():  # type: ignore[attr-defined]
+            for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 filename = part.get_filename()
-                content = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)
+                content = payload if isinstance(payload, bytes) else b""
                 if filename is not None:
                     uploads[str(name)] = _Upload(filename, content, part.get_content_type())
                 else:
@@ -1195,7 +1215,9 @@ class FakeBotAPI:
         params["\x00uploads"] = uploads
         return params
 
-    def _dispatch(self, method: str, params: JSON, uploads: dict[str, _Upload]) -> tuple[int, bytes]:
+    def _dispatch(
+        self, method: str, params: JSON, uploads: dict[str, _Upload],
+    ) -> tuple[int, bytes]:
         """Run a method, record it, and build (status, body)."""
         custom = self._custom.get(method.lower())
         impl: Callable[..., Any] | None = getattr(self, f"_api_{method}", None)
@@ -1211,7 +1233,7 @@ class FakeBotAPI:
         except TelegramAPIError as exc:
             self._record(CallRecord(method, params, exc.status, error=exc.description))
             return exc.status, _json_bytes(exc.body())
-        except Exception as exc:  # noqa: BLE001 - a bug in the stand-in, surfaced at stop()
+        except Exception as exc:
             import traceback
 
             trace = traceback.format_exc()
@@ -1274,9 +1296,14 @@ class FakeBotAPI:
         return chat
 
     def _group_chat(
-        self, chat_id: int, chat_type: str, title: str | None, username: str | None = None,
+        self, chat_id: int, chat_type: str | None, title: str | None,
+        username: str | None = None,
     ) -> JSON:
-        """Register or fetch a group/supergroup/channel chat."""
+        """Register or fetch a group/supergroup/channel chat (chat_type None: keep or guess)."""
+        if chat_type is None:
+            known = self._chats.get(chat_id)
+            chat_type = known["type"] if known else (
+                "supergroup" if str(chat_id).startswith("-100") else "group")
         if chat_type not in ("group", "supergroup", "channel"):
             raise ValueError(f"not a group chat type: {chat_type!r}")
         if chat_id > 0:
@@ -1292,7 +1319,8 @@ class FakeBotAPI:
             if username:
                 chat["username"] = username
             self._chats[chat_id] = chat
-        self._bot_status.setdefault(chat_id, "administrator" if chat_type == "channel" else "member")
+        default_status = "administrator" if chat_type == "channel" else "member"
+        self._bot_status.setdefault(chat_id, default_status)
         return chat
 
     def _new_message_id(self, chat_id: int) -> int:
@@ -1309,7 +1337,7 @@ class FakeBotAPI:
     @staticmethod
     def _public(message: JSON) -> JSON:
         """A deep copy of a stored message without internal keys."""
-        copy = json.loads(json.dumps(message))
+        copy = _deep_copy(message)
         copy.pop("_seq", None)
         return copy
 
@@ -1341,7 +1369,7 @@ class FakeBotAPI:
                 self._cond.notify_all()
             else:
                 self.undelivered.append(update)
-            return json.loads(json.dumps(update))
+            return _deep_copy(update)
 
     def inject(self, update: JSON) -> JSON:
         """Queue any hand-built update (update_id is assigned when missing)."""
@@ -1439,7 +1467,7 @@ class FakeBotAPI:
         edit_date: int | None = None,
     ) -> JSON:
         """An edited_message update for a user's earlier message (update dict or message dict)."""
-        original = message.get("message", message)
+        original: JSON = message.get("message", message)
         with self._cond:
             key = (original["chat"]["id"], original["message_id"])
             stored = dict(self._messages.get(key, original))
@@ -1450,7 +1478,8 @@ class FakeBotAPI:
                 stored["entities"] = found
             stored["edit_date"] = int(time.time()) if edit_date is None else edit_date
             self._store(stored)
-            kind = "edited_channel_post" if stored["chat"]["type"] == "channel" else "edited_message"
+            channel = stored["chat"]["type"] == "channel"
+            kind = "edited_channel_post" if channel else "edited_message"
             return self._enqueue(kind, self._public(stored),
                                  self._privacy_allows(stored["chat"], stored))
 
@@ -1472,7 +1501,9 @@ class FakeBotAPI:
             return self._enqueue("channel_post", self._public(message),
                                  self._bot_status.get(chat_id) in ("administrator", "creator"))
 
-    def sticker(self, emoji: str = "👍", *, set_name: str | None = "TestPack", **who: Any) -> JSON:
+    def sticker(
+        self, emoji: str = "👍", *, set_name: str | None = "TestPack", **who: Any,
+    ) -> JSON:
         """A sticker message (who: user_id, chat_id, chat_type, first_name, ...)."""
         info = self.add_file(b"RIFF\x00\x00\x00\x00WEBPVP8 ", "sticker.webp", kind="stickers",
                              mime_type="image/webp")
@@ -1549,7 +1580,7 @@ class FakeBotAPI:
 
     def new_chat_members(
         self, chat_id: int, users: Sequence[JSON | int], *, by_user_id: int | None = None,
-        chat_type: str = "supergroup", chat_title: str | None = None,
+        chat_type: str | None = None, chat_title: str | None = None,
     ) -> JSON:
         """Service message for members joining; adding the bot also queues my_chat_member first."""
         with self._cond:
@@ -1579,7 +1610,8 @@ class FakeBotAPI:
             chat = self._chats.get(chat_id)
             if chat is None:
                 raise ValueError(f"unknown chat {chat_id}: create it first (add_chat)")
-            sender = dict(self.bot_user) if by_user_id == self.bot_id else self._user_dict(by_user_id)
+            sender = (dict(self.bot_user) if by_user_id == self.bot_id
+                      else self._user_dict(by_user_id))
             self._bot_status[chat_id] = old_status
             self._members.pop((chat_id, self.bot_id), None)
             old_member = self._member_object(chat_id, self.bot_id)
@@ -1591,7 +1623,7 @@ class FakeBotAPI:
 
     def left_chat_member(
         self, chat_id: int, user: JSON | int, *, by_user_id: int | None = None,
-        chat_type: str = "supergroup", chat_title: str | None = None,
+        chat_type: str | None = None, chat_title: str | None = None,
     ) -> JSON:
         """The service message for a member leaving or being removed (the bot: kicked)."""
         with self._cond:
@@ -1772,7 +1804,8 @@ class FakeBotAPI:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays")
+                raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup should be '
+                           "an Array of Arrays")
             actions = ("url", "callback_data", "switch_inline_query",
                        "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
                        "web_app", "login_url", "callback_game", "pay", "copy_text")
@@ -1799,7 +1832,9 @@ class FakeBotAPI:
                         raise _bad("keyboard button text must be non-empty")
         return None
 
-    def _formatted(self, params: JSON, text_key: str, limit: int, entities_key: str) -> tuple[str, list[JSON]]:
+    def _formatted(
+        self, params: JSON, text_key: str, limit: int, entities_key: str,
+    ) -> tuple[str, list[JSON]]:
         """Text and entities after parse_mode, with Telegram's emptiness and length checks."""
         raw = params.get(text_key)
         text, entities = format_text("" if raw is None else str(raw), params.get("parse_mode"),
@@ -1807,7 +1842,8 @@ class FakeBotAPI:
         if text_key == "text" and not text:
             raise _bad("message text is empty")
         if utf16_len(text) > limit:
-            raise _bad("message is too long" if text_key == "text" else "message caption is too long")
+            raise _bad("message is too long" if text_key == "text"
+                       else "message caption is too long")
         return text, entities
 
     def _reply_target(self, params: JSON, chat: JSON) -> JSON | None:
@@ -1987,8 +2023,9 @@ class FakeBotAPI:
         timeout = max(0.0, float(params.get("timeout") or 0))
         with self._cond:
             if self._webhook is not None:
-                raise TelegramAPIError(409, "Conflict: can't use getUpdates method while webhook "
-                                            "is active; use deleteWebhook to delete the webhook first")
+                raise TelegramAPIError(
+                    409, "Conflict: can't use getUpdates method while webhook is active; "
+                         "use deleteWebhook to delete the webhook first")
             if params.get("allowed_updates") is not None:
                 self._allowed = frozenset(params["allowed_updates"]) or DEFAULT_ALLOWED
             self._poll_generation += 1
@@ -2007,7 +2044,7 @@ class FakeBotAPI:
                 batch = self._deliverable()[:limit]
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0 or self._stop_event.is_set():
-                    return json.loads(json.dumps(batch))
+                    return _deep_copy(batch)
                 self._cond.wait(remaining)
 
     def _api_sendMessage(self, params: JSON) -> JSON:
@@ -2138,7 +2175,8 @@ class FakeBotAPI:
     def _api_deleteMyCommands(self, params: JSON) -> bool:
         """deleteMyCommands: forget the list for scope and language."""
         with self._lock:
-            self._commands.pop(self._commands_key(params.get("scope"), params.get("language_code")), None)
+            key = self._commands_key(params.get("scope"), params.get("language_code"))
+            self._commands.pop(key, None)
         return True
 
     def _api_getMyCommands(self, params: JSON) -> list[JSON]:
@@ -2322,7 +2360,9 @@ class FakeBotAPI:
     def _post_update(url: str, update: JSON, secret: str | None) -> int:
         """POST one update as JSON; 0 when the connection fails."""
         parts = urllib.parse.urlsplit(url)
-        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn_cls: type[http.client.HTTPConnection] = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
         conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=5)
         headers = {"Content-Type": "application/json"}
         if secret:
@@ -2338,7 +2378,20 @@ class FakeBotAPI:
             conn.close()
 
 
+def _deep_copy(data: _T) -> _T:
+    """An independent copy of JSON-shaped data."""
+    return cast("_T", json.loads(json.dumps(data)))
+
+
 def _utf16_slice(text: str, offset: int, length: int) -> str:
     """Substring by UTF-16 offset/length, as entities address text."""
     data = text.encode("utf-16-le")
     return data[offset * 2:(offset + length) * 2].decode("utf-16-le", errors="replace")
+
+
+def _phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status, or ''."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,4 +1,4 @@
-"""Proves the FakeBotAPI stand-in speaks what the real python-telegram-bot 22 Application expects."""
+"""Proves the FakeBotAPI stand-in speaks what the real python-telegram-bot 22 Application needs."""
 
 from __future__ import annotations
 
@@ -53,13 +53,16 @@ from telegram.request import HTTPXRequest
 from fakeapi import DEFAULT_SUPERGROUP_ID, DEFAULT_USER_ID, FakeBotAPI
 
 
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
 @pytest.fixture(autouse=True)
 def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to timedelta periods: else RetryAfter() itself warns (an error under filterwarnings)."""
+    """Opt in to timedelta periods: else RetryAfter() itself warns (an error here)."""
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
 
 
-def build_app(api: FakeBotAPI, *handlers: BaseHandler[Any, Any, Any], **request: Any) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_app(api: FakeBotAPI, *handlers: BaseHandler[Any, Any, Any], **request: Any) -> AnyApp:
     """An Application wired to the stand-in (request kwargs go to HTTPXRequest)."""
     builder = (
         ApplicationBuilder().token(api.token).base_url(api.base_url)
@@ -74,7 +77,7 @@ def build_app(api: FakeBotAPI, *handlers: BaseHandler[Any, Any, Any], **request:
 
 
 @asynccontextmanager
-async def polling(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+async def polling(app: AnyApp) -> AsyncIterator[AnyApp]:
     """Initialise, poll and start the app; stop and shut it down afterwards (the pytest way)."""
     async with app:
         await app.updater.start_polling(timeout=1, poll_interval=0)  # type: ignore[union-attr]
@@ -96,7 +99,8 @@ def assert_complete(obj: Any, path: str = "update") -> None:
     """Fail if PTB found fields it does not know (misspelt keys land in api_kwargs)."""
     if isinstance(obj, TelegramObject):
         assert not obj.api_kwargs, f"{path}: unknown fields {dict(obj.api_kwargs)}"
-        for name in obj.__slots__ if hasattr(obj, "__slots__") else ():
+        names = {n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ())}
+        for name in sorted(names):
             if not name.startswith("_"):
                 assert_complete(getattr(obj, name, None), f"{path}.{name}")
     elif isinstance(obj, (list, tuple)):
@@ -234,15 +238,16 @@ async def test_natural_telegram_errors(fake_api: FakeBotAPI) -> None:
         with pytest.raises(BadRequest, match="too long"):
             await bot.send_message(DEFAULT_USER_ID, "x" * 4097)
         message = await bot.send_message(
-            DEFAULT_USER_ID, "  <b>营销</b> &amp; <a href=\"https://e.x/\">销售</a>😀 <i>x</i> ",
+            DEFAULT_USER_ID,
+            '  <b>营销</b> &amp; <a href="https://e.x/">销售</a>😀 <i>x</i> ',
             parse_mode=ParseMode.HTML,
         )
         assert message.text == "营销 & 销售😀 x"
         assert [(e.type, e.offset, e.length) for e in message.entities] == [
             ("bold", 0, 2), ("text_link", 5, 2), ("italic", 10, 1)]
         with pytest.raises(BadRequest, match="not modified"):
-            await bot.edit_message_text("营销 & 销售😀 x", DEFAULT_USER_ID, message.message_id,
-                                        entities=message.entities)
+            await bot.edit_message_text(
+                "营销 & 销售😀 x", DEFAULT_USER_ID, message.message_id, entities=message.entities)
         with pytest.raises(BadRequest, match="Message to edit not found"):
             await bot.edit_message_text("y", DEFAULT_USER_ID, 999)
         with pytest.raises(EndPointNotFound):
@@ -314,7 +319,7 @@ async def test_get_updates_offset_semantics(fake_api: FakeBotAPI) -> None:
         assert [u.update_id for u in await bot.get_updates(offset=-1)] == ids[3:]
         assert [u.update_id for u in await bot.get_updates()] == ids[3:]
         started = asyncio.get_running_loop().time()
-        assert await bot.get_updates(offset=ids[3] + 1, timeout=0.3) == ()
+        assert await bot.get_updates(offset=ids[3] + 1, timeout=dtm.timedelta(milliseconds=300)) == ()
         assert asyncio.get_running_loop().time() - started >= 0.25
 
 
@@ -340,10 +345,38 @@ async def test_document_download(fake_api: FakeBotAPI) -> None:
     assert update["message"]["document"]["mime_type"] == "text/csv"
 
 
+async def test_upload_edit_markup_close(fake_api: FakeBotAPI) -> None:
+    """Multipart uploads are parsed and stored; reply markup edits; close/logOut answer True."""
+    fake_api.add_user(started=True)
+    bot = Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url)
+    async with bot:
+        payload = "答案 ✓".encode() + bytes(range(256))
+        doc = await bot.send_document(DEFAULT_USER_ID, payload,
+                                      filename="答案.txt", caption="<i>来源</i>",
+                                      parse_mode=ParseMode.HTML)
+        assert doc.document is not None and doc.document.file_name == "答案.txt"
+        assert fake_api.file_content(doc.document.file_id) == payload
+        assert doc.caption == "来源" and doc.caption_entities[0].type == "italic"
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("更多", callback_data="m")]])
+        msg = await bot.send_message(DEFAULT_USER_ID, "x")
+        edited = await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id,
+                                                     reply_markup=keyboard)
+        assert isinstance(edited, Message) and edited.reply_markup == keyboard
+        with pytest.raises(BadRequest, match="not modified"):
+            await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id,
+                                                reply_markup=keyboard)
+        assert await bot.send_chat_action(DEFAULT_USER_ID, "typing")
+        assert await bot.log_out() and await bot.close()
+    methods = [c.method for c in fake_api.calls]
+    assert methods[-3:] == ["sendChatAction", "logOut", "close"]
+    assert fake_api.sent(methods=("editMessageReplyMarkup",))[0]["message_id"] == msg.message_id
+
+
 async def test_update_builders_produce_complete_objects(fake_api: FakeBotAPI) -> None:
     """Every helper's update parses in PTB without unknown fields or missing required ones."""
     bot = Bot(fake_api.token, base_url=fake_api.base_url)
-    user_msg = fake_api.user_message("/ask@rolebot_test_bot 运营 是什么 @someone https://x.org #tag")
+    text = "/ask@rolebot_test_bot 运营 是什么 @someone https://x.org #tag"
+    user_msg = fake_api.user_message(text)
     updates = [
         user_msg,
         fake_api.edited_message(user_msg, "/ask 市场"),
@@ -364,13 +397,16 @@ async def test_update_builders_produce_complete_objects(fake_api: FakeBotAPI) ->
         updates.append(fake_api.callback("a", message=sent.to_dict()))
         updates.append(fake_api.user_message("re", reply_to=sent.to_dict()))
         parsed = [Update.de_json(u, bot) for u in updates]
+        for queued in fake_api.pending_updates:
+            assert_complete(Update.de_json(queued, bot))
         for update in parsed:
             assert_complete(update)
         entities = parsed[0].message.entities  # type: ignore[union-attr]
         assert [(e.type, e.offset, e.length) for e in entities] == [
             ("bot_command", 0, 21), ("mention", 29, 8), ("url", 38, 13), ("hashtag", 52, 4)]
         assert parsed[0].message.text.startswith("/ask@")  # type: ignore[union-attr]
-        assert parsed[-1].message.reply_to_message.message_id == sent.message_id  # type: ignore[union-attr]
+        reply = parsed[-1].message.reply_to_message  # type: ignore[union-attr]
+        assert reply is not None and reply.message_id == sent.message_id
         old, new = parsed[-4:-2]
         assert old.effective_chat.type == "group"  # type: ignore[union-attr]
         assert old.effective_message.migrate_to_chat_id == -1004100  # type: ignore[union-attr]
@@ -460,8 +496,8 @@ async def test_inline_query_and_commands(fake_api: FakeBotAPI) -> None:
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.inline_query is not None
         await update.inline_query.answer([
-            InlineQueryResultArticle(f"r{i}", f"营销 {i}", InputTextMessageContent("<b>营销</b>",
-                                                                                 parse_mode="HTML"))
+            InlineQueryResultArticle(
+                f"r{i}", f"营销 {i}", InputTextMessageContent("<b>营销</b>", parse_mode="HTML"))
             for i in range(3)
         ])
 
@@ -484,7 +520,7 @@ async def test_inline_query_and_commands(fake_api: FakeBotAPI) -> None:
 
 
 async def test_polling_survives_get_updates_errors(fake_api: FakeBotAPI) -> None:
-    """A 500 and a 409 on getUpdates are retried by PTB's polling loop; the update still arrives."""
+    """A 500 on getUpdates is retried by PTB's polling (after ~1 s); the update still arrives."""
     fake_api.fail("getUpdates", status=500)
     app = build_app(fake_api, MessageHandler(filters.TEXT, echo))
     async with polling(app):
@@ -506,7 +542,7 @@ async def test_wait_for_sync_from_a_thread(fake_api: FakeBotAPI) -> None:
         await bot.send_message(DEFAULT_USER_ID, "b")
     await asyncio.to_thread(thread.join, 5)
     assert [p["text"] for p in result[0]] == ["b"]
-    with pytest.raises(AssertionError, match="waited 0.05s"):
+    with pytest.raises(AssertionError, match=r"waited 0\.05s"):
         await fake_api.wait_for("sendMessage", count=3, timeout=0.05)
 
 
