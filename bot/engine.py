@@ -17,6 +17,7 @@ ANSWER_AT = 62  # confident enough to answer
 UNSURE_AT = 45  # close enough to offer as a choice
 MARGIN = 5  # a runner-up this close (from another topic) makes us ask
 PASSAGE_AT = 85
+UNSEEN_WEIGHT = 1.5  # weight of a word no phrasing or passage uses (see Engine._weights)
 
 
 @dataclass
@@ -95,11 +96,17 @@ class Engine:
         self._topic_questions = None
 
     # -- scoring -----------------------------------------------------------------------------------
-    def _weights(self, terms: set[str]) -> dict[str, float]:
-        """Return an IDF weight per term; a term the knowledge never uses weighs the most."""
+    def _weights(self, terms: set[str], operands: tuple[str, ...] = ()) -> dict[str, float]:
+        """Return an IDF weight per term.
+
+        A word the knowledge never uses is usually context ("我大三，在找实习…") and weighs little,
+        unless it is one of the things compared ("会计和出纳"), which then weighs the most.
+        """
         df = self.store.doc_freq(sorted(terms))
         n = self._docs
-        return {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) + 1.0 for t in terms}
+        top = math.log((n + 1) / 0.5) + 1.0
+        return {t: (math.log((n + 1) / (df[t] + 0.5)) + 1.0 if t in df else
+                    top if t in operands else UNSEEN_WEIGHT) for t in terms}
 
     def _related(self, a: str, b: str) -> float:
         """Return how far two words mean the same role: 1 same, 0.5 one is a kind of the other."""
@@ -174,7 +181,7 @@ class Engine:
         """Return the best phrasings for a question with each part of their score (for tuning)."""
         query = understand(text, self.vocab)
         shortlist = [c for c in self.store.search(list(query.content), SHORTLIST) if c.kind == "faq"]
-        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens})
+        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         rows = [{"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
                 for c in shortlist]
         rows.sort(key=lambda r: r["score"], reverse=True)
@@ -190,7 +197,7 @@ class Engine:
             return Result(False, "empty", query.script, normalized=query.norm.text)
         terms = list(query.content)
         shortlist = self.store.search(terms, SHORTLIST)
-        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens})
+        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         per_topic: dict[str, list[_Scored]] = {}
         passages: list[_Scored] = []
         for cand in shortlist:

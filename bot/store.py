@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -55,6 +56,16 @@ def m002_activity(db: sqlite_utils.Database) -> None:
                              "last_seen": float, "chat_type": str, "candidates": str}, pk="question")
     db["group_settings"].create({"chat_id": int, "settings": str, "updated_at": float}, pk="chat_id")
     db["audit"].create({"id": int, "ts": float, "actor": str, "action": str, "detail": str}, pk="id")
+
+
+@migration
+def m003_terms(db: sqlite_utils.Database) -> None:
+    """Count, per word, the FAQ phrasings that use it (passages are long and would drown the counts)."""
+    db["terms"].create({"term": str, "df": int}, pk="term")
+    counts: Counter[str] = Counter()
+    for (tokens,) in db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq'"):
+        counts.update(set(tokens.split()))
+    db["terms"].insert_all(({"term": t, "df": n} for t, n in counts.items()), batch_size=1000)
 
 
 @dataclass(frozen=True)
@@ -172,22 +183,45 @@ class Store:
     def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[tuple[str, str]]]]) -> None:
         """Replace the (text, tokens) phrasings of each ref; call inside `atomic()`."""
         refs = [ref for ref, _ in phrasings]
+        delta: Counter[str] = Counter()
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
-            self.db.execute(f"DELETE FROM phrasings WHERE kind = ? AND ref IN ({','.join('?' * len(chunk))})",
-                            [kind, *chunk])
+            where = f"kind = ? AND ref IN ({','.join('?' * len(chunk))})"
+            if kind == "faq":
+                for (tokens,) in self.db.execute(f"SELECT tokens FROM phrasings WHERE {where}", [kind, *chunk]):
+                    delta.subtract(set(tokens.split()))
+            self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
         self.table("phrasings").insert_all(
             ({"kind": kind, "ref": ref, "text": text, "tokens": tokens} for ref, items in phrasings
              for text, tokens in items),
             batch_size=1000,
         )
+        if kind == "faq":
+            for _, items in phrasings:
+                for _, tokens in items:
+                    delta.update(set(tokens.split()))
+            self._count_terms(delta)
+
+    def _count_terms(self, delta: Counter[str]) -> None:
+        """Apply changes to the per-word phrasing counts."""
+        self.db.conn.executemany(
+            "INSERT INTO terms (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            [(t, n) for t, n in delta.items() if n],
+        )
+        self.db.execute("DELETE FROM terms WHERE df <= 0")
 
     def delete(self, kind: str, ids: Iterable[str]) -> None:
         """Delete records and their phrasings; call inside `atomic()`."""
         table = "entries" if kind == "faq" else "passages"
+        delta: Counter[str] = Counter()
         for rid in ids:
             self.db.execute(f"DELETE FROM {table} WHERE id = ?", [rid])
+            if kind == "faq":
+                for (tokens,) in self.db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq' AND ref = ?", [rid]):
+                    delta.subtract(set(tokens.split()))
             self.db.execute("DELETE FROM phrasings WHERE kind = ? AND ref = ?", [kind, rid])
+        if delta:
+            self._count_terms(delta)
 
     def atomic(self) -> Any:
         """Return a context manager for one transaction (savepoints when nested)."""
@@ -259,19 +293,19 @@ class Store:
         return [Candidate(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
 
     def doc_freq(self, terms: list[str]) -> dict[str, int]:
-        """Return in how many phrasings each term occurs."""
+        """Return in how many FAQ phrasings each term occurs (absent: none)."""
         if not terms:
             return {}
         with self.lock:
             rows = self.db.execute(
-                f"SELECT term, doc FROM phrasings_vocab WHERE term IN ({','.join('?' * len(terms))})", terms
+                f"SELECT term, df FROM terms WHERE term IN ({','.join('?' * len(terms))})", terms
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def phrasing_count(self) -> int:
-        """Return the number of indexed phrasings."""
+        """Return the number of indexed FAQ phrasings."""
         with self.lock:
-            row = self.db.execute("SELECT max(id) FROM phrasings").fetchone()
+            row = self.db.execute("SELECT count(*) FROM phrasings WHERE kind = 'faq'").fetchone()
         return int(row[0] or 0)
 
     # -- user data ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def entities_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> frozen
 def operands_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> tuple[str, ...]:
     """Return the words on either side of each connector ("A 和 B"), skipping verbs like 做."""
     out: list[str] = []
-    skip = vocab.role_verbs | {"的", "是", "在"}
+    skip = vocab.role_verbs | vocab.role_suffixes | {"的", "是", "在"}
     for i, w in enumerate(words):
         if w not in CONNECTORS:
             continue
@@ -48,7 +48,8 @@ def operands_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> tuple[
             j = i + step
             while 0 <= j < len(words) and (words[j] in skip or words[j] in CONNECTORS):
                 j += step
-            if 0 <= j < len(words) and words[j] not in vocab.stopwords and words[j] not in out:
+            if 0 <= j < len(words) and words[j] not in vocab.stopwords and words[j] not in vocab.cue_words \
+                    and words[j] not in out:
                 out.append(words[j])
     return tuple(out)
 

@@ -22,6 +22,7 @@ class Vocabulary:
     alias_re: re.Pattern[str]
     intents: dict[str, tuple[str, ...]]
     role_verbs: frozenset[str]
+    role_suffixes: frozenset[str]
     browse: dict[str, tuple[str, ...]]
 
     @cached_property
@@ -50,6 +51,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         alias_re=_alias_pattern(aliases, roles),
         intents={str(k): tuple(str(c).lower() for c in v) for k, v in (data.get("intents") or {}).items()},
         role_verbs=frozenset(str(w) for w in data.get("role_verbs") or []),
+        role_suffixes=frozenset(str(w) for w in data.get("role_suffixes") or []),
         browse={str(k): tuple(str(t) for t in v) for k, v in (data.get("browse") or {}).items()},
     )
 

@@ -98,7 +98,7 @@ def test_invisible_and_control_removed(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("raw, expected", [
-    pytest.param("营销😀和销售", "营销 和 销售", id="emoji"),
+    pytest.param("营销😀和销售", "营销 和销售", id="emoji"),
     pytest.param("👍营销和销售🤔", "营销和销售", id="emoji-ends"),
     pytest.param("营销👩\u200d💻销售", "营销 销售", id="zwj-sequence"),
     pytest.param("营销👍🏽", "营销", id="skin-tone"),
@@ -123,15 +123,37 @@ def test_idempotent_on_realistic_questions(raw: str) -> None:
     assert norm(once) == once
 
 
-@pytest.mark.xfail(reason="BUG: normalize() is not idempotent: clean() lowercases after dropping marks, so "
-                          "'İ' becomes 'i' + U+0307 (a mark the next pass drops); and alias replacement can form "
-                          "a new alias ('营营运' -> '营运营' -> '运营营', likewise '经营运营' -> '经运营营')",
-                   strict=True)
-@pytest.mark.parametrize("raw", [pytest.param("İstanbul的营销", id="dotted-capital-i"),
-                                 pytest.param("经营运营", id="alias-chain")])
+@pytest.mark.parametrize("raw", [
+    pytest.param("İstanbul的营销", id="dotted-capital-i", marks=pytest.mark.xfail(
+        reason="BUG: clean() lowercases after dropping marks, so 'İ' becomes 'i' + U+0307, a mark the next "
+               "pass drops", strict=True)),
+    pytest.param("营营运", id="alias-chain", marks=pytest.mark.xfail(
+        reason="BUG: alias replacement can form a new alias: '营营运' -> '营运营' -> '运营营'", strict=True)),
+    pytest.param("薴", id="opencc-chain", marks=pytest.mark.xfail(
+        reason="BUG (minor, OpenCC data): t2s maps 薴 -> 苧 and 苧 -> 苎, so one pass is not enough", strict=True)),
+])
 def test_idempotent_on_known_edge_cases(raw: str) -> None:
     once = norm(raw)
     assert norm(once) == once
+
+
+@pytest.mark.parametrize("raw, expected", [
+    pytest.param("业务部门", "销售 部门", id="yewu-bumen", marks=pytest.mark.xfail(
+        reason="BUG: alias 业务部 matches inside 业务部门, giving '销售 部门门'", strict=True)),
+    pytest.param("業務部門", "销售 部门", id="yewu-bumen-traditional", marks=pytest.mark.xfail(
+        reason="BUG: alias 业务部 matches inside 业务部门, giving '销售 部门门'", strict=True)),
+    pytest.param("市场营销部门", "营销 部门", id="marketing-bumen", marks=pytest.mark.xfail(
+        reason="BUG: alias 市场营销部 matches inside 市场营销部门, giving '营销 部门门'", strict=True)),
+    pytest.param("经营运营", "经营运营", id="jingying-yunying", marks=pytest.mark.xfail(
+        reason="BUG: alias 营运 matches across the words 经营|运营, giving '经运营营'", strict=True)),
+    pytest.param("民营运营商", "民营运营商", id="minying-yunyingshang", marks=pytest.mark.xfail(
+        reason="BUG: alias 营运 matches across the words 民营|运营商, giving '民运营营商'", strict=True)),
+    pytest.param("市场部门", "市场 部门", id="shichang-bumen"),
+    pytest.param("销售部门", "销售 部门", id="xiaoshou-bumen"),
+    pytest.param("运营商", "运营商", id="yunyingshang"),
+])
+def test_aliases_respect_longer_words(raw: str, expected: str) -> None:
+    assert norm(raw) == expected
 
 
 # -- properties -----------------------------------------------------------------------------------
@@ -142,6 +164,8 @@ domain = st.lists(
                      "和", "的区别", " ", "？", "😀", "\u200b", "\u202e"]) | st.text(max_size=4),
     max_size=8,
 ).map("".join)
+# the characters test_idempotent_on_known_edge_cases pins (İ, 薴) are left out of generated text
+KNOWN = "\u0130\u85b4"
 
 
 @PROPERTY
@@ -157,18 +181,27 @@ def test_never_raises_and_output_is_clean(raw: str) -> None:
 
 
 @PROPERTY
-@given(st.text(alphabet=st.characters(blacklist_characters="\u0130")) | domain)
+@given(st.text(alphabet=st.characters(blacklist_characters=KNOWN)))
 @example("营销和销售有什么区别？")
 @example("ＭＡＲＫＥＴＩＮＧ\u3000和\u200b業務")
 def test_idempotent(raw: str) -> None:
-    # U+0130 is left out here; test_idempotent_on_known_edge_cases pins that bug
     once = norm(raw)
     assert norm(once) == once
     assert clean(once) == once
 
 
+@pytest.mark.xfail(reason="BUG: alias replacement can form a new alias ('營营運' -> '营运营' -> '运营营'), so "
+                          "normalize() is not idempotent on domain text", strict=True)
 @PROPERTY
-@given(st.text())
+@given(domain)
+@example("營营運")
+def test_idempotent_on_domain_text(raw: str) -> None:
+    once = norm(raw)
+    assert norm(once) == once
+
+
+@PROPERTY
+@given(st.text(alphabet=st.characters(blacklist_characters=KNOWN)))
 def test_clean_is_idempotent(raw: str) -> None:
     once = clean(raw)
-    assert clean(once) == once or "\u0130" in raw
+    assert clean(once) == once
