@@ -84,13 +84,18 @@ def write_records(store: Store, records: list[Record], origin: str, vocab: Vocab
     bar.close()
 
 
-def import_files(store: Store, paths: list[Path], dry_run: bool = False, show_progress: bool = False) -> ImportPlan:
+def import_files(store: Store, paths: list[Path], dry_run: bool = False, show_progress: bool = False,
+                 actor: str | None = None) -> ImportPlan:
     """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem."""
     records = load_records(paths, show_progress=show_progress)
     plan = plan_import(store, records)
     plan.warnings = overlap_warnings(store, plan.added)
     if not dry_run:
-        write_records(store, plan.added + plan.updated, "imported", show_progress=show_progress)
+        with store.atomic():
+            write_records(store, plan.added + plan.updated, "imported", show_progress=show_progress)
+            if actor:
+                store.audit(actor, "import", {"files": [p.name for p in paths], "added": len(plan.added),
+                                              "updated": len(plan.updated)})
     return plan
 
 
@@ -111,6 +116,22 @@ def overlap_warnings(store: Store, added: list[Record], limit: int = 20) -> list
             if len(out) >= limit:
                 break
     return out
+
+
+def add_phrasing(store: Store, topic: str, text: str, actor: str, vocab: Vocabulary | None = None) -> bool:
+    """Add a way of asking to a topic's main entry (it then counts as imported), with an audit record."""
+    entries = store.topic_entries(topic)
+    if not entries:
+        return False
+    entry = entries[0]
+    data = {k: v for k, v in entry.items() if k != "id"}
+    if text in data["alternates"] or text == data["question"]:
+        return True
+    data["alternates"] = [*data["alternates"], text]
+    with store.atomic():
+        write_records(store, [Record("faq", entry["id"], data)], "imported", vocab)
+        store.audit(actor, "add-phrasing", {"entry_id": entry["id"], "topic": topic, "text": text})
+    return True
 
 
 def export_records(store: Store) -> Iterable[str]:

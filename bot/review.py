@@ -86,3 +86,40 @@ def format_review(data: dict[str, Any], limit: int = 30) -> str:
     if not data["feedback"]:
         lines.append("  (none)")
     return "\n".join(lines)
+
+
+def build_stats(store: Store, days: int = 7) -> dict[str, Any]:
+    """Return questions per day, answer rate, top topics and most disliked topics."""
+    per_day: dict[str, list[int]] = {}
+    topics: Counter[str] = Counter()
+    for row in store.daily(days):
+        day = per_day.setdefault(row["day"], [0, 0])
+        day[0] += row["count"]
+        if row["topic"]:
+            day[1] += row["count"]
+            topics[row["topic"]] += row["count"]
+    total = sum(d[0] for d in per_day.values())
+    answered = sum(d[1] for d in per_day.values())
+    disliked = [f for f in store.feedback_by_topic() if f["down"]][:5]
+    return {
+        "per_day": [{"day": d, "questions": v[0], "answered": v[1]} for d, v in sorted(per_day.items())],
+        "answer_rate": round(answered / total, 3) if total else None,
+        "top_topics": topics.most_common(5),
+        "disliked": [{"topic": f["topic"], "down": int(f["down"]), "up": int(f["up"] or 0)} for f in disliked],
+    }
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """Render /stats as plain text."""
+    lines = ["最近 7 天："]
+    for d in stats["per_day"]:
+        lines.append(f"• {d['day']}：{d['questions']} 个问题，回答 {d['answered']}")
+    if not stats["per_day"]:
+        lines.append("• 还没有问题")
+    rate = stats["answer_rate"]
+    lines.append(f"回答率：{rate:.0%}" if rate is not None else "回答率：—")
+    if stats["top_topics"]:
+        lines.append("热门话题：" + "、".join(f"{t}（{n}）" for t, n in stats["top_topics"]))
+    if stats["disliked"]:
+        lines.append("👎 最多：" + "、".join(f"{d['topic']}（{d['down']}）" for d in stats["disliked"]))
+    return "\n".join(lines)

@@ -56,8 +56,11 @@ class Service:
         result = self.engine.ask(text)
         if script:
             result.script = script
-        if record and not result.answered and result.kind != "empty" and result.normalized:
-            self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])
+        if record and result.kind != "empty":
+            self.store.count_question(result.topic if result.answered else None)
+            if not result.answered and result.normalized:
+                self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type,
+                                             result.candidates[:3])
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
         return Answer(result, render_result(result, short=short, deep_link=link, browse=self.categories))
 
@@ -112,6 +115,20 @@ class Service:
             if len(items) >= limit:
                 break
         return items
+
+    def teach(self, question_key: str, topic: str, actor: str) -> str | None:
+        """Add an unanswered question as a phrasing of a topic; return the question, or None."""
+        from .kb import add_phrasing
+
+        rows = [r for r in self.store.unanswered() if r["question"] == question_key]
+        if not rows:
+            return None
+        text = rows[0]["text"]
+        if not add_phrasing(self.store, topic, text, actor, vocab=self.vocab):
+            return None
+        self.store.forget_unanswered(question_key)
+        self.engine.refresh()
+        return text
 
     def user_hash(self, user_id: int | str) -> str:
         """Return a salted hash, so feedback is counted once per user without storing who."""

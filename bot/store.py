@@ -68,6 +68,12 @@ def m003_terms(db: sqlite_utils.Database) -> None:
     db["terms"].insert_all(({"term": t, "df": n} for t, n in counts.items()), batch_size=1000)
 
 
+@migration
+def m004_daily(db: sqlite_utils.Database) -> None:
+    """Count questions per day and topic ('' = not answered), for /stats."""
+    db["daily"].create({"day": str, "topic": str, "count": int}, pk=("day", "topic"))
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A phrasing found by the index, with what it belongs to."""
@@ -333,6 +339,20 @@ class Store:
         """Drop a question from the unanswered list once it has been taught."""
         with self.lock, self.db.conn:
             self.db.execute("DELETE FROM unanswered WHERE question = ?", [question])
+
+    def count_question(self, topic: str | None) -> None:
+        """Count one question for today, under its topic ('' when not answered)."""
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        with self.lock, self.db.conn:
+            self.db.execute(
+                "INSERT INTO daily (day, topic, count) VALUES (?, ?, 1) "
+                "ON CONFLICT(day, topic) DO UPDATE SET count = count + 1", [day, topic or ""])
+
+    def daily(self, days: int = 7) -> list[dict[str, Any]]:
+        """Return per-day, per-topic question counts for the last days."""
+        since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
+        with self.lock:
+            return list(self.db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
 
     def record_feedback(self, topic: str, entry_id: str, vote: int, chat_type: str, user_hash: str) -> bool:
         """Store a 👍 (+1) or 👎 (-1); a user's later vote on the same entry replaces the earlier one."""

@@ -24,6 +24,7 @@ from .normalize import clean, detect_script, to_traditional
 from .groups import GroupSettings
 from .render import Reply, render_settings
 from .service import Answer, Service
+from .telegram_maintainers import Maintainers
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -133,6 +134,7 @@ class RoleBot:
         self.flood = FloodGate()
         self.repeats = RepeatFilter()
         self.admins = TtlCache(ttl=60.0)
+        self.maintainers = Maintainers(self)
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -158,6 +160,19 @@ class RoleBot:
         return f"https://t.me/{self.username}?start={{topic}}" if self.username else None
 
     # -- sending ------------------------------------------------------------------------------------
+    async def say(self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+        """Send plain text (no parse mode) to the message's chat."""
+        return await with_retry(lambda: message.get_bot().send_message(message.chat_id, text[:4096],
+                                                                       reply_markup=markup))
+
+    async def ack(self, query: Any, text: str = "") -> None:
+        """Acknowledge a button press with an optional toast."""
+        await with_retry(lambda: query.answer(text))
+
+    async def alert(self, query: Any, text: str) -> None:
+        """Acknowledge a button press with an alert."""
+        await with_retry(lambda: query.answer(text, show_alert=True))
+
     async def reply(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
         """Send a rendered reply to the message's chat."""
         return await with_retry(lambda: message.get_bot().send_message(
@@ -354,6 +369,12 @@ class RoleBot:
         if kind == "s":
             await self.on_settings_button(update, context, value)
             return
+        if kind == "a":
+            await self.maintainers.on_add_phrasing(update, value)
+            return
+        if kind == "ci":
+            await self.maintainers.on_confirm_import(update, value)
+            return
         reply: Reply | None = None
         toast = ""
         edit = False
@@ -459,6 +480,9 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     app.add_handler(CommandHandler("topics", bot.on_topics, filters=fresh))
     app.add_handler(CommandHandler("ask", bot.on_ask, filters=fresh))
     app.add_handler(CommandHandler("settings", bot.on_settings, filters=fresh))
+    app.add_handler(CommandHandler("review", bot.maintainers.on_review, filters=fresh & private))
+    app.add_handler(CommandHandler("stats", bot.maintainers.on_stats, filters=fresh & private))
+    app.add_handler(MessageHandler(fresh & private & filters.Document.ALL, bot.maintainers.on_document))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, bot.on_migrate))
     app.add_handler(ChatMemberHandler(bot.on_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(fresh & private & filters.COMMAND, bot.on_unknown_command))

@@ -1,0 +1,148 @@
+"""Maintainer handlers in Telegram: /review with one-tap phrasings, /stats, and document imports."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from .errors import ImportFormatError, RolebotError
+from .kb import import_files
+from .review import build_review, build_stats, format_stats
+
+if TYPE_CHECKING:
+    from .telegram_app import RoleBot
+
+IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
+MAX_DOCUMENT = 20 * 1024 * 1024
+
+
+def short_key(text: str) -> str:
+    """Return a 10-character key for a question, to fit callback data."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+class Maintainers:
+    """What ROLEBOT_MAINTAINERS can do in a private chat; everyone else sees nothing of it."""
+
+    def __init__(self, bot: RoleBot) -> None:
+        self.bot = bot
+        self.pending: dict[str, Path] = {}
+
+    def allowed(self, update: Update) -> bool:
+        """Say whether the update comes from a maintainer in a private chat."""
+        user, chat = update.effective_user, update.effective_chat
+        return bool(user and chat and chat.type == ChatType.PRIVATE and user.id in self.bot.settings.maintainers)
+
+    async def refuse(self, update: Update) -> None:
+        """Answer non-maintainers as if the command did not exist."""
+        if update.effective_message and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+            await self.bot.say(update.effective_message, "没有这个命令。可以直接发问题给我，或者看看 /help。")
+
+    async def on_review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """List the top unanswered questions with one-tap 'add as a phrasing of …' buttons."""
+        message = update.effective_message
+        if message is None or not self.allowed(update):
+            await self.refuse(update)
+            return
+        data = await asyncio.to_thread(build_review, self.bot.svc.store, 30)
+        if not data["unanswered"]:
+            await self.bot.say(message, "最近没有答不上的问题 🎉")
+            return
+        questions = self.bot.svc.engine.topic_questions()
+        for item in data["unanswered"][:5]:
+            key = short_key(item["keys"][0])
+            rows = [[InlineKeyboardButton(f"加为「{questions.get(c['topic'], c['topic'])[:24]}」的问法",
+                                          callback_data=f"a:{key}:{c['topic']}"[:64])]
+                    for c in item["candidates"][:2] if len(f"a:{key}:{c['topic']}".encode()) <= 64]
+            text = f"{item['count']}× {item['question']}"
+            await self.bot.say(message, text, InlineKeyboardMarkup(rows) if rows else None)
+
+    async def on_add_phrasing(self, update: Update, value: str) -> None:
+        """Add an unanswered question as a phrasing of the chosen topic."""
+        query = update.callback_query
+        assert query is not None
+        if not self.allowed(update):
+            await self.bot.alert(query, "只有维护者可以这样做。")
+            return
+        key, _, topic = value.partition(":")
+        store = self.bot.svc.store
+        match = next((r["question"] for r in store.unanswered() if short_key(r["question"]) == key), None)
+        actor = f"telegram:{query.from_user.id}"
+        added = await asyncio.to_thread(self.bot.svc.teach, match, topic, actor) if match else None
+        if added is None:
+            await self.bot.alert(query, "这个问题已经处理过了。")
+            return
+        await self.bot.ack(query, "已添加")
+        if isinstance(query.message, Message):
+            await self.bot.say(query.message, f"已把「{added}」加为 {topic} 的问法，现在就能回答了。")
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show questions per day, answer rate, top topics and most disliked answers."""
+        message = update.effective_message
+        if message is None or not self.allowed(update):
+            await self.refuse(update)
+            return
+        stats = await asyncio.to_thread(build_stats, self.bot.svc.store)
+        await self.bot.say(message, format_stats(stats))
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Validate a knowledge file and offer a dry-run summary with a 确认导入 button."""
+        message = update.effective_message
+        if message is None or message.document is None:
+            return
+        if not self.allowed(update):
+            await self.bot.on_private_other(update, context)
+            return
+        doc = message.document
+        suffix = Path(doc.file_name or "").suffix.lower()
+        if suffix not in IMPORTABLE or (doc.file_size or 0) > MAX_DOCUMENT:
+            await self.bot.say(message, "只能导入 .jsonl、.yaml 或 .csv 文件（20 MB 以内）。")
+            return
+        file = await context.bot.get_file(doc.file_id)
+        folder = Path(tempfile.mkdtemp(prefix="rolebot-import-"))
+        path = folder / Path(doc.file_name or f"import{suffix}").name
+        await file.download_to_drive(path)
+        try:
+            plan = await asyncio.to_thread(import_files, self.bot.svc.store, [path], True)
+        except ImportFormatError as exc:
+            lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
+            more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
+            await self.bot.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
+            return
+        except RolebotError as exc:
+            await self.bot.say(message, f"没有导入：{exc}")
+            return
+        token = secrets.token_hex(6)
+        self.pending[token] = path
+        warn = "\n" + "\n".join(w.replace(str(folder) + "/", "") for w in plan.warnings[:5]) if plan.warnings else ""
+        button = InlineKeyboardMarkup([[InlineKeyboardButton("确认导入", callback_data=f"ci:{token}")]])
+        await self.bot.say(message, f"试导入（还没写入）：{plan.summary()}{warn}", button)
+
+    async def on_confirm_import(self, update: Update, token: str) -> None:
+        """Run the import a maintainer confirmed."""
+        query = update.callback_query
+        assert query is not None
+        if not self.allowed(update):
+            await self.bot.alert(query, "只有维护者可以这样做。")
+            return
+        path = self.pending.pop(token, None)
+        if path is None or not path.exists():
+            await self.bot.alert(query, "这个导入已经过期，请重新发送文件。")
+            return
+        try:
+            plan = await asyncio.to_thread(import_files, self.bot.svc.store, [path], False, False,
+                                           f"telegram:{query.from_user.id}")
+        except RolebotError as exc:
+            await self.bot.alert(query, f"导入失败：{str(exc)[:150]}")
+            return
+        self.bot.svc.engine.refresh()
+        await self.bot.ack(query, "已导入")
+        if isinstance(query.message, Message):
+            await self.bot.say(query.message, f"已导入：{plan.summary()}")

@@ -1,0 +1,85 @@
+"""Maintainers in Telegram: /review with a one-tap phrasing, /stats, document imports, refusals."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.service import Service
+from test_bot_e2e import USER, buttons, running, seed_db, sends  # noqa: F401  (fixtures)
+
+MAINTAINER = USER + 1
+UNKNOWN_Q = "营销这一行里的打杂岗到底学得到东西吗"
+
+
+async def test_review_one_tap_phrasing_then_answers(running: Any) -> None:
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    assert not service.ask(UNKNOWN_Q, record=False).result.answered
+    api.user_message(UNKNOWN_Q, user_id=USER)
+    await sends(api)
+    mark = api.mark()
+    api.user_message("/review", user_id=MAINTAINER)
+    [item] = await sends(api, since=mark)
+    assert UNKNOWN_Q in item["text"]
+    data = [b["callback_data"] for b in buttons(item)]
+    assert data and all(d.startswith("a:") for d in data)
+    topic = data[0].split(":", 2)[2]
+    api.callback(data[0], user_id=MAINTAINER, message=api.last_bot_message(MAINTAINER))
+    await sends(api, count=2, since=mark)
+    result = service.ask(UNKNOWN_Q, record=False).result
+    assert result.answered and result.topic == topic
+    exported = [json.loads(line) for line in __import__("bot.kb", fromlist=["x"]).export_records(service.store)]
+    assert any(UNKNOWN_Q in r.get("alternates", []) for r in exported)
+    audit = list(service.store.db.query("SELECT actor, action FROM audit"))
+    assert audit == [{"actor": f"telegram:{MAINTAINER}", "action": "add-phrasing"}]
+
+
+async def test_stats_for_maintainer(running: Any) -> None:
+    api, _ = running
+    api.user_message("营销是什么", user_id=USER)
+    api.user_message("会计和出纳的区别", user_id=USER)
+    await sends(api, count=2)
+    mark = api.mark()
+    api.user_message("/stats", user_id=MAINTAINER)
+    [msg] = await sends(api, since=mark)
+    assert "2 个问题" in msg["text"] and "回答率：50%" in msg["text"]
+
+
+async def test_non_maintainers_get_nothing(running: Any) -> None:
+    api, _ = running
+    api.user_message("会计和出纳的区别", user_id=USER)
+    await sends(api)
+    mark = api.mark()
+    api.user_message("/review", user_id=USER)
+    api.user_message("/stats", user_id=USER)
+    api.document("new.jsonl", b'{"topic": "x", "question": "q", "answer": "a"}\n', user_id=USER)
+    msgs = await sends(api, count=3, since=mark)
+    assert all("会计" not in m["text"] and "回答率" not in m["text"] and "导入" not in m["text"] for m in msgs)
+
+
+async def test_valid_document_import_with_confirmation(running: Any) -> None:
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    question = "渠道经理和大客户经理分别负责什么"
+    record = {"topic": "channel-vs-key-account", "question": question, "alternates": ["渠道经理 大客户经理 区别"],
+              "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。", "sources": [{"title": "内部整理"}]}
+    api.document("new.jsonl", (json.dumps(record, ensure_ascii=False) + "\n").encode(), user_id=MAINTAINER)
+    [summary] = await sends(api)
+    assert "1 added" in summary["text"] and not service.ask(question, record=False).result.answered
+    [confirm] = buttons(summary)
+    api.callback(confirm["callback_data"], user_id=MAINTAINER, message=api.last_bot_message(MAINTAINER))
+    msgs = await sends(api, count=2)
+    assert "已导入" in msgs[1]["text"]
+    result = service.ask(question, record=False).result
+    assert result.answered and result.topic == "channel-vs-key-account"
+
+
+async def test_invalid_document_shows_lines_and_writes_nothing(running: Any) -> None:
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    before = service.store.counts()
+    body = '{"topic": "a", "question": "q1", "answer": "x"}\n{bad json\n{"topic": "b", "answer": "y"}\n'
+    api.document("bad.jsonl", body.encode(), user_id=MAINTAINER)
+    [msg] = await sends(api)
+    assert "bad.jsonl:2" in msg["text"] and "bad.jsonl:3: question" in msg["text"]
+    assert not buttons(msg) and service.store.counts() == before
