@@ -39,6 +39,7 @@ class Settings:
     base_url: str = OFFICIAL_BASE_URL
     base_file_url: str | None = None
     maintainers: frozenset[int] = field(default_factory=frozenset)
+    send_rate: float = 30.0  # messages per second overall (Telegram's limit); 0 turns pacing off
 
     @classmethod
     def from_env(cls, db: str | None = None) -> "Settings":
@@ -50,4 +51,5 @@ class Settings:
             base_url=base,
             base_file_url=os.environ.get("TELEGRAM_BASE_FILE_URL") or None,
             maintainers=_parse_ids(os.environ.get("ROLEBOT_MAINTAINERS", "")),
+            send_rate=float(os.environ.get("ROLEBOT_SEND_RATE") or 30.0),
         )

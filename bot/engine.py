@@ -89,6 +89,8 @@ class Engine:
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
         self._topic_questions: dict[str, str] | None = None
+        self._related_cache: dict[tuple[str, str], float] = {}
+        self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
 
     def refresh(self) -> None:
         """Forget cached views of the store after it changed."""
@@ -112,10 +114,13 @@ class Engine:
         """Return how far two words mean the same role: 1 same, 0.5 one is a kind of the other."""
         if a == b:
             return 1.0
-        if a in self.vocab.roles and b in self.vocab.roles:
-            if b in self.vocab.family(a)[1:] or a in self.vocab.family(b)[1:]:
-                return 0.5
-        return 0.0
+        key = (a, b)
+        hit = self._related_cache.get(key)
+        if hit is None:
+            roles = self.vocab.roles
+            kin = a in roles and b in roles and (b in self.vocab.family(a)[1:] or a in self.vocab.family(b)[1:])
+            hit = self._related_cache[key] = 0.5 if kin else 0.0
+        return hit
 
     def _coverage(self, have: tuple[str, ...], other: set[str], w: dict[str, float]) -> float:
         """Return the weighted share of `have` that `other` contains (roles get family credit)."""
@@ -156,12 +161,21 @@ class Engine:
         """Return a 0–100 confidence that a phrasing asks what the question asks."""
         return self._parts(query, cand, w)["score"]
 
+    def _read_phrasing(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+        """Return a phrasing's content words, roles and intents (cached: phrasings recur across questions)."""
+        hit = self._phrasing_cache.get(words)
+        if hit is None:
+            hit = (tuple(segment.content(list(words), self.vocab)), entities_of(words, self.vocab),
+                   intents_of("".join(words), self.vocab))
+            if len(self._phrasing_cache) >= 100_000:
+                self._phrasing_cache.clear()
+            self._phrasing_cache[words] = hit
+        return hit
+
     def _parts(self, query: Query, cand: Candidate, w: dict[str, float]) -> dict[str, float]:
         """Return the score of a phrasing and the parts it is made of."""
         p_words = cand.tokens
-        p_content = tuple(segment.content(list(p_words), self.vocab))
-        p_entities = entities_of(p_words, self.vocab)
-        p_intents = intents_of("".join(p_words), self.vocab)
+        p_content, p_entities, p_intents = self._read_phrasing(p_words)
         ent = self._entity_agreement(query.entities, p_entities)
         cov_q = self._coverage(query.content, set(p_content), w)
         cov_p = self._coverage(p_content, set(query.content), w)
@@ -257,7 +271,7 @@ class Engine:
         result.answer = entry["answer"]
         result.sources = entry["sources"]
         result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
-        result.has_more = bool(self.store.topic_passages(entry["topic"]))
+        result.has_more = self.store.has_passages(entry["topic"])
         return result
 
     def _answer_passage(self, result: Result, passage: _Scored) -> Result:

@@ -247,12 +247,8 @@ class Store:
     def entry(self, entry_id: str) -> dict[str, Any] | None:
         """Return one FAQ entry with its id, or None."""
         with self.lock:
-            row = self.db.execute("SELECT * FROM entries WHERE id = ?", [entry_id]).fetchone()
-            if row is None:
-                return None
-            cols = [d[0] for d in self.db.execute("SELECT * FROM entries LIMIT 0").description]
-        data = dict(zip(cols, row))
-        return {"id": data["id"], **_row_to_data(data, FAQ_KEYS)}
+            rows = list(self.db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
+        return {"id": rows[0]["id"], **_row_to_data(rows[0], FAQ_KEYS)} if rows else None
 
     def passage(self, passage_id: str) -> dict[str, Any] | None:
         """Return one passage with its id, or None."""
@@ -272,6 +268,11 @@ class Store:
         with self.lock:
             rows = list(self.db.query("SELECT * FROM passages WHERE topic = ? ORDER BY id", [topic]))
         return [{"id": r["id"], **_row_to_data(r, PASSAGE_KEYS)} for r in rows]
+
+    def has_passages(self, topic: str) -> bool:
+        """Say whether any passage is about a topic."""
+        with self.lock:
+            return self.db.execute("SELECT 1 FROM passages WHERE topic = ? LIMIT 1", [topic]).fetchone() is not None
 
     def topics(self) -> list[tuple[str, str, list[str]]]:
         """Return (topic, canonical question, tags) for every topic, in insertion order."""

@@ -466,7 +466,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
     app = (
-        builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
         .concurrent_updates(PerChatProcessor(256))
         .post_init(bot.post_init)
         .post_shutdown(bot.post_shutdown)

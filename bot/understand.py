@@ -29,7 +29,7 @@ class Query:
 
 def intents_of(text: str, vocab: Vocabulary) -> frozenset[str]:
     """Return the intents whose cue words occur in a normalised text."""
-    return frozenset(name for name, cues in vocab.intents.items() if any(c in text for c in cues))
+    return frozenset(name for name, pattern in vocab.intent_res.items() if pattern.search(text))
 
 
 def entities_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> frozenset[str]:

@@ -26,6 +26,12 @@ class Vocabulary:
     browse: dict[str, tuple[str, ...]]
 
     @cached_property
+    def intent_res(self) -> dict[str, re.Pattern[str]]:
+        """Return one compiled pattern per intent, matching any of its cue words."""
+        return {name: re.compile("|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)))
+                for name, cues in self.intents.items() if cues}
+
+    @cached_property
     def cue_words(self) -> frozenset[str]:
         """Return every intent cue word."""
         return frozenset(c for cues in self.intents.values() for c in cues)

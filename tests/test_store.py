@@ -16,6 +16,19 @@ from bot.store import MIGRATIONS, Store
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 
+def assert_index_counts_consistent(store: Store) -> None:
+    """doc_freq and phrasing_count agree with a recount of the FAQ phrasings actually stored."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    rows = store.db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq'").fetchall()
+    for (tokens,) in rows:
+        counts.update(set(tokens.split()))
+    assert store.phrasing_count() == len(rows)
+    probe = sorted(counts) + ["从来没有出现过的词"]
+    assert store.doc_freq(probe) == dict(counts)
+
+
 def _shipped_ids() -> dict[str, set[str]]:
     recs = load_records(shipped_paths(KNOWLEDGE))
     return {kind: {r.id for r in recs if r.kind == kind} for kind in ("faq", "passage")}
@@ -92,6 +105,7 @@ def test_open_store_is_idempotent(store: Store) -> None:
     assert store.counts() == before
     assert before["entries"] == len(_shipped_ids()["faq"])
     assert before["passages"] == len(_shipped_ids()["passage"])
+    assert_index_counts_consistent(store)
 
 
 # -- refreshing the shipped knowledge -----------------------------------------------------------------
@@ -180,6 +194,7 @@ def _assert_refreshed(store: Store, before: dict[str, object]) -> None:
     assert store.entry("marketing-vs-sales")["answer"] == "维护者改写过的答案。"  # type: ignore[index]
     assert store.existing("faq", ["marketing-vs-sales"])["marketing-vs-sales"][1] == "imported"
     assert store.passage("p-imported-1") == before["passage"]
+    assert_index_counts_consistent(store)
     assert store.feedback_by_topic() == before["feedback"]
     assert [(r["question"], r["count"]) for r in store.unanswered()] == before["unanswered"]
 

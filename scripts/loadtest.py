@@ -1,0 +1,136 @@
+"""Load test: the real bot (`rolebot run`) against the stand-in Bot API on loopback, with optional faults.
+
+Prints answered / lost / doubled / out of order, throughput, reply latency p50/p99 and the bot's memory.
+Example: python scripts/loadtest.py --chats 300 --messages 10 --faults --restart
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from fakeapi import FakeBotAPI  # noqa: E402
+
+from bot.kb import open_store  # noqa: E402
+
+BOLD = re.compile(r"^<b>(.*?)</b>")
+
+
+def start_bot(api: FakeBotAPI, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start `rolebot run` pointed at the stand-in."""
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
+           "TELEGRAM_BASE_FILE_URL": api.base_file_url, "ROLEBOT_SEND_RATE": "0"}
+    return subprocess.Popen([str(Path(sys.executable).parent / "rolebot"), "run", "--db", str(db)],
+                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def main() -> int:
+    """Run one load test and print its numbers."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--chats", type=int, default=300)
+    ap.add_argument("--messages", type=int, default=10, help="per chat (≤ 20: the per-user flood limit)")
+    ap.add_argument("--faults", action="store_true", help="inject 429, 5xx, slow answers and dropped connections")
+    ap.add_argument("--restart", action="store_true", help="SIGTERM the bot half-way and start it again")
+    ap.add_argument("--timeout", type=float, default=300)
+    args = ap.parse_args()
+
+    db = Path(tempfile.mkdtemp()) / "load.db"
+    store = open_store(db)
+    questions = [q for _, q, _ in store.topics()]
+    store.close()
+    rng = random.Random(7)
+    api = FakeBotAPI(token="4242:LOADTEST")
+    api.start()
+    log = db.with_suffix(".log")
+    if args.faults:
+        api.fail("sendMessage", 429, retry_after=1, times=5)
+        api.fail("sendMessage", 502, times=20)
+        api.delay("sendMessage", 2.0, times=20)
+        api.drop("sendMessage", times=10)
+        api.fail("getUpdates", 502, times=3)
+    proc = start_bot(api, db, log)
+    api.wait_for_sync("getUpdates", timeout=30)
+    expected: dict[int, list[str]] = {}
+    sent_at: dict[tuple[int, str], float] = {}
+    total = args.chats * args.messages
+    t0 = time.monotonic()
+    rss: list[int] = []
+    restarted = False
+    for i in range(args.messages):
+        for c in range(args.chats):
+            chat = 10_000 + c
+            q = rng.choice(questions)
+            expected.setdefault(chat, []).append(q)
+            sent_at.setdefault((chat, q), time.monotonic())
+            api.user_message(q, user_id=chat)
+        if args.restart and not restarted and i >= args.messages // 2:
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+            print(f"restart: bot exited {code} after SIGTERM")
+            proc = start_bot(api, db, log)
+            restarted = True
+        try:
+            rss.append(psutil.Process(proc.pid).memory_info().rss)
+        except psutil.Error:
+            pass
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if len(api.calls_to("sendMessage")) >= total:
+            break
+        try:
+            rss.append(psutil.Process(proc.pid).memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    time.sleep(1.0)  # let stragglers (doubles) arrive
+    elapsed = time.monotonic() - t0
+    got: dict[int, list[str]] = {}
+    latencies: list[float] = []
+    for rec in api.log:
+        if rec.method != "sendMessage" or rec.error is not None:
+            continue
+        chat = int(rec.params["chat_id"])
+        m = BOLD.match(rec.params.get("text", ""))
+        title = m.group(1) if m else "?"
+        got.setdefault(chat, []).append(title)
+        if (chat, title) in sent_at:
+            latencies.append(rec.at - sent_at[(chat, title)])
+    lost = doubled = disorder = 0
+    for chat, want in expected.items():
+        have = got.get(chat, [])
+        for q in set(want) | set(have):
+            diff = want.count(q) - have.count(q)
+            lost += max(diff, 0)
+            doubled += max(-diff, 0)
+        disorder += have != want and sorted(have) == sorted(want)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    api.stop(check=False)
+    answered = sum(len(v) for v in got.values())
+    lat = sorted(latencies) or [0.0]
+    print(f"messages={total} answered={answered} lost={lost} doubled={doubled} chats_out_of_order={disorder}")
+    print(f"throughput={answered / elapsed:.0f} answers/s over {elapsed:.1f}s  "
+          f"latency p50={statistics.median(lat) * 1000:.0f} ms p99={lat[int(len(lat) * 0.99) - 1] * 1000:.0f} ms")
+    if rss:
+        print(f"bot rss: first={rss[0] / 2**20:.0f} MB max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB")
+    print(f"faults injected={len(api.faulted)} exit code on SIGTERM={code} log={log}")
+    return 0 if lost == 0 and doubled == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
