@@ -467,7 +467,10 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         builder = builder.base_file_url(settings.base_file_url)
     app = (
         builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
-        .concurrent_updates(PerChatProcessor(256))
+        # httpcore scans its whole pool for every request: a few warm connections beat hundreds
+        .connection_pool_size(16)
+        .pool_timeout(30.0)
+        .concurrent_updates(PerChatProcessor(64))
         .post_init(bot.post_init)
         .post_shutdown(bot.post_shutdown)
         .build()

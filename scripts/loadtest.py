@@ -6,6 +6,7 @@ Example: python scripts/loadtest.py --chats 300 --messages 10 --faults --restart
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import random
 import re
@@ -30,12 +31,14 @@ from bot.kb import open_store  # noqa: E402
 BOLD = re.compile(r"^<b>(.*?)</b>")
 
 
-def start_bot(api: FakeBotAPI, db: Path, log: Path) -> subprocess.Popen[bytes]:
-    """Start `rolebot run` pointed at the stand-in."""
+def start_bot(api: FakeBotAPI, db: Path, log: Path, profile: str | None = None) -> subprocess.Popen[bytes]:
+    """Start `rolebot run` pointed at the stand-in (under cProfile when asked)."""
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
            "TELEGRAM_BASE_FILE_URL": api.base_file_url, "ROLEBOT_SEND_RATE": "0"}
-    return subprocess.Popen([str(Path(sys.executable).parent / "rolebot"), "run", "--db", str(db)],
-                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    cmd = [str(Path(sys.executable).parent / "rolebot"), "run", "--db", str(db)]
+    if profile:
+        cmd = [sys.executable, "-m", "cProfile", "-o", profile, *cmd]
+    return subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
 def main() -> int:
@@ -46,12 +49,17 @@ def main() -> int:
     ap.add_argument("--faults", action="store_true", help="inject 429, 5xx, slow answers and dropped connections")
     ap.add_argument("--restart", action="store_true", help="SIGTERM the bot half-way and start it again")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process here")
     args = ap.parse_args()
 
     db = Path(tempfile.mkdtemp()) / "load.db"
-    store = open_store(db)
-    questions = [q for _, q, _ in store.topics()]
-    store.close()
+    from bot.service import Service
+
+    service = Service(open_store(db))
+    questions = [q for _, q, _ in service.store.topics()]
+    # the reply's bold title is the matched entry's question, which may differ from the topic's first
+    title = {q: service.ask(q, record=False).result.question or "?" for q in questions}
+    service.store.close()
     rng = random.Random(7)
     api = FakeBotAPI(token="4242:LOADTEST")
     api.start()
@@ -62,7 +70,7 @@ def main() -> int:
         api.delay("sendMessage", 2.0, times=20)
         api.drop("sendMessage", times=10)
         api.fail("getUpdates", 502, times=3)
-    proc = start_bot(api, db, log)
+    proc = start_bot(api, db, log, args.profile)
     api.wait_for_sync("getUpdates", timeout=30)
     expected: dict[int, list[str]] = {}
     sent_at: dict[tuple[int, str], float] = {}
@@ -74,8 +82,8 @@ def main() -> int:
         for c in range(args.chats):
             chat = 10_000 + c
             q = rng.choice(questions)
-            expected.setdefault(chat, []).append(q)
-            sent_at.setdefault((chat, q), time.monotonic())
+            expected.setdefault(chat, []).append(title[q])
+            sent_at.setdefault((chat, title[q]), time.monotonic())
             api.user_message(q, user_id=chat)
         if args.restart and not restarted and i >= args.messages // 2:
             time.sleep(0.5)
@@ -106,7 +114,7 @@ def main() -> int:
             continue
         chat = int(rec.params["chat_id"])
         m = BOLD.match(rec.params.get("text", ""))
-        title = m.group(1) if m else "?"
+        title = html.unescape(m.group(1)) if m else "?"
         got.setdefault(chat, []).append(title)
         if (chat, title) in sent_at:
             latencies.append(rec.at - sent_at[(chat, title)])

@@ -34,9 +34,6 @@ from bot.kb import open_store  # noqa: E402
 from bot.service import Service  # noqa: E402
 from bot.store import Store  # noqa: E402
 
-SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "spec"
-
-
 @pytest.fixture(scope="session")
 def shipped_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a database holding the shipped knowledge, created once per run."""

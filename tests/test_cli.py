@@ -185,7 +185,7 @@ def test_chat_commands_and_stale_numbers(service: Service) -> None:
     assert "不太确定" in written[2] or "没读懂" in written[2]
 
 
-def test_chat_feedback_button(tmp_path: Path, store) -> None:
+def test_chat_feedback_button(store) -> None:
     svc = Service(store, salt="s")
     read, written = scripted(["营销和销售有什么区别"])
     run_chat(svc, read=read, write=written.append)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import segment
 from bot.engine import ANSWER_AT, SHORTLIST, Engine, Result
@@ -306,3 +309,25 @@ def test_explain_lists_parts(engine: Engine) -> None:
     assert 0 < len(rows) <= 3
     assert rows[0]["topic"] == "marketing-vs-sales"
     assert {"score", "entities", "cover_q", "cover_p", "fuzzy", "intent", "unknown"} <= set(rows[0])
+
+
+@settings(database=None, deadline=None, max_examples=150)
+@given(st.text(max_size=60) | st.lists(st.sampled_from(
+    ["营销", "销售", "市场", "运营", "和", "的区别", "是什么", "怎么选", "行銷", "業務", "ops", "PM", "部", "？", "😀", '"', "*"]),
+    max_size=8).map("".join))
+def test_any_question_gets_a_well_formed_result(engine: Engine, text: str) -> None:
+    r = engine.ask(text)
+    check_result(r)
+    assert r.kind in ("answer", "passage", "unsure", "decline", "empty")
+    if r.kind == "unsure":
+        assert r.candidates
+    if r.answered:
+        assert r.topic and r.answer and r.sources
+
+
+def test_long_message_is_quick(engine: Engine) -> None:
+    text = ("营销和销售有什么区别，" + "用户运营内容运营活动运营市场部门" * 20) * 13
+    assert len(text) > 4000
+    start = time.perf_counter()
+    check_result(engine.ask(text[:4096]))
+    assert time.perf_counter() - start < 2.0
