@@ -232,12 +232,12 @@ class Engine:
         passage = max(passages, key=lambda s: s.score, default=None)
         if passage and passage.score >= PASSAGE_AT and (not top or top.score < UNSURE_AT):
             return self._answer_passage(result, passage)
-        if top and top.score >= UNSURE_AT:
+        close = [c for c in candidates if c["score"] >= UNSURE_AT - 15][:3]
+        if top and top.score >= UNSURE_AT and len(close) >= 2:
             result.kind = "unsure"
             result.score = _pct(top.score)
             questions = self.topic_questions()
-            result.candidates = [{**c, "question": questions.get(c["topic"], c["topic"])}
-                                 for c in candidates if c["score"] >= UNSURE_AT - 10][:3]
+            result.candidates = [{**c, "question": questions.get(c["topic"], c["topic"])} for c in close]
             return result
         result.score = _pct(top.score) if top else 0
         return result
@@ -256,6 +256,8 @@ class Engine:
         p = set(cand.tokens)
         if not query.entities or not query.entities <= p:
             return 0.0
+        if any(o not in self.vocab.roles for o in query.operands):
+            return 0.0  # "财务和销售的区别": a compared thing we know nothing about
         return 100 * self._coverage(query.content, p, w)
 
     def _answer(self, result: Result, top: _Scored) -> Result:

@@ -44,16 +44,23 @@ def to_traditional(text: str) -> str:
 
 def clean(text: str) -> str:
     """NFKC, drop invisible and emoji characters, lowercase, fold spaces."""
-    text = unicodedata.normalize("NFKC", text)
+    # lowercase first: İ lowercases to i + a combining dot, which the noise filter then drops
+    text = unicodedata.normalize("NFKC", text.lower()).lower()
     text = _INVISIBLE.sub("", text)
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
-    return _SPACES.sub(" ", text).strip().lower()
+    return _SPACES.sub(" ", text).strip()
 
 
 def normalize(text: str, vocab: Vocabulary) -> Normalized:
     """Normalise a question: clean, Traditional→Simplified, aliases to canonical role words."""
     cleaned = clean(text)
     script = detect_script(cleaned)
-    simple = _T2S.convert(cleaned) if script == "traditional" else cleaned
-    canon = vocab.alias_re.sub(lambda m: vocab.aliases.get(m.group(0), m.group(0)), simple)
-    return Normalized(text, _SPACES.sub(" ", canon).strip(), script)
+    canon = cleaned
+    for _ in range(4):  # to a fixed point: a conversion or an alias can make room for another
+        before = canon
+        canon = _T2S.convert(canon)
+        canon = vocab.alias_re.sub(lambda m: vocab.aliases.get(m.group(0), m.group(0)), canon)
+        canon = _SPACES.sub(" ", canon).strip()
+        if canon == before:
+            break
+    return Normalized(text, canon, script)

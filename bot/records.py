@@ -69,7 +69,9 @@ def decode(raw: bytes, name: str) -> str:
 
 
 def _jsonl(text: str, name: str) -> Iterator[RawRecord]:
-    for no, line in enumerate(text.splitlines(), 1):
+    # split on \n only: str.splitlines() also breaks on U+2028 and friends, which JSON strings may hold raw
+    for no, line in enumerate(text.split("\n"), 1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         try:
@@ -101,10 +103,16 @@ def _yaml(text: str, name: str) -> Iterator[RawRecord]:
                 yield RawRecord(name, 1, None, [Problem(name, 1, "(yaml)", "expected a list of records")])
                 return
             for kind, node in items:
-                value = loader.construct_document(node)
+                line = node.start_mark.line + 1
+                try:
+                    value = loader.construct_document(node)
+                except (ValueError, TypeError, OverflowError) as exc:
+                    # PyYAML turns 2020-13-45 into a date and 0x_ into an int, and fails while doing it
+                    yield RawRecord(name, line, None, [Problem(name, line, "(yaml)", f"bad value: {exc}")])
+                    continue
                 if kind and isinstance(value, dict):
                     value.setdefault("kind", kind)
-                yield RawRecord(name, node.start_mark.line + 1, value)
+                yield RawRecord(name, line, value)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -184,9 +192,9 @@ def _sources(rec: dict[str, Any], problems: list[Problem], where: tuple[str, int
         if not isinstance(src, dict) or not isinstance(src.get("title"), str) or not src["title"].strip():
             problems.append(Problem(*where, f"sources[{i}].title", "each source needs a title"))
             continue
-        extra = set(src) - SOURCE_FIELDS
+        extra = sorted(str(k) for k in set(src) - SOURCE_FIELDS)
         if extra:
-            problems.append(Problem(*where, f"sources[{i}]", f"unknown field(s) {', '.join(sorted(extra))}"))
+            problems.append(Problem(*where, f"sources[{i}]", f"unknown field(s) {', '.join(extra)}"))
         bad = [k for k, v in src.items() if v is not None and not isinstance(v, str)]
         if bad:
             problems.append(Problem(*where, f"sources[{i}].{bad[0]}", "must be a string"))
@@ -222,8 +230,8 @@ def validate(raw: RawRecord) -> Record | None:
         problems.append(Problem(*where, "kind", f"must be 'faq' or 'passage', got {kind!r}"))
         return None
     allowed = FAQ_FIELDS if kind == "faq" else PASSAGE_FIELDS
-    for key in sorted(set(rec) - allowed):
-        problems.append(Problem(*where, str(key), f"unknown field for a {kind} record"))
+    for key in sorted(str(k) for k in set(rec) - allowed):
+        problems.append(Problem(*where, key, f"unknown field for a {kind} record"))
     rid = rec.get("id")
     if rid is not None and (not isinstance(rid, str | int) or not str(rid).strip()):
         problems.append(Problem(*where, "id", "must be a non-empty string"))

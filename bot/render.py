@@ -64,7 +64,16 @@ def _convert(reply: Reply, script: str) -> Reply:
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def _escape_fit(text: str, limit: int) -> str:
+    """Escape text for HTML within `limit` characters, cutting the text (never a tag or entity)."""
+    escaped = html.escape(text)
+    while len(escaped) > limit and text:
+        text = text[: max(len(text) - (len(escaped) - limit) - 1, 0)]
+        escaped = html.escape(text) + "…"
+    return escaped
 
 
 def _short(answer: str, lines: int = 3) -> str:
@@ -96,10 +105,9 @@ def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Rep
     sources = "；".join(format_source(s) for s in result.sources)
     source_line = f"来源：{sources}" if sources else ""
     body_plain = "\n\n".join(p for p in (title, answer, source_line) if p)
-    head = f"<b>{html.escape(title)}</b>\n\n" if title else ""
-    tail = f"\n\n<i>{html.escape(source_line)}</i>" if source_line else ""
-    room = LIMIT - len(head) - len(tail) - 10
-    body_html = head + html.escape(_fit(answer, room)) + tail
+    head = f"<b>{_escape_fit(title, 300)}</b>\n\n" if title else ""
+    tail = f"\n\n<i>{_escape_fit(source_line, 600)}</i>" if source_line else ""
+    body_html = head + _escape_fit(answer, LIMIT - len(head) - len(tail)) + tail
     rows: list[list[Button]] = []
     if short:
         if deep_link:
@@ -166,16 +174,17 @@ def render_passages(passages: list[dict[str, object]], script: str = "simplified
         text = "这个话题暂时没有更多原文摘要。"
         return _convert(Reply(html.escape(text), text), script)
     blocks_html, blocks_plain = [], []
+    room = LIMIT // min(len(passages), 3) - 4
     for p in passages[:3]:
         title = str(p.get("title") or "")
         srcs = p.get("sources") or []
         src = "；".join(format_source(s) for s in srcs) if isinstance(srcs, list) else ""
         plain = "\n".join(x for x in (title, str(p["text"]), f"来源：{src}" if src else "") if x)
         blocks_plain.append(plain)
-        blocks_html.append(
-            (f"<b>{html.escape(title)}</b>\n" if title else "") + html.escape(str(p["text"]))
-            + (f"\n<i>来源：{html.escape(src)}</i>" if src else ""))
-    return _convert(Reply(_fit("\n\n".join(blocks_html), LIMIT), _fit("\n\n".join(blocks_plain), LIMIT)), script)
+        head = f"<b>{_escape_fit(title, 200)}</b>\n" if title else ""
+        tail = f"\n<i>来源：{_escape_fit(src, 300)}</i>" if src else ""
+        blocks_html.append(head + _escape_fit(str(p["text"]), room - len(head) - len(tail)) + tail)
+    return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), LIMIT)), script)
 
 
 def render_plain(reply: Reply) -> str:

@@ -188,16 +188,10 @@ def test_paraphrases(engine: Engine, text: str, topic: str) -> None:
     pytest.param("HR和运营的区别", id="hr-vs-operations"),
     pytest.param("红烧肉怎么做", id="cooking"),
     pytest.param("你好", id="greeting"),
-    pytest.param("财务和销售有什么区别", id="finance-vs-sales", marks=pytest.mark.xfail(
-        reason="BUG: Engine._passage_score ignores compared words no role explains (财务), so a passage that "
-               "mentions 财务 and 销售 answers with score 100", strict=True)),
-    pytest.param("客服和销售有什么区别", id="service-vs-sales", marks=pytest.mark.xfail(
-        reason="BUG: Engine._passage_score ignores the unknown operand 客服; passage p-001-04 answers", strict=True)),
-    pytest.param("采购和销售有什么区别", id="purchasing-vs-sales", marks=pytest.mark.xfail(
-        reason="BUG: Engine._passage_score ignores the unknown operand 采购; passage p-004-06 answers", strict=True)),
-    pytest.param("老师和销售的区别", id="teacher-vs-sales", marks=pytest.mark.xfail(
-        reason="BUG (vocabulary): 老师 is a stop word, so 老师和销售的区别 reads as 销售 and answers what-is-sales",
-        strict=True)),
+    pytest.param("财务和销售有什么区别", id="finance-vs-sales"),
+    pytest.param("客服和销售有什么区别", id="service-vs-sales"),
+    pytest.param("采购和销售有什么区别", id="purchasing-vs-sales"),
+    pytest.param("老师和销售的区别", id="teacher-vs-sales"),
 ])
 def test_out_of_scope_is_declined(engine: Engine, text: str) -> None:
     r = engine.ask(text)
@@ -247,13 +241,8 @@ def test_two_topics_asked_the_same_way_make_it_unsure(store) -> None:
 
 @pytest.mark.parametrize("text", [
     "渠道", "营销的事", "运营岗位好吗", "营销学哪本书好",
-    pytest.param("总监", marks=pytest.mark.xfail(
-        reason="BUG: Engine.ask returns kind 'unsure' with a single candidate when no runner-up reaches "
-               "UNSURE_AT-10", strict=True)),
-    pytest.param("品牌", marks=pytest.mark.xfail(
-        reason="BUG: Engine.ask returns kind 'unsure' with a single candidate (career-market-vs-operations) "
-               "when no runner-up reaches UNSURE_AT-10; a one-choice '你是想问下面哪一个？' should be an answer "
-               "or a decline", strict=True)),
+    pytest.param("总监"),
+    pytest.param("品牌"),
 ])
 def test_unsure_never_has_a_single_choice(engine: Engine, text: str) -> None:
     r = engine.ask(text)

@@ -196,9 +196,6 @@ def test_cli_export_import_round_trip(cli, db_path: Path, tmp_path: Path) -> Non
     assert cli.export(fresh) == first
 
 
-@pytest.mark.xfail(reason="BUG: records._jsonl splits lines with str.splitlines(), which also breaks on U+2028, "
-                          "U+0085 and \\x1c-\\x1e that json.dumps(ensure_ascii=False) leaves raw inside strings, "
-                          "so such an export cannot be imported again", strict=True)
 def test_round_trip_keeps_unicode_line_separators(store: Store, tmp_path: Path) -> None:
     rec = faq(1, answer="第一段\u2028第二段\u0085第三段")
     import_files(store, [write_jsonl(tmp_path / "a.jsonl", [rec])])
@@ -295,9 +292,6 @@ def test_every_problem_is_listed(cli, db_path: Path, tmp_path: Path) -> None:
     assert "3 problem(s)" in res.stderr
 
 
-@pytest.mark.xfail(reason="BUG: records._yaml catches only yaml.YAMLError; PyYAML constructors raise ValueError "
-                          "for scalars like 2020-13-45 or 0x_, and validate() sorts mixed str/int keys "
-                          "(TypeError), so these files crash `rolebot import` with a traceback", strict=True)
 @pytest.mark.parametrize("text", [
     pytest.param("- {topic: t, question: 2020-13-45, answer: a}\n", id="bad-date"),
     pytest.param("- {topic: t, question: q, answer: a, id: 0x_}\n", id="bad-hex-int"),

@@ -186,11 +186,6 @@ def _dev_questions() -> set[str]:
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="shared/eval/dev.jsonl is absent")
-@pytest.mark.xfail(reason="BUG (knowledge): 13 alternates equal a dev.jsonl question after clean(), in entries "
-                          "career-sales, content-operations, distribution-vs-sales, kotler-demand-management, "
-                          "marketing-ops-collaboration, marketing-planning-vs-sales-planning, marketing-vs-operations, "
-                          "product-operations, promotion-vs-marketing-x-marketing, what-is-market, what-is-marketing",
-                   strict=True)
 def test_no_alternate_is_a_dev_question(records: list[Record]) -> None:
     dev = _dev_questions()
     assert dev, "dev.jsonl has questions"

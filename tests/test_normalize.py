@@ -124,13 +124,9 @@ def test_idempotent_on_realistic_questions(raw: str) -> None:
 
 
 @pytest.mark.parametrize("raw", [
-    pytest.param("İstanbul的营销", id="dotted-capital-i", marks=pytest.mark.xfail(
-        reason="BUG: clean() lowercases after dropping marks, so 'İ' becomes 'i' + U+0307, a mark the next "
-               "pass drops", strict=True)),
-    pytest.param("营营运", id="alias-chain", marks=pytest.mark.xfail(
-        reason="BUG: alias replacement can form a new alias: '营营运' -> '营运营' -> '运营营'", strict=True)),
-    pytest.param("薴", id="opencc-chain", marks=pytest.mark.xfail(
-        reason="BUG (minor, OpenCC data): t2s maps 薴 -> 苧 and 苧 -> 苎, so one pass is not enough", strict=True)),
+    pytest.param("İstanbul的营销", id="dotted-capital-i"),
+    pytest.param("营营运", id="alias-chain"),
+    pytest.param("薴", id="opencc-chain"),
 ])
 def test_idempotent_on_known_edge_cases(raw: str) -> None:
     once = norm(raw)
@@ -138,16 +134,11 @@ def test_idempotent_on_known_edge_cases(raw: str) -> None:
 
 
 @pytest.mark.parametrize("raw, expected", [
-    pytest.param("业务部门", "销售 部门", id="yewu-bumen", marks=pytest.mark.xfail(
-        reason="BUG: alias 业务部 matches inside 业务部门, giving '销售 部门门'", strict=True)),
-    pytest.param("業務部門", "销售 部门", id="yewu-bumen-traditional", marks=pytest.mark.xfail(
-        reason="BUG: alias 业务部 matches inside 业务部门, giving '销售 部门门'", strict=True)),
-    pytest.param("市场营销部门", "营销 部门", id="marketing-bumen", marks=pytest.mark.xfail(
-        reason="BUG: alias 市场营销部 matches inside 市场营销部门, giving '营销 部门门'", strict=True)),
-    pytest.param("经营运营", "经营运营", id="jingying-yunying", marks=pytest.mark.xfail(
-        reason="BUG: alias 营运 matches across the words 经营|运营, giving '经运营营'", strict=True)),
-    pytest.param("民营运营商", "民营运营商", id="minying-yunyingshang", marks=pytest.mark.xfail(
-        reason="BUG: alias 营运 matches across the words 民营|运营商, giving '民运营营商'", strict=True)),
+    pytest.param("业务部门", "销售 部门", id="yewu-bumen"),
+    pytest.param("業務部門", "销售 部门", id="yewu-bumen-traditional"),
+    pytest.param("市场营销部门", "营销 部门", id="marketing-bumen"),
+    pytest.param("经营运营", "经营运营", id="jingying-yunying"),
+    pytest.param("民营运营商", "民营运营商", id="minying-yunyingshang"),
     pytest.param("市场部门", "市场 部门", id="shichang-bumen"),
     pytest.param("销售部门", "销售 部门", id="xiaoshou-bumen"),
     pytest.param("运营商", "运营商", id="yunyingshang"),
@@ -190,8 +181,6 @@ def test_idempotent(raw: str) -> None:
     assert clean(once) == once
 
 
-@pytest.mark.xfail(reason="BUG: alias replacement can form a new alias ('營营運' -> '营运营' -> '运营营'), so "
-                          "normalize() is not idempotent on domain text", strict=True)
 @PROPERTY
 @given(domain)
 @example("營营運")

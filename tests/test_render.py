@@ -101,12 +101,8 @@ def test_unsure_labels_are_plain_button_text() -> None:
     pytest.param(answer("营销" * 3000, script="traditional"), id="long-answer-traditional"),
     pytest.param(answer("营销\n" * 2000), id="many-lines"),
     pytest.param(answer("x", sources=[SOURCE] * 40), id="many-sources"),
-    pytest.param(answer("<b>" * 2000), id="escaping-grows-text", marks=pytest.mark.xfail(
-        reason="BUG: render._render_answer cuts the answer to fit and escapes afterwards, so '<' and '&' "
-               "(4-5 characters each once escaped) push the HTML past 4096 characters", strict=True)),
-    pytest.param(answer("答案", question="问" * 5000), id="long-question", marks=pytest.mark.xfail(
-        reason="BUG: render._render_answer never shortens the title (question), so an imported entry with a "
-               "long question yields HTML over 4096 characters", strict=True)),
+    pytest.param(answer("<b>" * 2000), id="escaping-grows-text"),
+    pytest.param(answer("答案", question="问" * 5000), id="long-question"),
 ])
 def test_answer_never_over_limit(result: Result) -> None:
     reply = render_result(result)
@@ -128,8 +124,6 @@ def test_long_passages_stay_valid_html(length: int) -> None:
     assert_telegram_html(reply.html)
 
 
-@pytest.mark.xfail(reason="BUG: render.render_passages cuts the finished HTML with _fit, which can split a tag "
-                          "(an unclosed <i>) or an entity (&am…), and Telegram rejects the message", strict=True)
 def test_long_passages_are_cut_outside_tags() -> None:
     for length in range(1200, 1400):
         for text in ("文" * length, "&" * (length // 5)):
