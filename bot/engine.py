@@ -196,9 +196,10 @@ class Engine:
         query = understand(text, self.vocab)
         shortlist = [c for c in self.store.search(list(query.content), SHORTLIST) if c.kind == "faq"]
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
-        rows = [{"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
-                for c in shortlist]
-        rows.sort(key=lambda r: r["score"], reverse=True)
+        rows: list[dict[str, Any]] = [
+            {"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
+            for c in shortlist]
+        rows.sort(key=lambda r: float(r["score"]), reverse=True)
         head = {"words": query.words, "entities": sorted(query.entities), "intents": sorted(query.intents),
                 "operands": query.operands}
         return [head, *rows[:limit]]
@@ -222,7 +223,7 @@ class Engine:
                 continue
             per_topic.setdefault(cand.topic or cand.ref, []).append(_Scored(cand, self._score(query, cand, w)))
         ranked = sorted((self._topic_score(found) for found in per_topic.values()), key=lambda s: s.score, reverse=True)
-        candidates = [{"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref}
+        candidates: list[dict[str, Any]] = [{"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref}
                       for s in ranked[:5]]
         result = Result(False, "decline", query.script, candidates=candidates, normalized=query.norm.text)
         top = ranked[0] if ranked else None

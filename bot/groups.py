@@ -48,4 +48,10 @@ class GroupSettings:
                                                "threshold": tuple(str(t) for t in THRESHOLDS)}
         if key not in allowed or value not in allowed[key]:
             return None
-        return replace(self, **{key: int(value) if key == "threshold" else value})
+        if key == "threshold":
+            return replace(self, threshold=int(value))
+        if key == "mode":
+            return replace(self, mode=value)
+        if key == "script":
+            return replace(self, script=value)
+        return replace(self, length=value)

@@ -39,7 +39,7 @@ def detect_script(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     """Convert a reply to Traditional Chinese (Taiwan standard)."""
-    return _S2T.convert(text)
+    return str(_S2T.convert(text))
 
 
 def clean(text: str) -> str:

@@ -123,7 +123,7 @@ class Service:
         rows = [r for r in self.store.unanswered() if r["question"] == question_key]
         if not rows:
             return None
-        text = rows[0]["text"]
+        text = str(rows[0]["text"])
         if not add_phrasing(self.store, topic, text, actor, vocab=self.vocab):
             return None
         self.store.forget_unanswered(question_key)

@@ -29,49 +29,49 @@ def migration(fn: Migration) -> Migration:
 @migration
 def m001_knowledge(db: sqlite_utils.Database) -> None:
     """Create FAQ entries, passages, their phrasing index and a key/value table."""
-    db["entries"].create({
+    db.table("entries").create({
         "id": str, "topic": str, "question": str, "alternates": str, "answer": str, "sources": str,
         "related": str, "tags": str, "origin": str, "updated_at": float,
     }, pk="id")
-    db["entries"].create_index(["topic"])
-    db["passages"].create({
+    db.table("entries").create_index(["topic"])
+    db.table("passages").create({
         "id": str, "topic": str, "title": str, "text": str, "sources": str, "tags": str, "origin": str,
         "updated_at": float,
     }, pk="id")
     # One row per way of asking (question, alternates) or per passage, segmented for FTS5:
     # unicode61 sees a run of Chinese as one token, so we index jieba words joined by spaces.
-    db["phrasings"].create({"id": int, "kind": str, "ref": str, "text": str, "tokens": str}, pk="id")
-    db["phrasings"].create_index(["ref"])
-    db["phrasings"].enable_fts(["tokens"], fts_version="FTS5", create_triggers=True)
+    db.table("phrasings").create({"id": int, "kind": str, "ref": str, "text": str, "tokens": str}, pk="id")
+    db.table("phrasings").create_index(["ref"])
+    db.table("phrasings").enable_fts(["tokens"], fts_version="FTS5", create_triggers=True)
     db.execute("CREATE VIRTUAL TABLE phrasings_vocab USING fts5vocab(phrasings_fts, 'row')")
-    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
 @migration
 def m002_activity(db: sqlite_utils.Database) -> None:
     """Create tables for what users did: feedback, unanswered questions, group settings, audit."""
-    db["feedback"].create({"id": int, "topic": str, "entry_id": str, "vote": int, "chat_type": str,
+    db.table("feedback").create({"id": int, "topic": str, "entry_id": str, "vote": int, "chat_type": str,
                            "user_hash": str, "ts": float}, pk="id")
-    db["unanswered"].create({"question": str, "text": str, "count": int, "first_seen": float,
+    db.table("unanswered").create({"question": str, "text": str, "count": int, "first_seen": float,
                              "last_seen": float, "chat_type": str, "candidates": str}, pk="question")
-    db["group_settings"].create({"chat_id": int, "settings": str, "updated_at": float}, pk="chat_id")
-    db["audit"].create({"id": int, "ts": float, "actor": str, "action": str, "detail": str}, pk="id")
+    db.table("group_settings").create({"chat_id": int, "settings": str, "updated_at": float}, pk="chat_id")
+    db.table("audit").create({"id": int, "ts": float, "actor": str, "action": str, "detail": str}, pk="id")
 
 
 @migration
 def m003_terms(db: sqlite_utils.Database) -> None:
     """Count, per word, the FAQ phrasings that use it (passages are long and would drown the counts)."""
-    db["terms"].create({"term": str, "df": int}, pk="term")
+    db.table("terms").create({"term": str, "df": int}, pk="term")
     counts: Counter[str] = Counter()
     for (tokens,) in db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq'"):
         counts.update(set(tokens.split()))
-    db["terms"].insert_all(({"term": t, "df": n} for t, n in counts.items()), batch_size=1000)
+    db.table("terms").insert_all(({"term": t, "df": n} for t, n in counts.items()), batch_size=1000)
 
 
 @migration
 def m004_daily(db: sqlite_utils.Database) -> None:
     """Count questions per day and topic ('' = not answered), for /stats."""
-    db["daily"].create({"day": str, "topic": str, "count": int}, pk=("day", "topic"))
+    db.table("daily").create({"day": str, "topic": str, "count": int}, pk=("day", "topic"))
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,10 @@ class Store:
 
     def _migrate(self) -> None:
         """Apply migrations not yet recorded."""
-        done_table = self.db["_migrations"]
+        done_table = self.db.table("_migrations")
         if not done_table.exists():
             done_table.create({"name": str, "applied_at": float}, pk="name")  # type: ignore[union-attr]
-        done = {r["name"] for r in self.db["_migrations"].rows}
+        done = {r["name"] for r in self.db.table("_migrations").rows}
         for name, fn in MIGRATIONS:
             if name not in done:
                 with self.db.conn:

@@ -83,7 +83,7 @@ class PerChatProcessor(BaseUpdateProcessor):
         lock = self._locks[key]
         async with lock:
             await coroutine
-        if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+        if not lock.locked() and not getattr(lock, "_waiters", None):
             self._locks.pop(key, None)
 
     async def initialize(self) -> None:
