@@ -122,7 +122,7 @@ class Store:
         """Apply migrations not yet recorded."""
         done_table = self.db.table("_migrations")
         if not done_table.exists():
-            done_table.create({"name": str, "applied_at": float}, pk="name")  # type: ignore[union-attr]
+            done_table.create({"name": str, "applied_at": float}, pk="name")
         done = {r["name"] for r in self.db.table("_migrations").rows}
         for name, fn in MIGRATIONS:
             if name not in done:
