@@ -5,7 +5,7 @@ Steps (one run):
     (…和…有什么区别, …有什么不同, …是什么, …怎么选, 如何挑选…, …的优缺点) over made-up terms:
     random 2–4 character combinations from a pool of characters that occur in none of our role
     words, aliases, jieba words, intent cues, stop words, templates or shipped questions (no two
-    entries' own terms use the same characters in another order);
+    entries' own terms use the same set of characters);
  2. create a temp DB with the shipped knowledge, then time `rolebot import` of the JSONL (subprocess);
  3. cold start: `rolebot ask "营销和销售有什么区别" --json` on that DB, median of 3 subprocess runs;
  4. batch: `rolebot ask - --json` with --sample synthetic questions (each entry's own question) plus
@@ -90,12 +90,13 @@ def generate(n: int, seed: int = SEED) -> list[dict[str, Any]]:
     """Return n synthetic FAQ records; each has a unique term, so its own question identifies it."""
     rng = random.Random(seed)
     pool = char_pool()
-    # jieba cuts these made-up terms into single characters, so two terms with the same characters
-    # (竹翡 / 翡竹) would be the same bag of words to any word-based index: keep one term per multiset.
+    # jieba cuts these made-up terms into single characters, so terms with the same characters in
+    # another order or repeated (竹翡 / 翡竹 / 竹竹翡) would be one bag of words to any word-based
+    # index: keep one term per set of characters.
     terms: dict[str, str] = {}
     while len(terms) < n:
         term = "".join(rng.choice(pool) for _ in range(rng.randint(2, 4)))
-        terms.setdefault("".join(sorted(term)), term)
+        terms.setdefault("".join(sorted(set(term))), term)
     own = list(terms.values())
     rows = []
     for i, a in enumerate(own):

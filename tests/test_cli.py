@@ -202,3 +202,20 @@ def test_cli_chat(cli, db_path: Path) -> None:
     res = cli("chat", "--db", str(db_path), input="运营是干嘛的\nq\n")
     assert res.exit_code == 0, res.output
     assert "运营是什么？" in res.stdout and "来源：" in res.stdout
+
+
+def test_unusable_database_is_one_clear_line(tmp_path: Path) -> None:
+    """A corrupt or unwritable database path: one line, exit 1, no traceback."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for db in (corrupt, blocker / "sub" / "x.db"):
+        result = CliRunner().invoke(main, ["ask", "营销是什么", "--db", str(db)])
+        assert result.exit_code == 1
+        assert result.output.count("\n") == 1 and result.output.startswith("error: ")
+        assert "Traceback" not in result.output

@@ -65,3 +65,53 @@ async def test_token_never_logged_under_faults(running: Any, caplog: pytest.LogC
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert api.token not in text
     assert logging.getLogger("httpx").level >= logging.WARNING
+
+
+async def test_polling_faults_lose_and_repeat_nothing(running: Any) -> None:
+    api, _ = running
+    api.fail("getUpdates", 502, times=2)
+    api.drop("getUpdates", times=1)
+    for q in ("营销是什么", "销售是什么", "运营是什么"):
+        api.user_message(q, user_id=USER)
+    msgs = await sends(api, count=3, timeout=20)
+    import asyncio
+    await asyncio.sleep(0.5)
+    assert len(api.calls_to("sendMessage")) == 3
+    assert ["营销" in msgs[0]["text"], "销售" in msgs[1]["text"], "运营" in msgs[2]["text"]] == [True] * 3
+
+
+async def test_slow_chat_does_not_delay_others_and_order_is_kept(running: Any) -> None:
+    api, _ = running
+    slow, fast = USER + 20, USER + 21
+    api.delay("sendMessage", 2.0, times=1, when=lambda p: str(p.get("chat_id")) == str(slow))
+    api.user_message("营销是什么", user_id=slow)
+    api.user_message("销售是什么", user_id=slow)
+    api.user_message("运营是什么", user_id=fast)
+    await sends(api, count=3, timeout=10)
+    order = [(str(p["chat_id"]), p["text"]) for p in api.calls_to("sendMessage")]
+    assert order[0][0] == str(fast)  # the fast chat was not held up by the slow one
+    slow_texts = [t for c, t in order if c == str(slow)]
+    assert "营销" in slow_texts[0] and "销售" in slow_texts[1]  # order within a chat kept
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("\u200b\u200f\u202e营销\u0000\u0007是什么\ufeff", id="zero-width-rtl-control"),
+    pytest.param("*_`[营销](http://x)`_* <script>alert(1)</script> &amp;", id="markdown-html-specials"),
+    pytest.param("' OR 1=1; DROP TABLE entries; --", id="sql-looking"),
+    pytest.param("🤔🤔🤔", id="emoji-only"),
+    pytest.param("营" * 4096, id="4096-chars"),
+])
+async def test_hostile_text_gets_one_polite_reply(running: Any, text: str) -> None:
+    api, app = running
+    api.user_message(text, user_id=USER)
+    [msg] = await sends(api)
+    assert msg["text"] and len(msg["text"]) <= 4096
+    assert "<script>" not in msg["text"] and "Traceback" not in msg["text"]
+    assert app.bot_data["rolebot"].service.store.counts()["entries"] > 0
+
+
+async def test_longest_inline_query_is_answered(running: Any) -> None:
+    api, _ = running
+    api.inline_query("营销和销售有什么区别" * 25 + "营销销售", user_id=USER)
+    [call] = await api.wait_for("answerInlineQuery")
+    assert call.get("results") is not None

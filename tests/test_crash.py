@@ -1,0 +1,68 @@
+"""Crashes and restarts: kill -9 during an import, and a bot restart that must not double or drop."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.kb import open_store
+from bot.service import Service
+from bot.telegram_app import build_application
+from fakeapi import FakeBotAPI
+
+
+def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    store = open_store(db)
+    before = store.counts()
+    store.close()
+    big = tmp_path / "big.jsonl"
+    with big.open("w", encoding="utf-8") as out:
+        for i in range(30000):
+            out.write(json.dumps({"topic": f"synthetic-{i}", "question": f"甲乙{i}号和丙丁{i}号有什么区别",
+                                  "answer": "合成的答案。"}, ensure_ascii=False) + "\n")
+    rolebot = Path(sys.executable).parent / "rolebot"
+    proc = subprocess.Popen([str(rolebot), "import", str(big), "--db", str(db)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    after = open_store(db).counts()
+    assert after == before or after["entries"] == before["entries"] + 30000
+
+
+async def _run_once(api: FakeBotAPI, db: Path, until: int) -> None:
+    settings = Settings(token=api.token, db_path=db, base_url=api.base_url, base_file_url=api.base_file_url)
+    app = build_application(settings, Service(open_store(db)))
+    async with app:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.updater.start_polling(timeout=1, poll_interval=0)  # type: ignore[union-attr]
+        await app.start()
+        await api.wait_for("sendMessage", count=until, timeout=10)
+        await app.updater.stop()  # type: ignore[union-attr]
+        await app.stop()
+        await app.post_shutdown(app)
+
+
+async def test_restart_answers_everything_exactly_once(fake_api: FakeBotAPI, tmp_path: Path) -> Any:
+    db = tmp_path / "r.db"
+    open_store(db).close()
+    for i in range(3):
+        fake_api.user_message(f"营销是什么 {i}", user_id=3000 + i)
+    await _run_once(fake_api, db, until=3)
+    for i in range(3):
+        fake_api.user_message(f"销售是什么 {i}", user_id=3000 + i)
+    await _run_once(fake_api, db, until=6)
+    sent = fake_api.calls_to("sendMessage")
+    assert len(sent) == 6 and not fake_api.pending_updates
