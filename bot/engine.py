@@ -107,7 +107,9 @@ class Engine:
         df = self.store.doc_freq(sorted(terms))
         n = self._docs
         top = math.log((n + 1) / 0.5) + 1.0
-        return {t: (math.log((n + 1) / (df[t] + 0.5)) + 1.0 if t in df else
+        weak = self.vocab.role_suffixes  # 部门, 岗位: they say where a role sits, not which role
+        return {t: (UNSEEN_WEIGHT if t in weak else
+                    math.log((n + 1) / (df[t] + 0.5)) + 1.0 if t in df else
                     top if t in operands else UNSEEN_WEIGHT) for t in terms}
 
     def _related(self, a: str, b: str) -> float:
