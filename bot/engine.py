@@ -17,6 +17,7 @@ ANSWER_AT = 62  # confident enough to answer
 UNSURE_AT = 45  # close enough to offer as a choice
 MARGIN = 5  # a runner-up this close (from another topic) makes us ask
 PASSAGE_AT = 85
+EXACT_BONUS = 0.1
 UNSEEN_WEIGHT = 1.5  # weight of a word no phrasing or passage uses (see Engine._weights)
 
 
@@ -88,14 +89,14 @@ class Engine:
         self.vocab = vocab or vocabulary()
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
-        self._topic_questions: dict[str, str] | None = None
+        self._topic_questions: dict[str, str | None] = {}
         self._related_cache: dict[tuple[str, str], float] = {}
         self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
 
     def refresh(self) -> None:
         """Forget cached views of the store after it changed."""
         self._docs = max(self.store.phrasing_count(), 1)
-        self._topic_questions = None
+        self._topic_questions = {}
 
     # -- scoring -----------------------------------------------------------------------------------
     def _weights(self, terms: set[str], operands: tuple[str, ...] = ()) -> dict[str, float]:
@@ -190,6 +191,8 @@ class Engine:
         unknown = [o for o in query.operands if o not in self.vocab.roles and o not in p_content]
         if unknown and query.intents & {"difference", "career", "relation"}:
             raw -= k.unknown * len(unknown)
+        if p_words == query.words:
+            raw += EXACT_BONUS  # asked exactly as a stored phrasing: no near neighbour should make us hesitate
         return {"score": max(0.0, raw) * 100, "entities": ent, "cover_q": cov_q, "cover_p": cov_p,
                 "fuzzy": fz, "intent": intent, "unknown": len(unknown)}
 
@@ -239,8 +242,7 @@ class Engine:
         if top and top.score >= UNSURE_AT and len(close) >= 2:
             result.kind = "unsure"
             result.score = _pct(top.score)
-            questions = self.topic_questions()
-            result.candidates = [{**c, "question": questions.get(c["topic"], c["topic"])} for c in close]
+            result.candidates = [{**c, "question": self.topic_question(c["topic"]) or c["topic"]} for c in close]
             return result
         result.score = _pct(top.score) if top else 0
         return result
@@ -295,19 +297,21 @@ class Engine:
                                             [c["topic"] for c in result.candidates])
         return result
 
-    def topic_questions(self) -> dict[str, str]:
-        """Return each topic's canonical question."""
-        if self._topic_questions is None:
-            self._topic_questions = {t: q for t, q, _ in self.store.topics()}
-        return self._topic_questions
+    def topic_question(self, topic: str) -> str | None:
+        """Return a topic's canonical question (cached), or None for an unknown topic."""
+        if topic not in self._topic_questions:
+            self._topic_questions[topic] = self.store.topic_question(topic)
+        return self._topic_questions[topic]
 
     def follow_ups(self, entry: dict[str, Any], nearby: list[str], limit: int = 3) -> list[dict[str, str]]:
         """Return next questions: the entry's related topics, then nearby ones, never its own."""
-        questions = self.topic_questions()
         out: list[dict[str, str]] = []
         for topic in [*(entry.get("related") or []), *nearby]:
-            if topic and topic != entry.get("topic") and topic in questions and all(f["topic"] != topic for f in out):
-                out.append({"topic": topic, "question": questions[topic]})
+            if not topic or topic == entry.get("topic") or any(f["topic"] == topic for f in out):
+                continue
+            question = self.topic_question(topic)
+            if question is not None:
+                out.append({"topic": topic, "question": question})
             if len(out) >= limit:
                 break
         return out

@@ -85,8 +85,8 @@ class Service:
         topics = self.vocab.browse.get(category)
         if topics is None:
             return None
-        questions = self.engine.topic_questions()
-        return render_topic_list(category, [(t, questions[t]) for t in topics if t in questions], script)
+        pairs = [(t, q) for t in topics if (q := self.engine.topic_question(t)) is not None]
+        return render_topic_list(category, pairs, script)
 
     def welcome(self, script: str = "simplified") -> Reply:
         """Return the welcome with the browse menu."""

@@ -274,6 +274,13 @@ class Store:
         with self.lock:
             return self.db.execute("SELECT 1 FROM passages WHERE topic = ? LIMIT 1", [topic]).fetchone() is not None
 
+    def topic_question(self, topic: str) -> str | None:
+        """Return a topic's canonical question: its first entry's."""
+        with self.lock:
+            row = self.db.execute("SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1",
+                                  [topic]).fetchone()
+        return row[0] if row else None
+
     def topics(self) -> list[tuple[str, str, list[str]]]:
         """Return (topic, canonical question, tags) for every topic, in insertion order."""
         with self.lock:
@@ -283,10 +290,17 @@ class Store:
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     # -- index ----------------------------------------------------------------------------------
-    def search(self, terms: list[str], limit: int) -> list[Candidate]:
-        """Return the phrasings best matching any of the terms, by BM25."""
+    def search(self, terms: list[str], limit: int, common: int = 5000) -> list[Candidate]:
+        """Return the phrasings best matching any of the terms, by BM25.
+
+        FTS5 ranks every phrasing an OR matches, about 1 µs each: words in more than `common`
+        phrasings (template words in a large knowledge base) are left out while rarer ones remain.
+        """
         if not terms:
             return []
+        df = self.doc_freq(terms)
+        rare = [t for t in terms if df.get(t, 0) <= common]
+        terms = rare or sorted(terms, key=lambda t: df.get(t, 0))[:2]
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         sql = (
             "SELECT p.kind, p.ref, COALESCE(e.topic, pa.topic), p.text, p.tokens, f.rank "

@@ -55,10 +55,9 @@ class Maintainers:
         if not data["unanswered"]:
             await self.bot.say(message, "最近没有答不上的问题 🎉")
             return
-        questions = self.bot.svc.engine.topic_questions()
         for item in data["unanswered"][:5]:
             key = short_key(item["keys"][0])
-            rows = [[InlineKeyboardButton(f"加为「{questions.get(c['topic'], c['topic'])[:24]}」的问法",
+            rows = [[InlineKeyboardButton(f"加为「{(self.bot.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
                                           callback_data=f"a:{key}:{c['topic']}"[:64])]
                     for c in item["candidates"][:2] if len(f"a:{key}:{c['topic']}".encode()) <= 64]
             text = f"{item['count']}× {item['question']}"

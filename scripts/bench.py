@@ -15,7 +15,8 @@ Steps (one run):
  5. in process, eval.py's metric on the dev file for the small (shipped-only) DB and the noisy DB,
     for ours and the baselines (brute-force rapidfuzz WRatio, bm25s over jieba tokens), and the
     baselines' speed and found share on the first --baseline-sample synthetic questions;
- 6. --profile K: cProfile of Engine.ask over K batch questions in process (hot spots printed).
+ 6. --profile K: cProfile, in process, of what the batch does per line (Service.ask, which also
+    renders the reply and records declined questions, + to_json) over K batch questions.
 
 The last lines printed are the summary table with the targets. --json also writes the results as
 JSON to stdout before the table (the table then goes to stderr).
@@ -48,7 +49,8 @@ sys.path.insert(0, str(SCRIPTS))
 
 import eval as evalmod  # noqa: E402  (scripts/eval.py)
 
-from bot.kb import load_records, open_store, shipped_paths  # noqa: E402
+from bot.kb import open_store, shipped_paths  # noqa: E402
+from bot.records import load_records  # noqa: E402
 from bot.vocabulary import vocabulary  # noqa: E402
 
 SEED = 20240611
@@ -251,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    log = lambda msg: print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    def log(msg: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
     t_all = time.perf_counter()
     load0 = list(os.getloadavg())
     dev = evalmod.read_questions(args.file)
@@ -400,9 +404,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
     print(f"bench: {args.n} synthetic entries + shipped knowledge, total {result['total_s']:.0f} s; "
           f"load avg {load0[0]:.1f} at start, {load1[0]:.1f} at end on {os.cpu_count()} CPUs", file=out)
     print(f"{'metric':<{width}}  {'value':<26} {'target':<14} ok", file=out)
-    for m, v, t, ok in targets:
+    for metric, value, target, ok in targets:
         mark = "" if ok is None else ("PASS" if ok else "MISS")
-        print(f"{m:<{width}}  {v:<26} {t:<14} {mark}".rstrip(), file=out)
+        print(f"{metric:<{width}}  {value:<26} {target:<14} {mark}".rstrip(), file=out)
     return 0
 
 

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot import segment  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.kb import load_records, open_store, shipped_paths  # noqa: E402
+from bot.kb import open_store, shipped_paths  # noqa: E402
+from bot.records import load_records  # noqa: E402
 from bot.normalize import normalize  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.vocabulary import Vocabulary, vocabulary  # noqa: E402
@@ -125,7 +127,7 @@ def load_knowledge(store: Store, vocab: Vocabulary) -> Knowledge:
     return Knowledge(texts, topics, norm, tokens, thr_q, src)
 
 
-def _distinct(topics: list[str | None], k: int = 3) -> list[str]:
+def _distinct(topics: Iterable[str | None], k: int = 3) -> list[str]:
     out: list[str] = []
     for t in topics:
         if t and t not in out:
@@ -363,11 +365,11 @@ def _run(args: argparse.Namespace, rows: list[dict[str, Any]], names: tuple[str,
              f"{counts['entries']} entries, {counts['phrasings']} phrasings")
     table = format_table(results, title)
     if args.json:
-        doc = {"file": str(args.file), "db": str(db_path), "counts": counts,
-               "results": [r.as_dict() for r in results]}
+        dicts = [r.as_dict() for r in results]
         if not args.misses:
-            for r in doc["results"]:
-                r.pop("misses")
+            for d in dicts:
+                d.pop("misses")
+        doc = {"file": str(args.file), "db": str(db_path), "counts": counts, "results": dicts}
         print(json.dumps(doc, ensure_ascii=False, indent=2), flush=True)
         print(table, file=sys.stderr)
         store.close()

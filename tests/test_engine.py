@@ -154,7 +154,7 @@ def test_canonical_question_answers_its_topic(engine: Engine, topic: dict) -> No
 
 @needs_topics
 def test_every_topic_has_an_entry(engine: Engine) -> None:
-    assert {t["id"] for t in TOPICS} <= set(engine.topic_questions())
+    assert all(engine.topic_question(t["id"]) for t in TOPICS)
 
 
 @pytest.mark.parametrize("text, topic", [
@@ -217,7 +217,7 @@ def test_unsure_offers_choices(engine: Engine, text: str, plausible: set[str]) -
     assert r.answered is False and r.kind == "unsure", (r.kind, r.candidates)
     assert 2 <= len(r.candidates) <= 3
     assert plausible <= {c["topic"] for c in r.candidates}
-    assert all(c["question"] == engine.topic_questions()[c["topic"]] for c in r.candidates)
+    assert all(c["question"] == engine.topic_question(c["topic"]) for c in r.candidates)
 
 
 def test_two_topics_asked_the_same_way_make_it_unsure(store) -> None:
@@ -258,17 +258,17 @@ def test_follow_ups_never_repeat_the_topic(engine: Engine) -> None:
         check_result(shown)
         assert shown.answered and shown.topic == t["id"]
         assert shown.follow_ups, t["id"]
-        assert all(f["topic"] in engine.topic_questions() for f in shown.follow_ups)
+        assert all(engine.topic_question(f["topic"]) for f in shown.follow_ups)
 
 
 def test_follow_ups_skip_own_topic_even_when_related() -> None:
     class FakeStore:
-        def topics(self) -> list[tuple[str, str, list[str]]]:
-            return [("a", "A?", []), ("b", "B?", []), ("c", "C?", [])]
+        def topic_question(self, topic: str) -> str | None:
+            return {"a": "A?", "b": "B?", "c": "C?"}.get(topic)
 
     eng = Engine.__new__(Engine)
     eng.store = FakeStore()  # type: ignore[assignment]
-    eng._topic_questions = None
+    eng._topic_questions = {}
     got = eng.follow_ups({"topic": "a", "related": ["a", "b", "zzz", "b"]}, ["a", "c", "b"])
     assert got == [{"topic": "b", "question": "B?"}, {"topic": "c", "question": "C?"}]
 

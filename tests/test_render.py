@@ -151,7 +151,7 @@ def test_every_reply_of_the_service_fits(service: Service) -> None:
         reply = service.browse(category)
         assert reply is not None
         replies.append(reply)
-    for topic in service.engine.topic_questions():
+    for topic, _, _ in service.store.topics():
         shown = service.topic(topic)
         assert shown is not None
         replies.append(shown.reply)
