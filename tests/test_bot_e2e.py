@@ -291,3 +291,39 @@ async def test_edited_messages_and_channel_posts_are_ignored(running: Any) -> No
     msgs = await sends(api, count=2)
     await __import__("asyncio").sleep(0.3)
     assert len(api.calls_to("sendMessage")) == 2 and "销售" in msgs[1]["text"]
+
+
+async def test_mentions_answered_plain_chatter_ignored_when_bot_sees_all(running: Any) -> None:
+    api, _ = running
+    api.add_chat(GROUP, "supergroup", title="Team", bot_status="administrator")
+    api.user_message("大家好，今天营销会议几点开", user_id=USER, chat_id=GROUP, chat_type="supergroup",
+                     chat_title="Team")
+    api.user_message("@rolebot_test_bot 市场部和销售部有什么区别", user_id=USER, chat_id=GROUP,
+                     chat_type="supergroup", chat_title="Team")
+    [msg] = await sends(api)
+    await __import__("asyncio").sleep(0.3)
+    assert len(api.calls_to("sendMessage")) == 1 and "市场" in msg["text"]
+
+
+async def test_auto_mode_answers_confident_questions_only(running: Any) -> None:
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    api.add_chat(GROUP, "supergroup", title="Team", bot_status="administrator")
+    service.store.save_group_settings(GROUP, {"mode": "auto", "threshold": 80})
+    api.user_message("今天午饭吃什么", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team")
+    api.user_message("营销和销售有什么区别", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team")
+    [msg] = await sends(api)
+    await __import__("asyncio").sleep(0.3)
+    assert len(api.calls_to("sendMessage")) == 1 and "营销" in msg["text"]
+
+
+async def test_added_to_group_introduces_itself_once_and_removal_is_quiet(running: Any) -> None:
+    api, _ = running
+    api.add_chat(GROUP, "group", title="Team", bot_status="left")
+    api.my_chat_member(GROUP, "left", "member")
+    [hello] = await sends(api)
+    assert "/ask" in hello["text"]
+    api.my_chat_member(GROUP, "member", "left")
+    api.user_message("营销是什么", user_id=USER)
+    msgs = await sends(api, count=2)
+    assert str(msgs[1]["chat_id"]) == str(USER)
