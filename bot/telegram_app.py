@@ -499,6 +499,14 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     return app
 
 
+def webhook_options(url: str, port: int, secret: str | None, listen: str = "0.0.0.0") -> dict[str, Any]:
+    """Return how PTB's webhook server should listen: on the public URL's path, checking the secret."""
+    from urllib.parse import urlsplit
+
+    return {"listen": listen, "port": port, "url_path": urlsplit(url).path.strip("/"), "webhook_url": url,
+            "secret_token": secret}
+
+
 def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int = 8443, secret: str | None = None) -> None:
     """Run the bot until stopped (SIGINT/SIGTERM finish in-flight work and confirm the offset)."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -509,7 +517,6 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int = 8
         raise SystemExit(f"error: {exc}") from None
     app = build_application(settings)
     if webhook_url:
-        app.run_webhook(listen="0.0.0.0", port=port, url_path="telegram", webhook_url=webhook_url,
-                        secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        app.run_webhook(**webhook_options(webhook_url, port, secret), allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

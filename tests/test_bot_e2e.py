@@ -327,3 +327,33 @@ async def test_added_to_group_introduces_itself_once_and_removal_is_quiet(runnin
     api.user_message("营销是什么", user_id=USER)
     msgs = await sends(api, count=2)
     assert str(msgs[1]["chat_id"]) == str(USER)
+
+
+async def test_webhook_mode_checks_secret(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path,
+                                          unused_tcp_port: int) -> None:
+    import httpx
+
+    from bot.telegram_app import webhook_options
+
+    db = tmp_path / "w.db"
+    shutil.copy(seed_db, db)
+    settings = Settings(token=fake_api.token, db_path=db, base_url=fake_api.base_url)
+    app = build_application(settings, Service(open_store(db)))
+    url = f"http://127.0.0.1:{unused_tcp_port}/telegram"
+    async with app:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.updater.start_webhook(**webhook_options(url, unused_tcp_port, "s3cret", listen="127.0.0.1"))
+        await app.start()
+        try:
+            assert fake_api.webhook is not None and fake_api.webhook["secret_token"] == "s3cret"
+            fake_api.user_message("营销是什么", user_id=USER)
+            [msg] = await sends(fake_api)
+            assert "来源：" in msg["text"]
+            async with httpx.AsyncClient() as client:
+                forged = await client.post(url, json={"update_id": 1, "message": {}})
+            assert forged.status_code == 403
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)

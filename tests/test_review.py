@@ -1,0 +1,70 @@
+"""Maintainers' review: clustering unanswered questions, the review JSON, stats."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.kb import open_store
+from bot.review import build_review, build_stats, cluster
+from bot.service import Service
+
+
+def rows(*pairs: tuple[str, int]) -> list[dict[str, object]]:
+    return [{"question": q, "count": n} for q, n in pairs]
+
+
+@pytest.mark.parametrize("a, b, together", [
+    pytest.param("会计和出纳的区别", "会计跟出纳有什么区别", True, id="same-words-other-glue"),
+    pytest.param("会计和出纳的区别", "出纳和会计有啥区别", True, id="other-order"),
+    pytest.param("会计和出纳的区别", "厨师和服务员的区别", False, id="other-roles"),
+    pytest.param("今天天气怎么样", "今天天气怎么样?", True, id="punctuation"),
+])
+def test_cluster_groups_near_duplicates(a: str, b: str, together: bool) -> None:
+    groups = cluster(rows((a, 3), (b, 1)))  # type: ignore[arg-type]
+    assert (len(groups) == 1) is together
+
+
+def test_cluster_puts_most_asked_first() -> None:
+    groups = cluster(rows(("厨师和服务员的区别", 1), ("会计和出纳的区别", 5), ("会计跟出纳有什么区别", 2)))  # type: ignore[arg-type]
+    assert [g[0]["question"] for g in groups] == ["会计和出纳的区别", "厨师和服务员的区别"]
+
+
+def test_review_json_shape_and_most_frequent_wording(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    service = Service(open_store(db))
+    for text in ["会计和出纳的区别", "会计和出纳的区别", "会计跟出纳有什么区别", "厨师和服务员有什么区别"]:
+        service.ask(text)
+    entry = service.store.topic_entries("what-is-marketing")[0]["id"]
+    service.feedback(entry, -1, 1)
+    service.feedback(entry, -1, 1)  # the same user voting again counts once
+    service.feedback(entry, 1, 2)
+    result = CliRunner().invoke(main, ["review", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    first = data["unanswered"][0]
+    assert first["question"] == "会计和出纳的区别" and first["count"] == 3
+    assert {"question", "count", "first_seen", "last_seen", "candidates"} <= set(first)
+    assert data["feedback"] == [{"topic": "what-is-marketing", "up": 1, "down": 1}]
+    text = CliRunner().invoke(main, ["review", "--db", str(db)]).output
+    assert "会计和出纳的区别" in text and "👎" in text
+
+
+def test_no_user_ids_are_stored(tmp_path: Path) -> None:
+    service = Service(open_store(tmp_path / "p.db"))
+    entry = service.store.topic_entries("what-is-sales")[0]["id"]
+    service.feedback(entry, 1, 987654321)
+    dump = "\n".join(service.store.db.iterdump())
+    assert "987654321" not in dump
+
+
+def test_stats_answer_rate(tmp_path: Path) -> None:
+    service = Service(open_store(tmp_path / "s.db"))
+    for text in ["营销是什么", "销售是什么", "会计和出纳的区别", "红烧肉怎么做"]:
+        service.ask(text)
+    stats = build_stats(service.store)
+    assert stats["answer_rate"] == 0.5 and stats["per_day"][0]["questions"] == 4
+    assert build_review(service.store)["unanswered"]
