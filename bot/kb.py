@@ -181,8 +181,10 @@ def refresh_shipped(store: Store, folder: Path | None = None, force: bool = Fals
 
 
 def _vocab_hash(folder: Path | None) -> str:
+    """Hash what decides how phrasings are cut: the vocabulary and the segmenter's version."""
     path = (folder or knowledge_dir()) / "vocabulary.yaml"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    data = path.read_bytes() if path.exists() else b""
+    return hashlib.sha256(segment.VERSION.encode() + b"\0" + data).hexdigest()
 
 
 def _reindex_all(store: Store, vocab: Vocabulary) -> None:

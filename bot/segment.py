@@ -10,8 +10,11 @@ import jieba
 from .vocabulary import Vocabulary
 
 _PUNCT = re.compile(r"^[\W_]+$")
+_CJK = re.compile(r"^[\u3400-\u9fff]$")
 _lock = threading.Lock()
 _loaded: set[int] = set()
+_glue: set[str] = set()  # stop words: single characters that never join an unknown word
+VERSION = "2"  # bump when cutting changes, so stored phrasings are cut again
 
 
 def prepare(vocab: Vocabulary) -> None:
@@ -30,12 +33,28 @@ def prepare(vocab: Vocabulary) -> None:
             for word in canon.split():
                 if word not in vocab.words and word not in vocab.roles and len(word) > 1:
                     jieba.add_word(word, 50000)
+        _glue.update(w for w in vocab.stopwords | vocab.cue_words if len(w) == 1)
         _loaded.add(id(vocab))
 
 
 def words(text: str) -> list[str]:
-    """Return the words of a normalised text, without spaces and punctuation."""
-    return [w for w in jieba.lcut(text, HMM=False) if w.strip() and not _PUNCT.match(w)]
+    """Return the words of a normalised text, without spaces and punctuation.
+
+    Without its HMM, jieba cuts a word it does not know (a product or a name) into single
+    characters; a run of two or more such characters is joined back into one word.
+    """
+    out: list[str] = []
+    run: list[str] = []
+    for w in jieba.lcut(text, HMM=False):
+        if _CJK.match(w) and w not in _glue:
+            run.append(w)
+            continue
+        out.append("".join(run)) if len(run) > 1 else out.extend(run)
+        run = []
+        if w.strip() and not _PUNCT.match(w):
+            out.append(w)
+    out.append("".join(run)) if len(run) > 1 else out.extend(run)
+    return out
 
 
 def content(tokens: list[str], vocab: Vocabulary) -> list[str]:
