@@ -10,7 +10,7 @@ import opencc
 from .vocabulary import Vocabulary
 
 _T2S = opencc.OpenCC("t2s")
-_S2T = opencc.OpenCC("s2tw")
+_S2T = opencc.OpenCC("s2twp")  # Taiwan phrasing too (软件 → 軟體)
 # Characters a chat client may carry that mean nothing: zero-width, direction marks, BOM, variation selectors.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f\u00ad]")
 _SPACES = re.compile(r"\s+")
