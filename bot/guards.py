@@ -17,6 +17,9 @@ class FloodGate:
     def check(self, key: int) -> str:
         """Return 'ok', 'warn' (first message over the limit) or 'drop'."""
         now = self.clock()
+        self._checks = getattr(self, "_checks", 0) + 1
+        if self._checks % 1000 == 0:
+            self.prune()
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= self.window:
             hits.popleft()
@@ -71,5 +74,8 @@ class TtlCache:
         return hit[1]
 
     def put(self, key: tuple[int, int], value: bool) -> None:
-        """Cache a value."""
-        self._data[key] = (self.clock(), value)
+        """Cache a value (expired entries are dropped once the cache grows)."""
+        now = self.clock()
+        if len(self._data) > 5000:
+            self._data = {k: v for k, v in self._data.items() if now - v[0] < self.ttl}
+        self._data[key] = (now, value)

@@ -49,6 +49,7 @@ def main() -> int:
     ap.add_argument("--faults", action="store_true", help="inject 429, 5xx, slow answers and dropped connections")
     ap.add_argument("--restart", action="store_true", help="SIGTERM the bot half-way and start it again")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--rate", type=float, default=0, help="inject at this many messages/s (0: all at once)")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process here")
     args = ap.parse_args()
 
@@ -78,8 +79,16 @@ def main() -> int:
     t0 = time.monotonic()
     rss: list[int] = []
     restarted = False
+    warm_rss = 0
     for i in range(args.messages):
+        if i == max(1, args.messages // 4) and not warm_rss:
+            try:
+                warm_rss = psutil.Process(proc.pid).memory_info().rss
+            except psutil.Error:
+                pass
         for c in range(args.chats):
+            if args.rate:
+                time.sleep(1.0 / args.rate)
             chat = 10_000 + c
             q = rng.choice(questions)
             expected.setdefault(chat, []).append(title[q])
@@ -135,7 +144,9 @@ def main() -> int:
     print(f"throughput={answered / elapsed:.0f} answers/s over {elapsed:.1f}s  "
           f"latency p50={statistics.median(lat) * 1000:.0f} ms p99={lat[int(len(lat) * 0.99) - 1] * 1000:.0f} ms")
     if rss:
-        print(f"bot rss: first={rss[0] / 2**20:.0f} MB max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB")
+        drift = f" drift after warm-up={(rss[-1] - warm_rss) / warm_rss:+.0%}" if warm_rss else ""
+        print(f"bot rss: first={rss[0] / 2**20:.0f} MB at 25%={warm_rss / 2**20:.0f} MB "
+              f"max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB{drift}")
     print(f"faults injected={len(api.faulted)} exit code on SIGTERM={code} log={log}")
     return 0 if lost == 0 and doubled == 0 else 1
 
