@@ -74,7 +74,7 @@ def main() -> int:
     proc = start_bot(api, db, log, args.profile)
     api.wait_for_sync("getUpdates", timeout=30)
     expected: dict[int, list[str]] = {}
-    sent_at: dict[tuple[int, str], float] = {}
+    sent_at: dict[tuple[int, str], list[float]] = {}  # per chat and question: when each was sent
     total = args.chats * args.messages
     t0 = time.monotonic()
     rss: list[int] = []
@@ -92,7 +92,7 @@ def main() -> int:
             chat = 10_000 + c
             q = rng.choice(questions)
             expected.setdefault(chat, []).append(title[q])
-            sent_at.setdefault((chat, title[q]), time.monotonic())
+            sent_at.setdefault((chat, title[q]), []).append(time.monotonic())
             api.user_message(q, user_id=chat)
         if args.restart and not restarted and i >= args.messages // 2:
             time.sleep(0.5)
@@ -125,8 +125,8 @@ def main() -> int:
         m = BOLD.match(rec.params.get("text", ""))
         title = html.unescape(m.group(1)) if m else "?"
         got.setdefault(chat, []).append(title)
-        if (chat, title) in sent_at:
-            latencies.append(rec.at - sent_at[(chat, title)])
+        if sent_at.get((chat, title)):
+            latencies.append(rec.at - sent_at[(chat, title)].pop(0))
     lost = doubled = disorder = 0
     for chat, want in expected.items():
         have = got.get(chat, [])
