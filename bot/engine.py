@@ -91,12 +91,44 @@ class Engine:
         self._docs = max(store.phrasing_count(), 1)
         self._topic_questions: dict[str, str | None] = {}
         self._related_cache: dict[tuple[str, str], float] = {}
+        self._df: dict[str, int] = {}
+        self._entries: dict[str, dict[str, Any] | None] = {}
+        self._has_more: dict[str, bool] = {}
+        self._version = store.data_version()
         self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
 
     def refresh(self) -> None:
         """Forget cached views of the store after it changed."""
         self._docs = max(self.store.phrasing_count(), 1)
         self._topic_questions = {}
+        self._df = {}
+        self._entries = {}
+        self._has_more = {}
+        self._version = self.store.data_version()
+
+    def _check_fresh(self) -> None:
+        """Drop the caches when another process (a `rolebot import`) changed the database."""
+        if self.store.data_version() != self._version:
+            self.refresh()
+
+    def _doc_freq(self, terms: set[str]) -> dict[str, int]:
+        """Return per-word phrasing counts, cached until the knowledge changes."""
+        missing = [t for t in terms if t not in self._df]
+        if missing:
+            found = self.store.doc_freq(sorted(missing))
+            for t in missing:
+                self._df[t] = found.get(t, 0)
+            if len(self._df) > 200_000:
+                self._df = {}
+        return {t: self._df[t] for t in terms if self._df.get(t)}
+
+    def _entry(self, entry_id: str) -> dict[str, Any] | None:
+        """Return a stored entry, cached until the knowledge changes."""
+        if entry_id not in self._entries:
+            if len(self._entries) > 10_000:
+                self._entries = {}
+            self._entries[entry_id] = self.store.entry(entry_id)
+        return self._entries[entry_id]
 
     # -- scoring -----------------------------------------------------------------------------------
     def _weights(self, terms: set[str], operands: tuple[str, ...] = ()) -> dict[str, float]:
@@ -105,7 +137,7 @@ class Engine:
         A word the knowledge never uses is usually context ("我大三，在找实习…") and weighs little,
         unless it is one of the things compared ("会计和出纳"), which then weighs the most.
         """
-        df = self.store.doc_freq(sorted(terms))
+        df = self._doc_freq(terms)
         n = self._docs
         top = math.log((n + 1) / 0.5) + 1.0
         weak = self.vocab.role_suffixes  # 部门, 岗位: they say where a role sits, not which role
@@ -215,8 +247,9 @@ class Engine:
         query = understand(text, self.vocab)
         if not query.content:
             return Result(False, "empty", query.script, normalized=query.norm.text)
+        self._check_fresh()
         terms = list(query.content)
-        shortlist = self.store.search(terms, SHORTLIST)
+        shortlist = self.store.search(terms, SHORTLIST, df=self._doc_freq(set(terms)))
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         per_topic: dict[str, list[_Scored]] = {}
         passages: list[_Scored] = []
@@ -266,7 +299,7 @@ class Engine:
         return 100 * self._coverage(query.content, p, w)
 
     def _answer(self, result: Result, top: _Scored) -> Result:
-        entry = self.store.entry(top.candidate.ref)
+        entry = self._entry(top.candidate.ref)
         if entry is None:
             return result
         result.answered = True
@@ -278,7 +311,10 @@ class Engine:
         result.answer = entry["answer"]
         result.sources = entry["sources"]
         result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
-        result.has_more = self.store.has_passages(entry["topic"])
+        topic = entry["topic"]
+        if topic not in self._has_more:
+            self._has_more[topic] = self.store.has_passages(topic)
+        result.has_more = self._has_more[topic]
         return result
 
     def _answer_passage(self, result: Result, passage: _Scored) -> Result:

@@ -290,7 +290,13 @@ class Store:
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     # -- index ----------------------------------------------------------------------------------
-    def search(self, terms: list[str], limit: int, common: int = 5000) -> list[Candidate]:
+    def data_version(self) -> int:
+        """Return SQLite's data_version: it changes when another connection commits."""
+        with self.lock:
+            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def search(self, terms: list[str], limit: int, common: int = 5000,
+               df: dict[str, int] | None = None) -> list[Candidate]:
         """Return the phrasings best matching any of the terms, by BM25.
 
         FTS5 ranks every phrasing an OR matches, about 1 µs each: words in more than `common`
@@ -298,7 +304,7 @@ class Store:
         """
         if not terms:
             return []
-        df = self.doc_freq(terms)
+        df = self.doc_freq(terms) if df is None else df
         rare = [t for t in terms if df.get(t, 0) <= common]
         terms = rare or sorted(terms, key=lambda t: df.get(t, 0))[:2]
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
