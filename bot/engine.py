@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,7 @@ class Engine:
         self._entries: dict[str, dict[str, Any] | None] = {}
         self._has_more: dict[str, bool] = {}
         self._version = store.data_version()
+        self._checked = time.monotonic()
         self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
 
     def refresh(self) -> None:
@@ -107,7 +109,11 @@ class Engine:
         self._version = self.store.data_version()
 
     def _check_fresh(self) -> None:
-        """Drop the caches when another process (a `rolebot import`) changed the database."""
+        """Drop the caches when another process (a `rolebot import`) changed the database (checked each second)."""
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return
+        self._checked = now
         if self.store.data_version() != self._version:
             self.refresh()
 

@@ -117,6 +117,10 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self.lock = threading.RLock()
+        # question counts are buffered so that counting never holds up an answer
+        self._pending: Counter[tuple[str, str]] = Counter()
+        self._pending_lock = threading.Lock()
+        self._flushed = time.monotonic()
 
     def _migrate(self) -> None:
         """Apply migrations not yet recorded."""
@@ -135,7 +139,8 @@ class Store:
         return self.db.table(name)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Write what is buffered and close the connection."""
+        self.flush()
         self.db.conn.close()
 
     # -- meta -----------------------------------------------------------------------------------
@@ -362,15 +367,30 @@ class Store:
             self.db.execute("DELETE FROM unanswered WHERE question = ?", [question])
 
     def count_question(self, topic: str | None) -> None:
-        """Count one question for today, under its topic ('' when not answered)."""
+        """Count one question for today, under its topic ('' when not answered); written in batches."""
         day = time.strftime("%Y-%m-%d", time.gmtime())
+        with self._pending_lock:
+            self._pending[(day, topic or "")] += 1
+            due = sum(self._pending.values()) >= 200 or time.monotonic() - self._flushed > 5.0
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered question counts."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, Counter()
+            self._flushed = time.monotonic()
+        if not pending:
+            return
         with self.lock, self.db.conn:
-            self.db.execute(
-                "INSERT INTO daily (day, topic, count) VALUES (?, ?, 1) "
-                "ON CONFLICT(day, topic) DO UPDATE SET count = count + 1", [day, topic or ""])
+            self.db.conn.executemany(
+                "INSERT INTO daily (day, topic, count) VALUES (?, ?, ?) "
+                "ON CONFLICT(day, topic) DO UPDATE SET count = count + excluded.count",
+                [(day, topic, n) for (day, topic), n in pending.items()])
 
     def daily(self, days: int = 7) -> list[dict[str, Any]]:
         """Return per-day, per-topic question counts for the last days."""
+        self.flush()
         since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
         with self.lock:
             return list(self.db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
