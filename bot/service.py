@@ -56,13 +56,18 @@ class Service:
         result = self.engine.ask(text)
         if script:
             result.script = script
-        if record and result.kind != "empty":
-            self.store.count_question(result.topic if result.answered else None)
-            if not result.answered and result.normalized:
-                self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type,
-                                             result.candidates[:3])
+        if record:
+            self.record(result, text, chat_type)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
         return Answer(result, render_result(result, short=short, deep_link=link, browse=self.categories))
+
+    def record(self, result: Result, text: str, chat_type: str) -> None:
+        """Count a question, and remember it when it went unanswered (for `rolebot review`)."""
+        if result.kind == "empty":
+            return
+        self.store.count_question(result.topic if result.answered else None)
+        if not result.answered and result.normalized:
+            self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])
 
     def topic(self, topic: str, script: str = "simplified", *, short: bool = False,
               deep_link: str | None = None) -> Answer | None:

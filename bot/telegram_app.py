@@ -263,17 +263,20 @@ class RoleBot:
             return
         private = message.chat.type == ChatType.PRIVATE
         if private:
-            answer = await self.ask(text[:1000], chat_type="private")
+            answer = await self.ask(text[:1000], chat_type="private", record=False)
             await self.reply(message, answer.reply)
+            # recording comes after the reply, so a slow disk never delays an answer
+            await asyncio.to_thread(self.svc.record, answer.result, text[:1000], "private")
             return
         settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
         if self.repeats.seen_recently(message.chat_id, clean(text)):
             return
         answer = await self.ask(text[:1000], chat_type="group", short=settings.length == "short",
-                                deep_link=self.deep_link(), script=settings.script_override(), record=addressed)
+                                deep_link=self.deep_link(), script=settings.script_override(), record=False)
         if not addressed and (not answer.result.answered or answer.result.score < settings.threshold):
             return
         await self.reply(message, answer.reply, quote=True)
+        await asyncio.to_thread(self.svc.record, answer.result, text[:1000], "group")
 
     # -- groups -------------------------------------------------------------------------------------
     def addresses_me(self, message: Message) -> tuple[bool, str]:

@@ -115,3 +115,11 @@ async def test_longest_inline_query_is_answered(running: Any) -> None:
     api.inline_query("营销和销售有什么区别" * 25 + "营销销售", user_id=USER)
     [call] = await api.wait_for("answerInlineQuery")
     assert call.get("results") is not None
+
+
+async def test_group_sends_are_paced_to_telegrams_limits(running: Any) -> None:
+    _, app = running
+    limiter = app.bot.rate_limiter
+    assert limiter is not None
+    assert limiter._group_max_rate == 20 and limiter._group_time_period == 60  # 20 per minute per group
+    assert limiter._max_retries >= 1  # flood control (429) is waited out, not dropped
