@@ -22,9 +22,19 @@ async def test_429_on_send_is_retried_once_delivered(running: Any) -> None:
 async def test_5xx_and_dropped_connection_retried(running: Any) -> None:
     api, _ = running
     api.fail("sendMessage", 502, times=2)
+    api.drop("sendMessage", times=1)
     api.user_message("销售是什么", user_id=USER)
-    [msg] = await sends(api, timeout=10)
-    assert "销售" in msg["text"]
+    [msg] = await sends(api, timeout=15)
+    assert "销售" in msg["text"] and len(api.faulted) == 3
+
+
+async def test_bad_request_is_not_retried(running: Any) -> None:
+    api, _ = running
+    api.fail("sendMessage", 400, description="Bad Request: message text is empty", times=None)
+    api.user_message("营销是什么", user_id=USER)
+    import asyncio
+    await asyncio.sleep(1.0)
+    assert len([f for f in api.faulted if f.method.lower() == "sendmessage"]) == 1
 
 
 async def test_blocked_user_is_not_retried_forever(running: Any) -> None:
