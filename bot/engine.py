@@ -254,7 +254,8 @@ class Engine:
         if not query.content:
             return Result(False, "empty", query.script, normalized=query.norm.text)
         self._check_fresh()
-        terms = list(query.content)
+        # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
+        terms = [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
         shortlist = self.store.search(terms, SHORTLIST, df=self._doc_freq(set(terms)))
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         per_topic: dict[str, list[_Scored]] = {}
