@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from .engine import Engine, Result
+from .groups import GroupSettings
+from .kb import ImportPlan, import_files
+from .review import build_review, build_stats
 from .render import (Reply, render_help, render_passages, render_plain, render_result, render_topic_list,
                      render_welcome)
 from .store import Store
@@ -134,6 +139,37 @@ class Service:
         self.store.forget_unanswered(question_key)
         self.engine.refresh()
         return text
+
+    def group_settings(self, chat_id: int) -> GroupSettings:
+        """Return a group's settings (defaults when none are stored)."""
+        return GroupSettings.from_dict(self.store.group_settings(chat_id))
+
+    def save_group_settings(self, chat_id: int, settings: GroupSettings) -> None:
+        """Store a group's settings."""
+        self.store.save_group_settings(chat_id, settings.to_dict())
+
+    def move_group(self, old_id: int, new_id: int) -> None:
+        """Carry a group's settings over to its new (supergroup) id."""
+        self.store.move_group(old_id, new_id)
+
+    def review(self, since_days: float | None = None) -> dict[str, Any]:
+        """Return the unanswered clusters and feedback per topic."""
+        return build_review(self.store, since_days)
+
+    def stats(self) -> dict[str, Any]:
+        """Return questions per day, answer rate, top and disliked topics."""
+        return build_stats(self.store)
+
+    def import_file(self, path: Path, dry_run: bool, actor: str | None = None) -> ImportPlan:
+        """Validate (and unless dry_run, import) one knowledge file; the engine sees it at once."""
+        plan = import_files(self.store, [path], dry_run=dry_run, actor=actor)
+        if not dry_run:
+            self.engine.refresh()
+        return plan
+
+    def unanswered_keys(self) -> list[str]:
+        """Return the stored keys of unanswered questions."""
+        return [str(r["question"]) for r in self.store.unanswered()]
 
     def user_hash(self, user_id: int | str) -> str:
         """Return a salted hash, so feedback is counted once per user without storing who."""

@@ -21,7 +21,6 @@ from .errors import RolebotError
 from .guards import FloodGate, RepeatFilter, TtlCache
 from .kb import open_store
 from .normalize import clean, detect_script, to_traditional
-from .groups import GroupSettings
 from .render import Reply, render_settings
 from .service import Answer, Service
 from .telegram_maintainers import Maintainers
@@ -268,7 +267,7 @@ class RoleBot:
             # recording comes after the reply, so a slow disk never delays an answer
             await asyncio.to_thread(self.svc.record, answer.result, text[:1000], "private")
             return
-        settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         if self.repeats.seen_recently(message.chat_id, clean(text)):
             return
         answer = await self.ask(text[:1000], chat_type="group", short=settings.length == "short",
@@ -297,7 +296,7 @@ class RoleBot:
             return
         addressed, text = self.addresses_me(message)
         if not addressed:
-            settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+            settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
             if settings.mode != "auto":
                 return
         if not text.strip():
@@ -328,7 +327,7 @@ class RoleBot:
             text = "抱歉，只有群管理员可以修改我的设置。"
             await self.reply(message, Reply(text, text), quote=True)
             return
-        settings = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         await self.reply(message, render_settings(settings))
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -337,9 +336,9 @@ class RoleBot:
         if message is None:
             return
         if message.migrate_to_chat_id:
-            await asyncio.to_thread(self.svc.store.move_group, message.chat_id, message.migrate_to_chat_id)
+            await asyncio.to_thread(self.svc.move_group, message.chat_id, message.migrate_to_chat_id)
         elif message.migrate_from_chat_id:
-            await asyncio.to_thread(self.svc.store.move_group, message.migrate_from_chat_id, message.chat_id)
+            await asyncio.to_thread(self.svc.move_group, message.migrate_from_chat_id, message.chat_id)
 
     async def on_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Introduce ourselves once when added to a group; forget nothing harmful when removed."""
@@ -350,8 +349,8 @@ class RoleBot:
         now = change.new_chat_member.status
         joined = was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
         if joined:
-            text = (f"大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
-                    f"用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。")
+            text = ("大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
+                    "用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。")
             await with_retry(lambda: context.bot.send_message(change.chat.id, text))
         elif now in (ChatMember.LEFT, ChatMember.BANNED):
             log.info("removed from chat %s", change.chat.id)
@@ -422,12 +421,12 @@ class RoleBot:
         if not await self.is_admin(message.chat_id, query.from_user.id, context):
             await with_retry(lambda: query.answer("只有群管理员可以修改设置。", show_alert=True))
             return
-        current = GroupSettings.from_dict(await asyncio.to_thread(self.svc.store.group_settings, message.chat_id))
+        current = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         updated = current.with_change(value)
         if updated is None:
             await with_retry(lambda: query.answer(STALE, show_alert=True))
             return
-        await asyncio.to_thread(self.svc.store.save_group_settings, message.chat_id, updated.to_dict())
+        await asyncio.to_thread(self.svc.save_group_settings, message.chat_id, updated)
         await with_retry(lambda: query.answer("已保存"))
         shown = render_settings(updated)
         await with_retry(lambda: message.edit_text(shown.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(shown)))

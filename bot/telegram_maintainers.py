@@ -13,8 +13,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from .errors import ImportFormatError, RolebotError
-from .kb import import_files
-from .review import build_review, build_stats, format_stats
+from .review import format_stats
 
 if TYPE_CHECKING:
     from .telegram_app import RoleBot
@@ -51,7 +50,7 @@ class Maintainers:
         if message is None or not self.allowed(update):
             await self.refuse(update)
             return
-        data = await asyncio.to_thread(build_review, self.bot.svc.store, 30)
+        data = await asyncio.to_thread(self.bot.svc.review, 30)
         if not data["unanswered"]:
             await self.bot.say(message, "最近没有答不上的问题 🎉")
             return
@@ -71,8 +70,8 @@ class Maintainers:
             await self.bot.alert(query, "只有维护者可以这样做。")
             return
         key, _, topic = value.partition(":")
-        store = self.bot.svc.store
-        match = next((r["question"] for r in store.unanswered() if short_key(r["question"]) == key), None)
+        keys = await asyncio.to_thread(self.bot.svc.unanswered_keys)
+        match = next((k for k in keys if short_key(k) == key), None)
         actor = f"telegram:{query.from_user.id}"
         added = await asyncio.to_thread(self.bot.svc.teach, match, topic, actor) if match else None
         if added is None:
@@ -88,7 +87,7 @@ class Maintainers:
         if message is None or not self.allowed(update):
             await self.refuse(update)
             return
-        stats = await asyncio.to_thread(build_stats, self.bot.svc.store)
+        stats = await asyncio.to_thread(self.bot.svc.stats)
         await self.bot.say(message, format_stats(stats))
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,7 +108,7 @@ class Maintainers:
         path = folder / Path(doc.file_name or f"import{suffix}").name
         await file.download_to_drive(path)
         try:
-            plan = await asyncio.to_thread(import_files, self.bot.svc.store, [path], True)
+            plan = await asyncio.to_thread(self.bot.svc.import_file, path, True)
         except ImportFormatError as exc:
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
@@ -136,12 +135,10 @@ class Maintainers:
             await self.bot.alert(query, "这个导入已经过期，请重新发送文件。")
             return
         try:
-            plan = await asyncio.to_thread(import_files, self.bot.svc.store, [path], False, False,
-                                           f"telegram:{query.from_user.id}")
+            plan = await asyncio.to_thread(self.bot.svc.import_file, path, False, f"telegram:{query.from_user.id}")
         except RolebotError as exc:
             await self.bot.alert(query, f"导入失败：{str(exc)[:150]}")
             return
-        self.bot.svc.engine.refresh()
         await self.bot.ack(query, "已导入")
         if isinstance(query.message, Message):
             await self.bot.say(query.message, f"已导入：{plan.summary()}")

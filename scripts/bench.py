@@ -394,7 +394,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         out = sys.stderr
     if prof_text:
         print(prof_text, file=out)
-    print(evalmod.format_table(small, f"dev on the small DB (shipped knowledge only)"), file=out)
+    print(evalmod.format_table(small, "dev on the small DB (shipped knowledge only)"), file=out)
     print(file=out)
     print(evalmod.format_table(noisy, f"dev on the noisy DB (+{args.n} synthetic entries); baselines built in "
                                       f"{build_s:.1f} s"), file=out)

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.config import Settings
 from bot.kb import open_store
@@ -16,37 +14,8 @@ from bot.service import Service
 from bot.telegram_app import build_application
 from fakeapi import FakeBotAPI
 
-USER = 1001
+from conftest import USER
 GROUP = -2001
-
-
-@pytest.fixture(scope="module")
-def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the shipped knowledge once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("seed") / "seed.db"
-    open_store(path).close()
-    return path
-
-
-@pytest_asyncio.fixture
-async def running(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, Any]]:
-    """Start the real Application polling the stand-in; stop it afterwards."""
-    db = tmp_path / "bot.db"
-    shutil.copy(seed_db, db)
-    settings = Settings(token=fake_api.token, db_path=db, base_url=fake_api.base_url,
-                        base_file_url=fake_api.base_file_url, maintainers=frozenset({USER + 1}))
-    app = build_application(settings, Service(open_store(db)))
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)  # run_polling would call it; the pytest way does it by hand
-        await app.updater.start_polling(timeout=1, poll_interval=0)
-        await app.start()
-        try:
-            yield fake_api, app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
 
 
 def _j(value: Any) -> Any:

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from bot.service import Service
-from test_bot_e2e import USER, buttons, running, seed_db, sends  # noqa: F401  (fixtures)
+from test_bot_e2e import USER, buttons, sends
 
 MAINTAINER = USER + 1
 UNKNOWN_Q = "营销这一行里的打杂岗到底学得到东西吗"

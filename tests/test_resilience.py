@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from bot.telegram_app import quiet_logging
-from fakeapi import FakeBotAPI
-from test_bot_e2e import USER, running, seed_db, sends  # noqa: F401  (fixtures)
+from test_bot_e2e import USER, sends
 
 
 async def test_429_on_send_is_retried_once_delivered(running: Any) -> None:
@@ -55,7 +54,7 @@ async def test_flood_control_one_notice_then_silence(running: Any) -> None:
     api, _ = running
     for i in range(25):
         api.user_message(f"营销是什么 {i}", user_id=USER + 50)
-    msgs = await sends(api, count=21, timeout=15)
+    await sends(api, count=21, timeout=15)
     import asyncio
     await asyncio.sleep(0.5)
     texts = api.texts(USER + 50)
