@@ -181,6 +181,13 @@ class RoleBot:
             message_thread_id=message.message_thread_id if message.is_topic_message else None,
         ))
 
+    async def record(self, answer: Answer, text: str, chat_type: str) -> None:
+        """Count the question after the reply went out, so a slow disk never delays an answer."""
+        if answer.result.answered:
+            self.svc.record(answer.result, text[:1000], chat_type)  # a counter in memory, written in batches
+        else:
+            await asyncio.to_thread(self.svc.record, answer.result, text[:1000], chat_type)
+
     async def ask(self, text: str, **kwargs: Any) -> Answer:
         """Run the engine off the event loop (matching holds the GIL for milliseconds)."""
         return await asyncio.to_thread(lambda: self.svc.ask(text, **kwargs))
@@ -264,8 +271,7 @@ class RoleBot:
         if private:
             answer = await self.ask(text[:1000], chat_type="private", record=False)
             await self.reply(message, answer.reply)
-            # recording comes after the reply, so a slow disk never delays an answer
-            await asyncio.to_thread(self.svc.record, answer.result, text[:1000], "private")
+            await self.record(answer, text, "private")
             return
         settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         if self.repeats.seen_recently(message.chat_id, clean(text)):
@@ -275,7 +281,7 @@ class RoleBot:
         if not addressed and (not answer.result.answered or answer.result.score < settings.threshold):
             return
         await self.reply(message, answer.reply, quote=True)
-        await asyncio.to_thread(self.svc.record, answer.result, text[:1000], "group")
+        await self.record(answer, text, "group")
 
     # -- groups -------------------------------------------------------------------------------------
     def addresses_me(self, message: Message) -> tuple[bool, str]:
