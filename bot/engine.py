@@ -226,7 +226,10 @@ class Engine:
         total = k.entities + k.cover_q + k.cover_p + k.fuzzy + k.intent
         raw = (k.entities * ent + k.cover_q * cov_q + k.cover_p * cov_p + k.fuzzy * fz + k.intent * intent) / total
         # a compared thing that no role word and no phrasing explains: a question about other jobs
-        unknown = [o for o in query.operands if o not in self.vocab.roles and o not in p_content]
+        # a compared thing the phrasing does not name: another job altogether ("会计和出纳"), or, in a
+        # comparison, only a kin of the role ("营销和品牌" is not "营销和市场")
+        unknown = [o for o in query.operands if o not in p_content and
+                   (o not in self.vocab.roles or "difference" in query.intents)]
         if unknown and query.intents & {"difference", "career", "relation"}:
             raw -= k.unknown * len(unknown)
         if p_words == query.words:
@@ -301,8 +304,8 @@ class Engine:
         p = set(cand.tokens)
         if not query.entities or not query.entities <= p:
             return 0.0
-        if any(o not in self.vocab.roles for o in query.operands):
-            return 0.0  # "财务和销售的区别": a compared thing we know nothing about
+        if query.operands and query.intents & {"difference", "career", "relation"}:
+            return 0.0  # a comparison deserves a curated answer, not a paragraph that mentions both
         return 100 * self._coverage(query.content, p, w)
 
     def _answer(self, result: Result, top: _Scored) -> Result:
