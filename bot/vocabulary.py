@@ -53,7 +53,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         aliases=aliases,
         roles=roles,
         words={str(k).lower(): int(v) for k, v in (data.get("words") or {}).items()},
-        stopwords=frozenset(str(w) for w in data.get("stopwords") or []),
+        stopwords=frozenset(str(w) for w in [*(data.get("stopwords") or []), *(data.get("english_stopwords") or [])]),
         alias_re=_alias_pattern(aliases, roles),
         intents={str(k): tuple(str(c).lower() for c in v) for k, v in (data.get("intents") or {}).items()},
         role_verbs=frozenset(str(w) for w in data.get("role_verbs") or []),
