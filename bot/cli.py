@@ -99,8 +99,11 @@ def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
     """
     from .kb import import_files, open_store
 
+    import getpass
+
     store = open_store(resolve_db_path(db))
-    plan = import_files(store, list(files), dry_run=dry_run, show_progress=sys.stderr.isatty())
+    plan = import_files(store, list(files), dry_run=dry_run, show_progress=sys.stderr.isatty(),
+                        actor=f"cli:{getpass.getuser()}")
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
