@@ -8,6 +8,7 @@ from typing import Any
 
 from .engine import Engine, Result
 from .groups import GroupSettings
+from .normalize import to_traditional
 from .kb import ImportPlan, import_files
 from .review import build_review, build_stats
 from .render import (Reply, render_help, render_passages, render_plain, render_result, render_topic_list,
@@ -108,20 +109,24 @@ class Service:
 
     def inline(self, text: str, limit: int = 10) -> list["InlineItem"]:
         """Return answers for an inline query: the best topics, or popular ones for an empty query."""
+        script = "simplified"
         if text.strip():
             result = self.engine.ask(text)
+            script = result.script
             topics = ([result.topic] if result.answered and result.topic else []) + [
                 c["topic"] for c in result.candidates if c["score"] >= 40]
         else:
             topics = [t for ts in self.vocab.browse.values() for t in ts[:2]]
+        convert = to_traditional if script == "traditional" else str
         items: list[InlineItem] = []
         for topic in dict.fromkeys(t for t in topics if t):
-            answer = self.topic(topic)
+            answer = self.topic(topic, script)
             if answer is None or not answer.result.answer:
                 continue
             res = answer.result
             gist = res.answer.splitlines()[0] if res.answer else ""
-            items.append(InlineItem(res.entry_id or topic, res.question or topic, gist, answer.reply.html))
+            items.append(InlineItem(res.entry_id or topic, convert(res.question or topic), convert(gist),
+                                    answer.reply.html))
             if len(items) >= limit:
                 break
         return items

@@ -326,3 +326,12 @@ async def test_webhook_mode_checks_secret(fake_api: FakeBotAPI, seed_db: Path, t
             await app.updater.stop()
             await app.stop()
             await app.post_shutdown(app)
+
+
+async def test_inline_query_in_traditional_answers_in_traditional(running: Any) -> None:
+    api, _ = running
+    api.inline_query("行銷 業務 差別", user_id=USER)
+    [call] = await api.wait_for("answerInlineQuery")
+    results = _j(call["results"])
+    assert results and "銷" in results[0]["title"] and "营" not in results[0]["title"]
+    assert "來源" in results[0]["input_message_content"]["message_text"]
