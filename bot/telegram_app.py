@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from telegram import (BotCommand, ChatMember, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup,
-                      InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Message, Update)
+                      InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Message, ReplyParameters,
+                      Update)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
@@ -177,7 +178,8 @@ class RoleBot:
         return await with_retry(lambda: message.get_bot().send_message(
             chat_id=message.chat_id, text=reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
             link_preview_options=LinkPreviewOptions(is_disabled=True),
-            reply_to_message_id=message.message_id if quote else None,
+            # a deleted question should not cost the answer: send it anyway, just unquoted
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if quote else None,
             message_thread_id=message.message_thread_id if message.is_topic_message else None,
         ))
 
