@@ -464,3 +464,27 @@ def test_clean_records_are_written_and_exported(scratch: tuple[Path, Store], rec
     exported = {(r["kind"], r["id"]): r for r in map(json.loads, export_records(s))}
     for rec in records_:
         assert exported[(rec.kind, rec.id)] == rec.content()
+
+
+def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -> None:
+    """A `rolebot import` while the bot runs: the bot's engine drops its caches and answers it."""
+    import time
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.kb import open_store
+    from bot.service import Service
+
+    db = tmp_path / "live.db"
+    service = Service(open_store(db))
+    question = "渠道经理和大客户经理分别负责什么"
+    assert not service.ask(question, record=False).result.answered
+    data = tmp_path / "new.jsonl"
+    data.write_text(json.dumps({"topic": "channel-vs-key-account", "question": question,
+                                "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。"},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["import", str(data), "--db", str(db)]).exit_code == 0
+    time.sleep(1.1)  # the engine looks for other writers once a second
+    result = service.ask(question, record=False).result
+    assert result.answered and result.topic == "channel-vs-key-account"
