@@ -31,7 +31,3 @@ class ImportFormatError(RolebotError, ValueError):
 
 class StoreError(RolebotError):
     """The database cannot be opened, created or written."""
-
-
-class ConfigError(RolebotError):
-    """A setting is missing or invalid."""

@@ -172,11 +172,12 @@ def refresh_shipped(store: Store, folder: Path | None = None, force: bool = Fals
             keep += [r for r in batch if have.get(r.id, ({}, "shipped"))[1] == "shipped"]
             stale = store.ids_by_origin(kind, "shipped") - {r.id for r in batch}
             store.delete(kind, stale)
-        if store.get_meta("vocab_fingerprint") != _vocab_hash(folder):
+        vocab_hash = _vocab_hash(folder)
+        if store.get_meta("vocab_fingerprint") != vocab_hash:
             _reindex_all(store, vocab)  # a vocabulary change re-segments every phrasing
         write_records(store, keep, "shipped", vocab)
         store.set_meta("shipped_fingerprint", fingerprint)
-        store.set_meta("vocab_fingerprint", _vocab_hash(folder))
+        store.set_meta("vocab_fingerprint", vocab_hash)
     return True
 
 

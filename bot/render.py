@@ -128,7 +128,7 @@ def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Rep
     return Reply(body_html, _fit(body_plain, LIMIT), rows)
 
 
-def _render_unsure(result: Result, questions: dict[str, str] | None = None) -> Reply:
+def _render_unsure(result: Result) -> Reply:
     text = "你是想问下面哪一个？"
     rows = []
     for c in result.candidates[:3]:

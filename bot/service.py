@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ class Service:
         self.salt = salt or (store.get_meta("salt") or self._new_salt())
 
     def _new_salt(self) -> str:
-        salt = hashlib.sha256(str(id(self)).encode() + str(self.store.path).encode()).hexdigest()[:16]
+        """Make and keep a random salt, so user hashes cannot be recomputed from user ids alone."""
+        salt = secrets.token_hex(16)
         self.store.set_meta("salt", salt)
         return salt
 

@@ -74,6 +74,12 @@ def m004_daily(db: sqlite_utils.Database) -> None:
     db.table("daily").create({"day": str, "topic": str, "count": int}, pk=("day", "topic"))
 
 
+@migration
+def m005_drop_fts_vocab(db: sqlite_utils.Database) -> None:
+    """Drop the fts5vocab view of migration 1: word counts now come from the terms table."""
+    db.execute("DROP TABLE IF EXISTS phrasings_vocab")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A phrasing found by the index, with what it belongs to."""
