@@ -22,6 +22,7 @@ from .errors import RolebotError
 from .guards import FloodGate, RepeatFilter, TtlCache
 from .kb import open_store
 from .normalize import clean, detect_script, to_traditional
+from .groups import GroupSettings
 from .render import Reply, render_settings
 from .service import Answer, Service
 from .telegram_maintainers import Maintainers
@@ -265,7 +266,8 @@ class RoleBot:
             asyncio.get_running_loop().create_task(self.reply(message, Reply(text, text)))
         return verdict == "ok"
 
-    async def answer(self, message: Message, text: str, *, addressed: bool) -> None:
+    async def answer(self, message: Message, text: str, *, addressed: bool,
+                     settings: GroupSettings | None = None) -> None:
         """Answer a question in private or, when addressed or confident, in a group."""
         if not self.allow(message):
             return
@@ -275,7 +277,8 @@ class RoleBot:
             await self.reply(message, answer.reply)
             await self.record(answer, text, "private")
             return
-        settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
+        if settings is None:
+            settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         if self.repeats.seen_recently(message.chat_id, clean(text)):
             return
         answer = await self.ask(text[:1000], chat_type="group", short=settings.length == "short",
@@ -303,13 +306,14 @@ class RoleBot:
         if message is None or not message.text:
             return
         addressed, text = self.addresses_me(message)
+        settings = None
         if not addressed:
             settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
             if settings.mode != "auto":
                 return
         if not text.strip():
             return
-        await self.answer(message, text, addressed=addressed)
+        await self.answer(message, text, addressed=addressed, settings=settings)
 
     async def is_admin(self, chat_id: int, user_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
         """Check (and briefly cache) whether a user administers a chat."""
