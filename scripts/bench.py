@@ -49,9 +49,9 @@ sys.path.insert(0, str(SCRIPTS))
 
 import eval as evalmod  # noqa: E402  (scripts/eval.py)
 
-from bot.kb import open_store, shipped_paths  # noqa: E402
-from bot.records import load_records  # noqa: E402
-from bot.vocabulary import vocabulary  # noqa: E402
+from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
+from rolebot.kb.records import load_records  # noqa: E402
+from rolebot.language.vocabulary import vocabulary  # noqa: E402
 
 SEED = 20240611
 COLD_QUESTION = "营销和销售有什么区别"
@@ -206,7 +206,7 @@ def batch(db: Path, questions: list[str]) -> dict[str, Any]:
 
 def profile(store: Any, questions: list[str], top: int = 25) -> str:
     """Return cProfile's hot spots of what `rolebot ask - --json` does per line: Service.ask + JSON."""
-    from bot.service import Service
+    from rolebot.conversation.service import Service
 
     service = Service(store)
     prof = cProfile.Profile()

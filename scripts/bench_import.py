@@ -23,7 +23,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from bench import SEED, generate, timed_import, write_jsonl  # noqa: E402
 
-from bot.kb import open_store  # noqa: E402
+from rolebot.kb.knowledge import open_store  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.copycheck import find_copied_runs, load_seed_text  # noqa: E402
+from tests.helpers.copycheck import find_copied_runs, load_seed_text  # noqa: E402
 
 
 def main() -> int:

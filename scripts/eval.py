@@ -1,9 +1,9 @@
 """Evaluate the engine on a JSONL file of {"q", "topic"} beside a BM25 and a brute-force rapidfuzz baseline.
 
 All three systems answer from the same knowledge: the FAQ entries of one database (a temp one built
-with bot.kb.open_store unless --db is given). Every phrasing (question + alternates) is a document.
+with rolebot.kb.knowledge.open_store unless --db is given). Every phrasing (question + alternates) is a document.
 
-  ours   bot.engine.Engine.ask: predicted = result.topic when result.answered, else None (declined).
+  ours   rolebot.engine.engine.Engine.ask: predicted = result.topic when result.answered, else None (declined).
          top-3 = the answered topic (if any) then result.candidates topics, distinct, first three.
   bm25   bm25s over jieba token lists, segment.words(normalize(text).text), of every phrasing;
          predicted = topic of the best phrasing. It declines below a FIXED threshold set by this rule
@@ -44,13 +44,13 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import segment  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.kb import open_store, shipped_paths  # noqa: E402
-from bot.records import load_records  # noqa: E402
-from bot.normalize import normalize  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.vocabulary import Vocabulary, vocabulary  # noqa: E402
+from rolebot.language import segment  # noqa: E402
+from rolebot.engine.engine import Engine  # noqa: E402
+from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
+from rolebot.kb.records import load_records  # noqa: E402
+from rolebot.language.normalize import normalize  # noqa: E402
+from rolebot.store.store import Store  # noqa: E402
+from rolebot.language.vocabulary import Vocabulary, vocabulary  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FUZZ_DECLINE_BELOW = 60

@@ -21,12 +21,11 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from fakeapi import FakeBotAPI  # noqa: E402
+from tests.helpers.fakeapi import FakeBotAPI  # noqa: E402
 
-from bot.kb import open_store  # noqa: E402
+from rolebot.kb.knowledge import open_store  # noqa: E402
 
 BOLD = re.compile(r"^<b>(.*?)</b>")
 
@@ -54,7 +53,7 @@ def main() -> int:
     args = ap.parse_args()
 
     db = Path(tempfile.mkdtemp()) / "load.db"
-    from bot.service import Service
+    from rolebot.conversation.service import Service
 
     service = Service(open_store(db))
     questions = [q for _, q, _ in service.store.topics()]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import engine as engine_mod  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.kb import open_store  # noqa: E402
+from rolebot.engine import engine as engine_mod  # noqa: E402
+from rolebot.engine.engine import Engine  # noqa: E402
+from rolebot.kb.knowledge import open_store  # noqa: E402
 
 # Our own out-of-scope questions (not the dev set's): other jobs, other subjects, chit-chat.
 OUT_OF_SCOPE = [

@@ -1,12 +1,25 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures (helpers they use live in tests/helpers/)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
+import pytest
 import pytest_asyncio
 
-from fakeapi import FakeBotAPI
+from rolebot.config import Settings
+from rolebot.conversation.service import Service
+from rolebot.engine.engine import Engine
+from rolebot.kb.knowledge import open_store
+from rolebot.store.store import Store
+from rolebot.tg.app import build_application
+from tests.helpers.bot import USER
+from tests.helpers.cli import CliInvoker
+from tests.helpers.db import copy_db
+from tests.helpers.fakeapi import FakeBotAPI
 
 
 @pytest_asyncio.fixture
@@ -22,17 +35,6 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
 
 # --- fixtures for the non-Telegram layers (store, import, engine, CLI) -------------------------
 
-import sqlite3  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-from click.testing import CliRunner, Result  # noqa: E402
-
-from bot.engine import Engine  # noqa: E402
-from bot.kb import open_store  # noqa: E402
-from bot.service import Service  # noqa: E402
-from bot.store import Store  # noqa: E402
 
 @pytest.fixture(scope="session")
 def shipped_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -43,18 +45,6 @@ def shipped_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _copy_db(src_path: Path, dest: Path) -> Path:
-    """Copy a database with SQLite's backup API (safe with WAL)."""
-    src = sqlite3.connect(src_path)
-    dst = sqlite3.connect(dest)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    return dest
-
-
 @pytest.fixture(scope="session")
 def shared_store(shipped_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """One store with the shipped knowledge, shared by the session's engine and service.
@@ -62,7 +52,7 @@ def shared_store(shipped_db: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     It is a copy of shipped_db, so the unanswered questions the service records never leak into
     the per-test copies made from shipped_db.
     """
-    store = Store(_copy_db(shipped_db, tmp_path_factory.mktemp("session") / "session.db"))
+    store = Store(copy_db(shipped_db, tmp_path_factory.mktemp("session") / "session.db"))
     yield store
     store.close()
 
@@ -86,7 +76,7 @@ def store(tmp_path: Path, shipped_db: Path) -> Iterator[Store]:
     open_store on a copy of shipped_db: the same result as on an empty path (its refresh is a
     no-op because the fingerprint matches), without indexing the knowledge again for every test.
     """
-    s = open_store(_copy_db(shipped_db, tmp_path / "t.db"))
+    s = open_store(copy_db(shipped_db, tmp_path / "t.db"))
     yield s
     s.close()
 
@@ -94,48 +84,23 @@ def store(tmp_path: Path, shipped_db: Path) -> Iterator[Store]:
 @pytest.fixture
 def db_path(tmp_path: Path, shipped_db: Path) -> Path:
     """A private copy of the shipped database, for tests that write through the CLI."""
-    return _copy_db(shipped_db, tmp_path / "copy.db")
+    return copy_db(shipped_db, tmp_path / "copy.db")
 
 
 @pytest.fixture(scope="session")
-def cli() -> "CliInvoker":
+def cli() -> CliInvoker:
     """Run `rolebot` in-process with click's CliRunner (stdout and stderr kept apart)."""
     return CliInvoker()
 
 
-class CliInvoker:
-    """Invoke bot.cli.main with arguments; returns click's Result."""
-
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str | None] | None = None) -> Result:
-        from bot.cli import main
-
-        runner = CliRunner(env=env)
-        return runner.invoke(main, list(args), input=input)
-
-    def export(self, db: Path) -> list[str]:
-        """Return `rolebot export --db DB` as lines, failing the test when it fails."""
-        res = self("export", "--db", str(db))
-        assert res.exit_code == 0, res.output
-        return res.stdout.splitlines()
-
-
 # -- the real bot against the stand-in Bot API (shared by the end-to-end test modules) --------------
-
-import shutil  # noqa: E402
-from typing import Any  # noqa: E402
-
-from bot.config import Settings  # noqa: E402
-from bot.kb import open_store as _open_store  # noqa: E402
-from bot.telegram_app import build_application  # noqa: E402
-
-USER = 1001
 
 
 @pytest.fixture(scope="module")
 def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the shipped knowledge once; each test gets a copy."""
     path = tmp_path_factory.mktemp("seed") / "seed.db"
-    _open_store(path).close()
+    open_store(path).close()
     return path
 
 
@@ -146,7 +111,7 @@ async def running(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path) -> AsyncI
     shutil.copy(seed_db, db)
     settings = Settings(token=fake_api.token, db_path=db, base_url=fake_api.base_url,
                         base_file_url=fake_api.base_file_url, maintainers=frozenset({USER + 1}))
-    app = build_application(settings, Service(_open_store(db)))
+    app = build_application(settings, Service(open_store(db)))
     async with app:
         assert app.post_init is not None and app.post_shutdown is not None
         await app.post_init(app)  # run_polling would call it; the pytest way does it by hand
@@ -158,5 +123,3 @@ async def running(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path) -> AsyncI
             await app.updater.stop()
             await app.stop()
             await app.post_shutdown(app)
-
-

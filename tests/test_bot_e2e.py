@@ -8,37 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from bot.kb import open_store
-from bot.service import Service
-from bot.telegram_app import build_application
-from fakeapi import FakeBotAPI
+from rolebot.config import Settings
+from rolebot.kb.knowledge import open_store
+from rolebot.conversation.service import Service
+from rolebot.tg.app import build_application
+from tests.helpers.fakeapi import FakeBotAPI
 
-from conftest import USER
-GROUP = -2001
-
-
-def _j(value: Any) -> Any:
-    """Decode a JSON-encoded parameter (the stand-in may already have decoded it)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def markup(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
-    """Return the inline keyboard rows a call carried."""
-    data = _j(params.get("reply_markup")) or {}
-    return data.get("inline_keyboard", [])
-
-
-def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return every button of a call's keyboard."""
-    return [b for row in markup(params) for b in row]
-
-
-async def sends(api: FakeBotAPI, count: int = 1, since: int = 0, **kw: Any) -> list[dict[str, Any]]:
-    """Wait for sendMessage calls."""
-    return await api.wait_for("sendMessage", count=count, since=since, **kw)
-
-
+from tests.helpers.bot import GROUP, USER, _j, buttons, markup, sends
 async def test_start_registers_commands_and_shows_browse_menu(running: Any) -> None:
     api, _ = running
     await api.wait_for("setMyCommands")
@@ -302,7 +278,7 @@ async def test_webhook_mode_checks_secret(fake_api: FakeBotAPI, seed_db: Path, t
                                           unused_tcp_port: int) -> None:
     import httpx
 
-    from bot.telegram_app import webhook_options
+    from rolebot.tg.app import webhook_options
 
     db = tmp_path / "w.db"
     shutil.copy(seed_db, db)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import run_chat
-from bot.service import Service
+from rolebot.terminal.chat import run_chat
+from rolebot.conversation.service import Service
 
 CONTRACT = {"answered", "topic", "entry_id", "score", "question", "answer", "sources", "follow_ups", "candidates",
             "script"}
@@ -98,7 +98,7 @@ def test_ask_stdin_batch_keeps_order(cli, db_path: Path) -> None:
 
 
 def test_ask_records_unanswered(cli, db_path: Path) -> None:
-    from bot.store import Store
+    from rolebot.store.store import Store
 
     for question in ("今天股市怎么样？", "今天股市怎么样？", "营销和销售有什么区别"):
         assert cli("ask", question, "--json", "--db", str(db_path)).exit_code == 0
@@ -208,7 +208,7 @@ def test_unusable_database_is_one_clear_line(tmp_path: Path) -> None:
     """A corrupt or unwritable database path: one line, exit 1, no traceback."""
     from click.testing import CliRunner
 
-    from bot.cli import main
+    from rolebot.terminal.cli import main
 
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"this is not a database" * 100)

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from bot.kb import open_store
-from bot.service import Service
-from bot.telegram_app import build_application
-from fakeapi import FakeBotAPI
+from rolebot.config import Settings
+from rolebot.kb.knowledge import open_store
+from rolebot.conversation.service import Service
+from rolebot.tg.app import build_application
+from tests.helpers.fakeapi import FakeBotAPI
 
 
 def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import segment
-from bot.engine import ANSWER_AT, SHORTLIST, Engine, Result
-from bot.normalize import normalize
-from bot.understand import understand
-from bot.vocabulary import vocabulary
+from rolebot.language import segment
+from rolebot.engine.engine import ANSWER_AT, SHORTLIST, Engine, Result
+from rolebot.language.normalize import normalize
+from rolebot.language.understand import understand
+from rolebot.language.vocabulary import vocabulary
 
 VOCAB = vocabulary()
 TOPICS_YAML = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "topics.yaml"
@@ -221,7 +221,7 @@ def test_unsure_offers_choices(engine: Engine, text: str, plausible: set[str]) -
 
 
 def test_two_topics_asked_the_same_way_make_it_unsure(store) -> None:
-    from bot.kb import import_files
+    from rolebot.kb.knowledge import import_files
 
     twins = [
         {"id": "twin-a", "topic": "warehouse-a", "question": "仓储主管和采购主管有什么区别", "answer": "甲",

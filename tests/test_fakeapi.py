@@ -50,7 +50,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from fakeapi import DEFAULT_SUPERGROUP_ID, DEFAULT_USER_ID, FakeBotAPI
+from tests.helpers.fakeapi import DEFAULT_SUPERGROUP_ID, DEFAULT_USER_ID, FakeBotAPI
 
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]

@@ -12,11 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ImportFormatError
-from bot.kb import export_records, import_files, open_store
-from bot.records import derive_id, load_records
-from bot.store import Store
-from test_store import assert_index_counts_consistent
+from rolebot.errors import ImportFormatError
+from rolebot.kb.knowledge import export_records, import_files, open_store
+from rolebot.kb.records import derive_id, load_records
+from rolebot.store.store import Store
+from tests.helpers.index import assert_index_counts_consistent
 
 PROPERTY = settings(database=None, deadline=None, max_examples=150,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -472,9 +472,9 @@ def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -
 
     from click.testing import CliRunner
 
-    from bot.cli import main
-    from bot.kb import open_store
-    from bot.service import Service
+    from rolebot.terminal.cli import main
+    from rolebot.kb.knowledge import open_store
+    from rolebot.conversation.service import Service
 
     db = tmp_path / "live.db"
     service = Service(open_store(db))

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import segment
-from bot.copycheck import copied_runs, find_copied_runs, load_seed_text
-from bot.normalize import clean
-from bot.records import Record, load_records
-from bot.understand import understand
-from bot.vocabulary import vocabulary
+from rolebot.language import segment
+from tests.helpers.copycheck import copied_runs, find_copied_runs, load_seed_text
+from rolebot.language.normalize import clean
+from rolebot.kb.records import Record, load_records
+from rolebot.language.understand import understand
+from rolebot.language.vocabulary import vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.service import Service
-from test_bot_e2e import USER, buttons, sends
+from rolebot.conversation.service import Service
+from tests.helpers.bot import USER, buttons, sends
 
 MAINTAINER = USER + 1
 UNKNOWN_Q = "营销这一行里的打杂岗到底学得到东西吗"
@@ -28,7 +28,7 @@ async def test_review_one_tap_phrasing_then_answers(running: Any) -> None:
     await sends(api, count=2, since=mark)
     result = service.ask(UNKNOWN_Q, record=False).result
     assert result.answered and result.topic == topic
-    exported = [json.loads(line) for line in __import__("bot.kb", fromlist=["x"]).export_records(service.store)]
+    exported = [json.loads(line) for line in __import__("rolebot.kb.knowledge", fromlist=["x"]).export_records(service.store)]
     assert any(UNKNOWN_Q in r.get("alternates", []) for r in exported)
     audit = list(service.store.db.query("SELECT actor, action FROM audit"))
     assert audit == [{"actor": f"telegram:{MAINTAINER}", "action": "add-phrasing"}]

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.normalize import clean, detect_script, normalize, to_traditional
-from bot.vocabulary import vocabulary
+from rolebot.language.normalize import clean, detect_script, normalize, to_traditional
+from rolebot.language.vocabulary import vocabulary
 
 VOCAB = vocabulary()
 PROPERTY = settings(database=None, deadline=None, max_examples=300)

@@ -6,11 +6,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.engine import Result
-from bot.groups import GroupSettings
-from bot.render import (CB_LIMIT, LIMIT, Reply, action, render_help, render_passages, render_plain, render_result,
+from rolebot.engine.engine import Result
+from rolebot.conversation.groups import GroupSettings
+from rolebot.conversation.render import (CB_LIMIT, LIMIT, Reply, action, render_help, render_passages, render_plain, render_result,
                         render_settings, render_topic_list, render_welcome)
-from bot.service import Service
+from rolebot.conversation.service import Service
 
 SOURCE = {"title": "营销、销售、市场和运营的区别是什么？", "author": "柠檬黄", "site": "知乎专栏"}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",

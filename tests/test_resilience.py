@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.telegram_app import quiet_logging
-from test_bot_e2e import USER, sends
+from rolebot.tg.app import quiet_logging
+from tests.helpers.bot import USER, sends
 
 
 async def test_429_on_send_is_retried_once_delivered(running: Any) -> None:

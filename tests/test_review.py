@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.kb import open_store
-from bot.review import build_review, build_stats, cluster
-from bot.service import Service
+from rolebot.terminal.cli import main
+from rolebot.kb.knowledge import open_store
+from rolebot.kb.review import build_review, build_stats, cluster
+from rolebot.conversation.service import Service
 
 
 def rows(*pairs: tuple[str, int]) -> list[dict[str, object]]:

@@ -8,25 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import store as store_module
-from bot.kb import import_files, open_store, refresh_shipped, shipped_paths
-from bot.records import load_records
-from bot.store import MIGRATIONS, Store
+from rolebot.store import store as store_module
+from rolebot.kb.knowledge import import_files, open_store, refresh_shipped, shipped_paths
+from rolebot.kb.records import load_records
+from rolebot.store.store import MIGRATIONS, Store
+from tests.helpers.index import assert_index_counts_consistent
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-
-
-def assert_index_counts_consistent(store: Store) -> None:
-    """doc_freq and phrasing_count agree with a recount of the FAQ phrasings actually stored."""
-    from collections import Counter
-
-    counts: Counter[str] = Counter()
-    rows = store.db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq'").fetchall()
-    for (tokens,) in rows:
-        counts.update(set(tokens.split()))
-    assert store.phrasing_count() == len(rows)
-    probe = sorted(counts) + ["从来没有出现过的词"]
-    assert store.doc_freq(probe) == dict(counts)
 
 
 def _shipped_ids() -> dict[str, set[str]]:
@@ -223,7 +211,7 @@ def test_refresh_shipped_with_folder(tmp_path: Path, store: Store) -> None:
 
 
 def test_refreshed_knowledge_is_answered(tmp_path: Path, store: Store) -> None:
-    from bot.engine import Engine
+    from rolebot.engine.engine import Engine
 
     folder = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, folder)

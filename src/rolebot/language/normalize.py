@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import opencc
 
-from .vocabulary import Vocabulary
+from rolebot.language.vocabulary import Vocabulary
 
 _T2S = opencc.OpenCC("t2s")
 _S2T = opencc.OpenCC("s2twp")  # Taiwan phrasing too (软件 → 軟體)

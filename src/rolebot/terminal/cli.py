@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import resolve_db_path
-from .errors import ImportFormatError, RolebotError
+from rolebot.config import resolve_db_path
+from rolebot.errors import ImportFormatError, RolebotError
 
 F = TypeVar("F", bound=Callable[..., Any])
 db_option = click.option("--db", "db", metavar="PATH", help="SQLite database (default: $ROLEBOT_DB, else the user data dir).")
@@ -39,8 +39,8 @@ def edge(fn: F) -> F:
 
 
 def _service(db: str | None) -> Any:
-    from .kb import open_store
-    from .service import Service
+    from rolebot.kb.knowledge import open_store
+    from rolebot.conversation.service import Service
 
     return Service(open_store(resolve_db_path(db)))
 
@@ -61,7 +61,7 @@ def ask(question: str, as_json: bool, db: str | None) -> None:
 
     Example: rolebot ask "营销和销售有什么区别" --json
     """
-    from .service import render_plain
+    from rolebot.conversation.service import render_plain
 
     service = _service(db)
     lines = sys.stdin if question == "-" else [question]
@@ -82,7 +82,7 @@ def chat(db: str | None) -> None:
 
     Example: rolebot chat   (type a question, a number to press a button, or q to quit)
     """
-    from .chat import run_chat
+    from rolebot.terminal.chat import run_chat
 
     run_chat(_service(db))
 
@@ -97,7 +97,7 @@ def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
 
     Example: rolebot import new.jsonl --dry-run
     """
-    from .kb import import_files, open_store
+    from rolebot.kb.knowledge import import_files, open_store
 
     import getpass
 
@@ -123,7 +123,7 @@ def export(db: str | None) -> None:
 
     Example: rolebot export > backup.jsonl
     """
-    from .kb import export_records, open_store
+    from rolebot.kb.knowledge import export_records, open_store
 
     for line in export_records(open_store(resolve_db_path(db))):
         click.echo(line)
@@ -139,8 +139,8 @@ def review(as_json: bool, since: float | None, db: str | None) -> None:
 
     Example: rolebot review --since 7
     """
-    from .kb import open_store
-    from .review import build_review, format_review
+    from rolebot.kb.knowledge import open_store
+    from rolebot.kb.review import build_review, format_review
 
     data = build_review(open_store(resolve_db_path(db)), since_days=since)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else format_review(data))
@@ -157,13 +157,13 @@ def run(webhook_url: str | None, port: int, secret: str | None, db: str | None) 
 
     Example: TELEGRAM_BOT_TOKEN=123:abc rolebot run
     """
-    from .config import Settings
+    from rolebot.config import Settings
 
     settings = Settings.from_env(db)
     if not settings.token:
         click.echo("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
                    "(/newbot), or try the same answers offline with `rolebot chat`.", err=True)
         sys.exit(2)
-    from .telegram_app import run_bot
+    from rolebot.tg.app import run_bot
 
     run_bot(settings, webhook_url=webhook_url, port=port, secret=secret)

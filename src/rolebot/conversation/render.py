@@ -4,9 +4,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .engine import Result
-from .groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
-from .normalize import to_traditional
+from rolebot.engine.engine import Result
+from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
+from rolebot.language.normalize import to_traditional
 
 LIMIT = 4096
 CB_LIMIT = 64

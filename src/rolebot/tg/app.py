@@ -17,15 +17,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
                           ChatMemberHandler, CommandHandler, ContextTypes, InlineQueryHandler, MessageHandler, filters)
 
-from .config import Settings
-from .errors import RolebotError
-from .guards import FloodGate, RepeatFilter, TtlCache
-from .kb import open_store
-from .normalize import clean, detect_script, to_traditional
-from .groups import GroupSettings
-from .render import Reply, render_settings
-from .service import Answer, Service
-from .telegram_maintainers import Maintainers
+from rolebot.config import Settings
+from rolebot.errors import RolebotError
+from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
+from rolebot.kb.knowledge import open_store
+from rolebot.language.normalize import clean, detect_script, to_traditional
+from rolebot.conversation.groups import GroupSettings
+from rolebot.conversation.render import Reply, render_settings
+from rolebot.conversation.service import Answer, Service
+from rolebot.tg.maintainers import Maintainers
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
 os.environ.setdefault("PTB_TIMEDELTA", "true")

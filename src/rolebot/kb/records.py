@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ImportFormatError, Problem
+from rolebot.errors import ImportFormatError, Problem
 
 FAQ_FIELDS = {"id", "kind", "topic", "question", "alternates", "answer", "sources", "related", "tags"}
 PASSAGE_FIELDS = {"id", "kind", "topic", "title", "text", "sources", "tags"}

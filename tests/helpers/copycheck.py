@@ -21,7 +21,7 @@ def seeds_dir() -> Path | None:
     """Locate shared/seeds beside the checkout, or where ROLEBOT_SEEDS points."""
     env = os.environ.get("ROLEBOT_SEEDS")
     candidates = [Path(env)] if env else []
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout: tests/helpers/ is two below it
     candidates += [root.parent / "shared" / "seeds", root / "shared" / "seeds"]
     return next((c for c in candidates if c.is_dir()), None)
 

@@ -7,7 +7,7 @@ import threading
 
 import jieba
 
-from .vocabulary import Vocabulary
+from rolebot.language.vocabulary import Vocabulary
 
 _PUNCT = re.compile(r"^[\W_]+$")
 _CJK = re.compile(r"^[\u3400-\u9fff]$")

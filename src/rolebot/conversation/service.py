@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine import Engine, Result
-from .groups import GroupSettings
-from .normalize import to_traditional
-from .kb import ImportPlan, import_files
-from .review import build_review, build_stats
-from .render import (Reply, render_help, render_passages, render_plain, render_result, render_topic_list,
+from rolebot.engine.engine import Engine, Result
+from rolebot.conversation.groups import GroupSettings
+from rolebot.language.normalize import to_traditional
+from rolebot.kb.knowledge import ImportPlan, import_files
+from rolebot.kb.review import build_review, build_stats
+from rolebot.conversation.render import (Reply, render_help, render_passages, render_plain, render_result, render_topic_list,
                      render_welcome)
-from .store import Store
-from .vocabulary import Vocabulary, vocabulary
+from rolebot.store.store import Store
+from rolebot.language.vocabulary import Vocabulary, vocabulary
 
 __all__ = ["Service", "Answer", "render_plain"]
 
@@ -135,7 +135,7 @@ class Service:
 
     def teach(self, question_key: str, topic: str, actor: str) -> str | None:
         """Add an unanswered question as a phrasing of a topic; return the question, or None."""
-        from .kb import add_phrasing
+        from rolebot.kb.knowledge import add_phrasing
 
         rows = [r for r in self.store.unanswered() if r["question"] == question_key]
         if not rows:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .render import Button, Reply, render_plain
-from .service import Service
+from rolebot.conversation.render import Button, Reply, render_plain
+from rolebot.conversation.service import Service
 
 
 def press(service: Service, button: Button, script: str) -> Reply | None:

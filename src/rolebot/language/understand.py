@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import segment
-from .normalize import Normalized, normalize
-from .vocabulary import Vocabulary
+from rolebot.language import segment
+from rolebot.language.normalize import Normalized, normalize
+from rolebot.language.vocabulary import Vocabulary
 
 CONNECTORS = frozenset({"和", "跟", "与", "同", "还是", "或", "或者", "vs", "对比", "比", "及", "以及", "、"})
 

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from platformdirs import user_data_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
 
 
 def knowledge_dir() -> Path:
     """Return the folder of shipped knowledge (ROLEBOT_KNOWLEDGE overrides)."""
-    return Path(os.environ.get("ROLEBOT_KNOWLEDGE") or ROOT / "knowledge")
+    override = os.environ.get("ROLEBOT_KNOWLEDGE")
+    # the knowledge is package data (rolebot.knowledge), a real folder in a wheel and an editable install
+    return Path(override) if override else Path(str(files("rolebot.knowledge")))
 
 
 def default_db_path() -> Path:

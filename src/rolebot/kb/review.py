@@ -7,9 +7,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from . import segment
-from .store import Store
-from .vocabulary import Vocabulary, vocabulary
+from rolebot.language import segment
+from rolebot.store.store import Store
+from rolebot.language.vocabulary import Vocabulary, vocabulary
 
 SIMILAR = 80  # token_sort_ratio at which two questions count as the same question
 

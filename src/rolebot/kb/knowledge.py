@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import segment
-from .config import knowledge_dir
-from .normalize import normalize
-from .records import Record, load_records
-from .store import Store
-from .vocabulary import Vocabulary, vocabulary
+from rolebot.language import segment
+from rolebot.config import knowledge_dir
+from rolebot.language.normalize import normalize
+from rolebot.kb.records import Record, load_records
+from rolebot.store.store import Store
+from rolebot.language.vocabulary import Vocabulary, vocabulary
 
 SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
 
@@ -101,7 +101,7 @@ def import_files(store: Store, paths: list[Path], dry_run: bool = False, show_pr
 
 def overlap_warnings(store: Store, added: list[Record], limit: int = 20) -> list[str]:
     """Warn when a new question is already answered confidently by another topic."""
-    from .engine import Engine
+    from rolebot.engine.engine import Engine
 
     faqs = [r for r in added if r.kind == "faq"]
     if not faqs or len(faqs) > 2000:

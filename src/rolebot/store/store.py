@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import Table
 
-from .errors import StoreError
+from rolebot.errors import StoreError
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []

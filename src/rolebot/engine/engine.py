@@ -8,10 +8,10 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from . import segment
-from .store import Candidate, Store
-from .understand import Query, entities_of, intents_of, understand
-from .vocabulary import Vocabulary, vocabulary
+from rolebot.language import segment
+from rolebot.store.store import Candidate, Store
+from rolebot.language.understand import Query, entities_of, intents_of, understand
+from rolebot.language.vocabulary import Vocabulary, vocabulary
 
 SHORTLIST = 60
 ANSWER_AT = 62  # confident enough to answer

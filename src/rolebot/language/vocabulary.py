@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import knowledge_dir
+from rolebot.config import knowledge_dir
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,11 +12,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from .errors import ImportFormatError, RolebotError
-from .review import format_stats
+from rolebot.errors import ImportFormatError, RolebotError
+from rolebot.kb.review import format_stats
 
 if TYPE_CHECKING:
-    from .telegram_app import RoleBot
+    from rolebot.tg.app import RoleBot
 
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
 MAX_DOCUMENT = 20 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""The shipped knowledge, as data files read with importlib.resources."""

@@ -1,0 +1,1 @@
+"""Conversation: the service both front-ends use, button actions and rendering."""

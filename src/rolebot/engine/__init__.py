@@ -1,0 +1,1 @@
+"""Engine: shortlist, score and decide what answers a question."""

@@ -1,0 +1,1 @@
+"""Knowledge: records, import and export, review data."""

@@ -1,0 +1,1 @@
+"""Language: normalise, segment and read questions (no storage, no Telegram)."""

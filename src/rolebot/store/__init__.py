@@ -1,0 +1,1 @@
+"""Store: the SQLite database, its migrations and everything kept in it."""

@@ -1,0 +1,1 @@
+"""Terminal edge: the command line and the chat."""

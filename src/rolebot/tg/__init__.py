@@ -1,0 +1,1 @@
+"""Telegram edge: python-telegram-bot only lives here."""

@@ -1,0 +1,31 @@
+"""The real bot against the stand-in Bot API: who talks to it, and reading what it sent."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.helpers.fakeapi import FakeBotAPI
+
+USER = 1001  # the private-chat user of the end-to-end tests; USER + 1 is a maintainer
+GROUP = -2001
+
+
+def _j(value: Any) -> Any:
+    """Decode a JSON-encoded parameter (the stand-in may already have decoded it)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def markup(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Return the inline keyboard rows a call carried."""
+    data = _j(params.get("reply_markup")) or {}
+    return data.get("inline_keyboard", [])
+
+
+def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return every button of a call's keyboard."""
+    return [b for row in markup(params) for b in row]
+
+
+async def sends(api: FakeBotAPI, count: int = 1, since: int = 0, **kw: Any) -> list[dict[str, Any]]:
+    """Wait for sendMessage calls."""
+    return await api.wait_for("sendMessage", count=count, since=since, **kw)
