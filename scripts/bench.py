@@ -21,6 +21,7 @@ Steps (one run):
 The last lines printed are the summary table with the targets. --json also writes the results as
 JSON to stdout before the table (the table then goes to stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(SCRIPTS))
 
 import eval as evalmod  # noqa: E402  (scripts/eval.py)
-
 from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
 from rolebot.kb.records import load_records  # noqa: E402
 from rolebot.language.vocabulary import vocabulary  # noqa: E402
@@ -56,10 +56,12 @@ from rolebot.language.vocabulary import vocabulary  # noqa: E402
 SEED = 20240611
 COLD_QUESTION = "营销和销售有什么区别"
 # Candidate characters (plants, animals, minerals, objects); the ones our domain uses are removed below.
-RAW_POOL = ("桦楠檀榉柏松杉柳桐枫梅桃李杏梨橙柚橘枣栗苔蕨藻菌莲荷菊兰竹芦苇蒲鹭鹤鹰雁鸥燕雀鸽鹊鸦"
-            "鲤鲫鳗鲸鲨虾蟹蚌螺琥珀翡翠玛瑙珊瑚琉璃铜铁锡铅锌镍钨钛岩礁峰岭溪涧泉潭湖泊霜雪霞雾虹雷"
-            "砂砾瓦砖陶瓷丝绸缎棉麻茶酒醋酱盐糖灯烛炉鼎壶杯碗盘钟鼓琴瑟笛箫弓箭矛盾剑戟舟船帆桨轮轴辕"
-            "羊牛马鹿兔狐狼熊虎豹龟蛇蛙蝶蜂蚁蝉舵锚缆旗鞍镫笠蓑斧凿锤钳锯刨砚墨笺卷琵琶箜篌")
+RAW_POOL = (
+    "桦楠檀榉柏松杉柳桐枫梅桃李杏梨橙柚橘枣栗苔蕨藻菌莲荷菊兰竹芦苇蒲鹭鹤鹰雁鸥燕雀鸽鹊鸦"
+    "鲤鲫鳗鲸鲨虾蟹蚌螺琥珀翡翠玛瑙珊瑚琉璃铜铁锡铅锌镍钨钛岩礁峰岭溪涧泉潭湖泊霜雪霞雾虹雷"
+    "砂砾瓦砖陶瓷丝绸缎棉麻茶酒醋酱盐糖灯烛炉鼎壶杯碗盘钟鼓琴瑟笛箫弓箭矛盾剑戟舟船帆桨轮轴辕"
+    "羊牛马鹿兔狐狼熊虎豹龟蛇蛙蝶蜂蚁蝉舵锚缆旗鞍镫笠蓑斧凿锤钳锯刨砚墨笺卷琵琶箜篌"
+)
 ROLE_CHARS = "营销售市场运用户内容活动产品经理推广分渠道策划总监部门"
 TEMPLATE_CHARS = "和跟与同或比及有什么区别是怎么选如何挑选的优缺点不同意思介绍一下应该注意要好"
 
@@ -72,8 +74,11 @@ TEMPLATES: list[tuple[str, list[str]]] = [
     ("如何挑选{a}", ["{a}怎么选", "挑选{a}要注意什么"]),
     ("{a}的优缺点", ["{a}有什么优缺点", "{a}好不好"]),
 ]
-ANSWERS = ["常见于{a}相关的场景，本条为合成测试数据。", "{a}有多种规格，按用途挑选即可（合成数据）。",
-           "一句话：{a}各有长短，看需求取舍（合成数据）。"]
+ANSWERS = [
+    "常见于{a}相关的场景，本条为合成测试数据。",
+    "{a}有多种规格，按用途挑选即可（合成数据）。",
+    "一句话：{a}各有长短，看需求取舍（合成数据）。",
+]
 
 
 def char_pool() -> str:
@@ -107,15 +112,17 @@ def generate(n: int, seed: int = SEED) -> list[dict[str, Any]]:
             b = own[rng.randrange(n)]
         q_tpl, alt_tpls = TEMPLATES[rng.randrange(len(TEMPLATES))]
         alts = rng.sample(alt_tpls, rng.randint(1, 2))
-        rows.append({
-            "id": f"syn-{i:06d}",
-            "topic": f"syn-{i:06d}",
-            "question": q_tpl.format(a=a, b=b),
-            "alternates": [t.format(a=a, b=b) for t in alts],
-            "answer": rng.choice(ANSWERS).format(a=a),
-            "sources": [{"title": f"合成基准数据 第{i // 1000 + 1}卷", "site": "rolebot bench"}],
-            "tags": ["合成"],
-        })
+        rows.append(
+            {
+                "id": f"syn-{i:06d}",
+                "topic": f"syn-{i:06d}",
+                "question": q_tpl.format(a=a, b=b),
+                "alternates": [t.format(a=a, b=b) for t in alts],
+                "answer": rng.choice(ANSWERS).format(a=a),
+                "sources": [{"title": f"合成基准数据 第{i // 1000 + 1}卷", "site": "rolebot bench"}],
+                "tags": ["合成"],
+            }
+        )
     return rows
 
 
@@ -141,8 +148,13 @@ def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
     """Run a subprocess; return wall seconds, its own peak RSS (os.wait4), stdout, stderr, exit code."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     out: dict[str, bytes] = {}
 
     def pump(name: str, stream: Any) -> None:
@@ -150,11 +162,13 @@ def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
 
     threads = [threading.Thread(target=pump, args=(k, s)) for k, s in (("out", proc.stdout), ("err", proc.stderr))]
     if stdin is not None:
+
         def feed() -> None:
             try:
                 proc.stdin.write(stdin)  # type: ignore[union-attr]
             finally:
                 proc.stdin.close()  # type: ignore[union-attr]
+
         threads.append(threading.Thread(target=feed))
     for t in threads:
         t.start()
@@ -163,8 +177,13 @@ def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in threads:
         t.join()
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out.get("out", b""),
-            "stderr": out.get("err", b""), "rc": proc.returncode}
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stdout": out.get("out", b""),
+        "stderr": out.get("err", b""),
+        "rc": proc.returncode,
+    }
 
 
 def check(res: dict[str, Any], what: str) -> None:
@@ -217,8 +236,10 @@ def profile(store: Any, questions: list[str], top: int = 25) -> str:
     prof.disable()
     wall = time.perf_counter() - t0
     buf = io.StringIO()
-    buf.write(f"profile: Service.ask + to_json (the `rolebot ask -` loop) over {len(questions)} questions, "
-              f"{1000 * wall / len(questions):.2f} ms/q under cProfile\n")
+    buf.write(
+        f"profile: Service.ask + to_json (the `rolebot ask -` loop) over {len(questions)} questions, "
+        f"{1000 * wall / len(questions):.2f} ms/q under cProfile\n"
+    )
     stats = pstats.Stats(prof, stream=buf)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
@@ -233,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="synthetic entries (default %(default)s)")
     ap.add_argument("--sample", type=int, default=2000, help="synthetic questions in the batch (default %(default)s)")
-    ap.add_argument("--baseline-sample", type=int, default=100,
-                    help="synthetic questions the baselines are timed and scored on (default %(default)s)")
+    ap.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=100,
+        help="synthetic questions the baselines are timed and scored on (default %(default)s)",
+    )
     ap.add_argument("--file", type=Path, default=evalmod.DEFAULT_FILE, help="dev JSONL (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--no-baselines", action="store_true", help="skip bm25s and rapidfuzz")
@@ -285,9 +310,13 @@ def run(args: argparse.Namespace, work: Path) -> int:
     bat = batch(noisy_db, questions)
     ms_batch = 1000 * bat["seconds"] / len(questions)
     syn_answers = bat["answers"][: len(sample)]
-    found = sum(a["answered"] and a["topic"] == r["topic"] for a, r in zip(syn_answers, sample)) / max(len(sample), 1)
-    found_top3 = sum(r["topic"] in [a["topic"], *(c["topic"] for c in a["candidates"][:3])]
-                     for a, r in zip(syn_answers, sample)) / max(len(sample), 1)
+    found = sum(a["answered"] and a["topic"] == r["topic"] for a, r in zip(syn_answers, sample, strict=False)) / max(
+        len(sample), 1
+    )
+    found_top3 = sum(
+        r["topic"] in [a["topic"], *(c["topic"] for c in a["candidates"][:3])]
+        for a, r in zip(syn_answers, sample, strict=False)
+    ) / max(len(sample), 1)
     log(f"batch: {bat['seconds']:.1f} s, {ms_batch:.2f} ms/q, peak {bat['peak_rss_mb']:.0f} MB, found {found:.3f}")
 
     names = evalmod.SYSTEMS if not args.no_baselines else ("ours",)
@@ -310,7 +339,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     if args.profile:
         k = min(args.profile, len(questions))
         log(f"profiling the ask loop on {k} batch questions (the dev ones first)")
-        prof_text = profile(store, questions[len(sample):] + questions[: max(0, k - len(dev))])
+        prof_text = profile(store, questions[len(sample) :] + questions[: max(0, k - len(dev))])
     store.close()
 
     def per_q(results: list[Any], name: str) -> float | None:
@@ -344,6 +373,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     add("import: rows/s", f"{args.n / imp['seconds']:.0f}", "")
     add("import: peak RSS MB", f"{imp['peak_rss_mb']:.0f}", "")
     add(f"ours ms/q, batch of {len(questions)} (subprocess)", f"{ms_batch:.2f}", "<= 2", ms_batch <= 2)
+
     def split(name: str) -> str:
         return f"{_fmt(ms_dev[name], '.2f')} | {_fmt(ms_syn[name], '.2f')} | {ms[name]:.2f}"
 
@@ -352,35 +382,68 @@ def run(args: argparse.Namespace, work: Path) -> int:
     if not args.no_baselines:
         add("  rapidfuzz WRatio (brute force)", split("fuzz"), "")
         add("  bm25s", split("bm25"), "")
-        add("speed-up vs rapidfuzz (its mix ms/q / our batch ms/q)", f"{ms['fuzz'] / ms_batch:.1f}x", ">= 10x",
-            ms["fuzz"] / ms_batch >= 10)
-        add("speed-up vs bm25s (its mix ms/q / our batch ms/q)", f"{ms['bm25'] / ms_batch:.2f}x", "> 1x",
-            ms["bm25"] / ms_batch > 1)
-        add("  same, both in process: vs rapidfuzz | vs bm25s",
-            f"{ms['fuzz'] / ms['ours']:.1f}x | {ms['bm25'] / ms['ours']:.2f}x", "")
+        add(
+            "speed-up vs rapidfuzz (its mix ms/q / our batch ms/q)",
+            f"{ms['fuzz'] / ms_batch:.1f}x",
+            ">= 10x",
+            ms["fuzz"] / ms_batch >= 10,
+        )
+        add(
+            "speed-up vs bm25s (its mix ms/q / our batch ms/q)",
+            f"{ms['bm25'] / ms_batch:.2f}x",
+            "> 1x",
+            ms["bm25"] / ms_batch > 1,
+        )
+        add(
+            "  same, both in process: vs rapidfuzz | vs bm25s",
+            f"{ms['fuzz'] / ms['ours']:.1f}x | {ms['bm25'] / ms['ours']:.2f}x",
+            "",
+        )
     add("cold start s (median of 3)", f"{cold:.2f}  [{', '.join(f'{c:.2f}' for c in colds)}]", "<= 2", cold <= 2)
     add("peak RSS MB (batch subprocess)", f"{bat['peak_rss_mb']:.0f}", "<= 400", bat["peak_rss_mb"] <= 400)
-    add("dev top1 % small DB -> noisy DB",
-        f"{100 * dev_small['ours']['top1']:.1f} -> {100 * dev_noisy['ours']['top1']:.1f}", "drop <= 1 pt", drop <= 1.0)
+    add(
+        "dev top1 % small DB -> noisy DB",
+        f"{100 * dev_small['ours']['top1']:.1f} -> {100 * dev_noisy['ours']['top1']:.1f}",
+        "drop <= 1 pt",
+        drop <= 1.0,
+    )
     add("dev conf_wrong % noisy DB", f"{100 * dev_noisy['ours']['confidently_wrong']:.1f}", "")
-    add(f"found by own question ({len(sample)} sampled)", f"{100 * found:.1f} % (top-3 {100 * found_top3:.1f} %)",
-        ">= 99 %", found >= 0.99)
+    add(
+        f"found by own question ({len(sample)} sampled)",
+        f"{100 * found:.1f} % (top-3 {100 * found_top3:.1f} %)",
+        ">= 99 %",
+        found >= 0.99,
+    )
     for name in ("bm25", "fuzz"):
         if name in syn_found:
             add(f"{name} found ({len(syn_rows)} sampled)", f"{100 * syn_found[name]:.1f} %", "")
 
     result = {
-        "n": args.n, "sample": len(sample), "batch_questions": len(questions),
+        "n": args.n,
+        "sample": len(sample),
+        "batch_questions": len(questions),
         "load_avg_start_end": [load0, list(os.getloadavg())],
-        "import": {"seconds": round(imp["seconds"], 2), "rows_per_s": round(args.n / imp["seconds"], 1),
-                   "peak_rss_mb": round(imp["peak_rss_mb"], 1)},
-        "cold_start_s": [round(c, 3) for c in colds], "cold_start_median_s": round(cold, 3),
-        "batch": {"seconds": round(bat["seconds"], 2), "ms_per_question": round(ms_batch, 3),
-                  "peak_rss_mb": round(bat["peak_rss_mb"], 1)},
+        "import": {
+            "seconds": round(imp["seconds"], 2),
+            "rows_per_s": round(args.n / imp["seconds"], 1),
+            "peak_rss_mb": round(imp["peak_rss_mb"], 1),
+        },
+        "cold_start_s": [round(c, 3) for c in colds],
+        "cold_start_median_s": round(cold, 3),
+        "batch": {
+            "seconds": round(bat["seconds"], 2),
+            "ms_per_question": round(ms_batch, 3),
+            "peak_rss_mb": round(bat["peak_rss_mb"], 1),
+        },
         "ms_per_question_in_process": {
-            name: {"dev": ms_dev[name], "synthetic": ms_syn[name], "batch_mix": ms[name]} for name in names},
-        "found": round(found, 4), "found_top3": round(found_top3, 4), "baseline_found": syn_found,
-        "dev_small": dev_small, "dev_noisy": dev_noisy, "baseline_build_s": round(build_s, 1),
+            name: {"dev": ms_dev[name], "synthetic": ms_syn[name], "batch_mix": ms[name]} for name in names
+        },
+        "found": round(found, 4),
+        "found_top3": round(found_top3, 4),
+        "baseline_found": syn_found,
+        "dev_small": dev_small,
+        "dev_noisy": dev_noisy,
+        "baseline_build_s": round(build_s, 1),
         "targets": [{"metric": m, "value": v, "target": t, "ok": ok} for m, v, t, ok in targets],
         "total_s": round(time.perf_counter() - t_all, 1),
     }
@@ -396,13 +459,20 @@ def run(args: argparse.Namespace, work: Path) -> int:
         print(prof_text, file=out)
     print(evalmod.format_table(small, "dev on the small DB (shipped knowledge only)"), file=out)
     print(file=out)
-    print(evalmod.format_table(noisy, f"dev on the noisy DB (+{args.n} synthetic entries); baselines built in "
-                                      f"{build_s:.1f} s"), file=out)
+    print(
+        evalmod.format_table(
+            noisy, f"dev on the noisy DB (+{args.n} synthetic entries); baselines built in {build_s:.1f} s"
+        ),
+        file=out,
+    )
     print(file=out)
     width = max(len(m) for m, *_ in targets)
     load1 = os.getloadavg()
-    print(f"bench: {args.n} synthetic entries + shipped knowledge, total {result['total_s']:.0f} s; "
-          f"load avg {load0[0]:.1f} at start, {load1[0]:.1f} at end on {os.cpu_count()} CPUs", file=out)
+    print(
+        f"bench: {args.n} synthetic entries + shipped knowledge, total {result['total_s']:.0f} s; "
+        f"load avg {load0[0]:.1f} at start, {load1[0]:.1f} at end on {os.cpu_count()} CPUs",
+        file=out,
+    )
     print(f"{'metric':<{width}}  {'value':<26} {'target':<14} ok", file=out)
     for metric, value, target, ok in targets:
         mark = "" if ok is None else ("PASS" if ok else "MISS")

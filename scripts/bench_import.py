@@ -4,6 +4,7 @@ The fresh database is created first with the shipped knowledge (as any database 
 untimed; then `rolebot import FILE --db DB` runs as a timed subprocess (its start-up included).
 Prints rows/s and seconds, and the peak RSS of the import process; the last lines are the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,6 @@ sys.path.insert(0, str(SCRIPTS.parent))
 sys.path.insert(0, str(SCRIPTS))
 
 from bench import SEED, generate, timed_import, write_jsonl  # noqa: E402
-
 from rolebot.kb.knowledge import open_store  # noqa: E402
 
 
@@ -55,15 +55,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
-    out = {"rows": args.n, "seconds": round(res["seconds"], 2), "rows_per_s": round(args.n / res["seconds"], 1),
-           "peak_rss_mb": round(res["peak_rss_mb"], 1), "db_mb": round(size_mb, 1), "counts": counts,
-           "generate_s": round(gen_s, 2), "summary": res["summary"], "load_avg": list(os.getloadavg())}
+    out = {
+        "rows": args.n,
+        "seconds": round(res["seconds"], 2),
+        "rows_per_s": round(args.n / res["seconds"], 1),
+        "peak_rss_mb": round(res["peak_rss_mb"], 1),
+        "db_mb": round(size_mb, 1),
+        "counts": counts,
+        "generate_s": round(gen_s, 2),
+        "summary": res["summary"],
+        "load_avg": list(os.getloadavg()),
+    }
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
-    print(f"bench_import: {args.n} synthetic rows (generated in {gen_s:.1f} s) -> {out['summary'][0] if out['summary'] else ''}")
-    print(f"db after import: {counts['entries']} entries, {counts['phrasings']} phrasings, {size_mb:.0f} MB; "
-          f"load avg {out['load_avg'][0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"bench_import: {args.n} synthetic rows (generated in {gen_s:.1f} s) -> {out['summary'][0] if out['summary'] else ''}"
+    )
+    print(
+        f"db after import: {counts['entries']} entries, {counts['phrasings']} phrasings, {size_mb:.0f} MB; "
+        f"load avg {out['load_avg'][0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"{'rows':>8} {'seconds':>8} {'rows/s':>8} {'peak RSS MB':>11}")
     print(f"{args.n:>8} {res['seconds']:>8.1f} {out['rows_per_s']:>8.0f} {res['peak_rss_mb']:>11.0f}")
     return 0

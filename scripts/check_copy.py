@@ -1,4 +1,5 @@
 """Report runs of 24+ characters in knowledge/ that are copied verbatim from the source articles."""
+
 from __future__ import annotations
 
 import sys

@@ -25,6 +25,7 @@ Metrics per system:
 Output: --misses lists our misses first; the summary table is always the last lines. With --json the
 results go to stdout as one JSON document and the table to stderr (so a terminal still ends on it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,13 +45,13 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rolebot.language import segment  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402
 from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
 from rolebot.kb.records import load_records  # noqa: E402
+from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
-from rolebot.store.store import Store  # noqa: E402
 from rolebot.language.vocabulary import Vocabulary, vocabulary  # noqa: E402
+from rolebot.store.store import Store  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FUZZ_DECLINE_BELOW = 60
@@ -180,7 +181,7 @@ class BM25Baseline:
 
     def predict(self, text: str) -> Prediction:
         docs, scores = self._search(tokens_of(text, self.vocab)[1])
-        ranked = [self.topics[d] for d, s in zip(docs, scores) if s > 0]
+        ranked = [self.topics[d] for d, s in zip(docs, scores, strict=False) if s > 0]
         best = scores[0] if docs else 0.0
         topic = ranked[0] if ranked and best >= self.threshold else None
         return Prediction(topic, _distinct(ranked), best)
@@ -237,10 +238,16 @@ class Scores:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "system": self.system, "questions": self.n, "in_scope": self.in_scope, "out_of_scope": self.oos,
-            "top1": _share(self.top1, self.n), "top3": _share(self.top3, self.in_scope),
-            "oos_declined": _share(self.declined_oos, self.oos), "confidently_wrong": _share(self.wrong, self.n),
-            "ms_per_question": round(1000 * self.seconds / self.n, 3) if self.n else None, "note": self.note,
+            "system": self.system,
+            "questions": self.n,
+            "in_scope": self.in_scope,
+            "out_of_scope": self.oos,
+            "top1": _share(self.top1, self.n),
+            "top3": _share(self.top3, self.in_scope),
+            "oos_declined": _share(self.declined_oos, self.oos),
+            "confidently_wrong": _share(self.wrong, self.n),
+            "ms_per_question": round(1000 * self.seconds / self.n, 3) if self.n else None,
+            "note": self.note,
             "misses": self.misses,
         }
 
@@ -270,13 +277,22 @@ def score_system(system: Any, rows: list[dict[str, Any]]) -> Scores:
         if pred.topic is not None and pred.topic != expected:
             out.wrong += 1
         if not ok:
-            out.misses.append({"q": row["q"], "expected": expected, "got": pred.topic, "kind": pred.kind,
-                               "score": round(pred.score, 2), "top3": pred.top3})
+            out.misses.append(
+                {
+                    "q": row["q"],
+                    "expected": expected,
+                    "got": pred.topic,
+                    "kind": pred.kind,
+                    "score": round(pred.score, 2),
+                    "top3": pred.top3,
+                }
+            )
     return out
 
 
-def build_systems(store: Store, names: tuple[str, ...] = SYSTEMS, vocab: Vocabulary | None = None,
-                  knowledge: Knowledge | None = None) -> list[Any]:
+def build_systems(
+    store: Store, names: tuple[str, ...] = SYSTEMS, vocab: Vocabulary | None = None, knowledge: Knowledge | None = None
+) -> list[Any]:
     """Return the named systems over one store (the baselines share one Knowledge)."""
     vocab = vocab or vocabulary()
     systems: list[Any] = []
@@ -291,8 +307,9 @@ def build_systems(store: Store, names: tuple[str, ...] = SYSTEMS, vocab: Vocabul
     return systems
 
 
-def evaluate(store: Store, rows: list[dict[str, Any]], names: tuple[str, ...] = SYSTEMS,
-             systems: list[Any] | None = None) -> list[Scores]:
+def evaluate(
+    store: Store, rows: list[dict[str, Any]], names: tuple[str, ...] = SYSTEMS, systems: list[Any] | None = None
+) -> list[Scores]:
     """Score each system on the rows (warming each up on one question first)."""
     systems = systems if systems is not None else build_systems(store, names)
     results = []
@@ -311,12 +328,16 @@ def format_table(results: list[Scores], title: str = "") -> str:
     lines = []
     if title:
         lines.append(title)
-    lines.append(f"{'system':<8} {'top1%':>6} {'top3%':>6} {'oos_decl%':>9} {'conf_wrong%':>11} {'ms/q':>8}   n (in/oos)")
+    lines.append(
+        f"{'system':<8} {'top1%':>6} {'top3%':>6} {'oos_decl%':>9} {'conf_wrong%':>11} {'ms/q':>8}   n (in/oos)"
+    )
     for r in results:
         d = r.as_dict()
         ms = d["ms_per_question"]
-        lines.append(f"{r.system:<8} {_pct(d['top1'])} {_pct(d['top3'])} {_pct(d['oos_declined']):>9} "
-                     f"{_pct(d['confidently_wrong']):>11} {ms:8.2f}   {r.n} ({r.in_scope}/{r.oos})")
+        lines.append(
+            f"{r.system:<8} {_pct(d['top1'])} {_pct(d['top3'])} {_pct(d['oos_declined']):>9} "
+            f"{_pct(d['confidently_wrong']):>11} {ms:8.2f}   {r.n} ({r.in_scope}/{r.oos})"
+        )
     for r in results:
         if r.note:
             lines.append(f"  {r.system}: {r.note}")
@@ -327,8 +348,10 @@ def format_misses(scores: Scores) -> str:
     """Return one line per miss."""
     lines = [f"{scores.system} misses: {len(scores.misses)}"]
     for m in scores.misses:
-        lines.append(f"  {m['q']}  expected={m['expected']}  got={m['got'] or '(declined)'}"
-                     f"  kind={m['kind']}  score={m['score']}  top3={','.join(m['top3'])}")
+        lines.append(
+            f"  {m['q']}  expected={m['expected']}  got={m['got'] or '(declined)'}"
+            f"  kind={m['kind']}  score={m['score']}  top3={','.join(m['top3'])}"
+        )
     return "\n".join(lines)
 
 
@@ -361,8 +384,10 @@ def _run(args: argparse.Namespace, rows: list[dict[str, Any]], names: tuple[str,
     store = open_store(db_path)
     counts = store.counts()
     results = evaluate(store, rows, names)
-    title = (f"eval: {args.file} ({len(rows)} questions) on {'temp DB' if args.db is None else db_path}: "
-             f"{counts['entries']} entries, {counts['phrasings']} phrasings")
+    title = (
+        f"eval: {args.file} ({len(rows)} questions) on {'temp DB' if args.db is None else db_path}: "
+        f"{counts['entries']} entries, {counts['phrasings']} phrasings"
+    )
     table = format_table(results, title)
     if args.json:
         dicts = [r.as_dict() for r in results]

@@ -3,6 +3,7 @@
 Prints answered / lost / doubled / out of order, throughput, reply latency p50/p99 and the bot's memory.
 Example: python scripts/loadtest.py --chats 300 --messages 10 --faults --restart
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,13 @@ BOLD = re.compile(r"^<b>(.*?)</b>")
 
 def start_bot(api: FakeBotAPI, db: Path, log: Path, profile: str | None = None) -> subprocess.Popen[bytes]:
     """Start `rolebot run` pointed at the stand-in (under cProfile when asked)."""
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
-           "TELEGRAM_BASE_FILE_URL": api.base_file_url, "ROLEBOT_SEND_RATE": "0"}
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "TELEGRAM_BASE_FILE_URL": api.base_file_url,
+        "ROLEBOT_SEND_RATE": "0",
+    }
     cmd = [str(Path(sys.executable).parent / "rolebot"), "run", "--db", str(db)]
     if profile:
         cmd = [sys.executable, "-m", "cProfile", "-o", profile, *cmd]
@@ -140,12 +146,16 @@ def main() -> int:
     answered = sum(len(v) for v in got.values())
     lat = sorted(latencies) or [0.0]
     print(f"messages={total} answered={answered} lost={lost} doubled={doubled} chats_out_of_order={disorder}")
-    print(f"throughput={answered / elapsed:.0f} answers/s over {elapsed:.1f}s  "
-          f"latency p50={statistics.median(lat) * 1000:.0f} ms p99={lat[int(len(lat) * 0.99) - 1] * 1000:.0f} ms")
+    print(
+        f"throughput={answered / elapsed:.0f} answers/s over {elapsed:.1f}s  "
+        f"latency p50={statistics.median(lat) * 1000:.0f} ms p99={lat[int(len(lat) * 0.99) - 1] * 1000:.0f} ms"
+    )
     if rss:
         drift = f" drift after warm-up={(rss[-1] - warm_rss) / warm_rss:+.0%}" if warm_rss else ""
-        print(f"bot rss: first={rss[0] / 2**20:.0f} MB at 25%={warm_rss / 2**20:.0f} MB "
-              f"max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB{drift}")
+        print(
+            f"bot rss: first={rss[0] / 2**20:.0f} MB at 25%={warm_rss / 2**20:.0f} MB "
+            f"max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB{drift}"
+        )
     print(f"faults injected={len(api.faulted)} exit code on SIGTERM={code} log={log}")
     return 0 if lost == 0 and doubled == 0 else 1
 

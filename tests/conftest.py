@@ -109,8 +109,13 @@ async def running(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path) -> AsyncI
     """Start the real Application polling the stand-in; stop it afterwards."""
     db = tmp_path / "bot.db"
     shutil.copy(seed_db, db)
-    settings = Settings(token=fake_api.token, db_path=db, base_url=fake_api.base_url,
-                        base_file_url=fake_api.base_file_url, maintainers=frozenset({USER + 1}))
+    settings = Settings(
+        token=fake_api.token,
+        db_path=db,
+        base_url=fake_api.base_url,
+        base_file_url=fake_api.base_file_url,
+        maintainers=frozenset({USER + 1}),
+    )
     app = build_application(settings, Service(open_store(db)))
     async with app:
         assert app.post_init is not None and app.post_shutdown is not None

@@ -1,7 +1,7 @@
 """End to end: the real Application over its real HTTP client against the stand-in Bot API."""
+
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from rolebot.config import Settings
-from rolebot.kb.knowledge import open_store
 from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
+from tests.helpers.bot import GROUP, USER, _j, buttons, sends
 from tests.helpers.fakeapi import FakeBotAPI
 
-from tests.helpers.bot import GROUP, USER, _j, buttons, markup, sends
+
 async def test_start_registers_commands_and_shows_browse_menu(running: Any) -> None:
     api, _ = running
     await api.wait_for("setMyCommands")
@@ -63,8 +64,11 @@ async def test_unsure_offers_choices_and_none_of_these(running: Any) -> None:
     api, app = running
     service: Service = app.bot_data["rolebot"].service
     # find a question the engine is unsure about, from its own knowledge (no hard-coded answer)
-    probe = next(q for q in ("市场营销怎么做", "营销和运营", "运营和市场", "市场", "产品运营 产品经理")
-                 if service.engine.ask(q).kind == "unsure")
+    probe = next(
+        q
+        for q in ("市场营销怎么做", "营销和运营", "运营和市场", "市场", "产品运营 产品经理")
+        if service.engine.ask(q).kind == "unsure"
+    )
     api.user_message(probe, user_id=USER)
     [msg] = await sends(api)
     labels = [b["text"] for b in buttons(msg)]
@@ -152,8 +156,9 @@ async def test_group_quiet_unless_addressed(running: Any) -> None:
     api, _ = running
     api.add_chat(GROUP, "group", title="Team") if hasattr(api, "add_chat") else None
     api.user_message("营销和销售有什么区别", user_id=USER, chat_id=GROUP, chat_type="group", chat_title="Team")
-    api.user_message("/ask@rolebot_test_bot 营销和销售有什么区别", user_id=USER, chat_id=GROUP,
-                     chat_type="group", chat_title="Team")
+    api.user_message(
+        "/ask@rolebot_test_bot 营销和销售有什么区别", user_id=USER, chat_id=GROUP, chat_type="group", chat_title="Team"
+    )
     [msg] = await sends(api)
     assert str(msg["chat_id"]) == str(GROUP)
     assert msg.get("reply_to_message_id") or msg.get("reply_parameters")
@@ -172,8 +177,9 @@ async def test_group_reply_to_bot_is_answered(running: Any) -> None:
     api.user_message("/ask 营销是什么", user_id=USER, chat_id=GROUP, chat_type="group", chat_title="Team")
     [first] = await sends(api)
     bot_msg = api.last_bot_message(GROUP)
-    api.user_message("那运营是什么", user_id=USER, chat_id=GROUP, chat_type="group", chat_title="Team",
-                     reply_to=bot_msg)
+    api.user_message(
+        "那运营是什么", user_id=USER, chat_id=GROUP, chat_type="group", chat_title="Team", reply_to=bot_msg
+    )
     msgs = await sends(api, count=2)
     assert "运营" in msgs[1]["text"]
 
@@ -241,10 +247,16 @@ async def test_edited_messages_and_channel_posts_are_ignored(running: Any) -> No
 async def test_mentions_answered_plain_chatter_ignored_when_bot_sees_all(running: Any) -> None:
     api, _ = running
     api.add_chat(GROUP, "supergroup", title="Team", bot_status="administrator")
-    api.user_message("大家好，今天营销会议几点开", user_id=USER, chat_id=GROUP, chat_type="supergroup",
-                     chat_title="Team")
-    api.user_message("@rolebot_test_bot 市场部和销售部有什么区别", user_id=USER, chat_id=GROUP,
-                     chat_type="supergroup", chat_title="Team")
+    api.user_message(
+        "大家好，今天营销会议几点开", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team"
+    )
+    api.user_message(
+        "@rolebot_test_bot 市场部和销售部有什么区别",
+        user_id=USER,
+        chat_id=GROUP,
+        chat_type="supergroup",
+        chat_title="Team",
+    )
     [msg] = await sends(api)
     await __import__("asyncio").sleep(0.3)
     assert len(api.calls_to("sendMessage")) == 1 and "市场" in msg["text"]
@@ -274,8 +286,9 @@ async def test_added_to_group_introduces_itself_once_and_removal_is_quiet(runnin
     assert str(msgs[1]["chat_id"]) == str(USER)
 
 
-async def test_webhook_mode_checks_secret(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path,
-                                          unused_tcp_port: int) -> None:
+async def test_webhook_mode_checks_secret(
+    fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path, unused_tcp_port: int
+) -> None:
     import httpx
 
     from rolebot.tg.app import webhook_options

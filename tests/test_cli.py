@@ -1,4 +1,5 @@
 """The `rolebot` command line: the ask --json contract, stdin batches, run without a token, chat."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from rolebot.terminal.chat import run_chat
 from rolebot.conversation.service import Service
+from rolebot.terminal.chat import run_chat
 
-CONTRACT = {"answered", "topic", "entry_id", "score", "question", "answer", "sources", "follow_ups", "candidates",
-            "script"}
+CONTRACT = {
+    "answered",
+    "topic",
+    "entry_id",
+    "score",
+    "question",
+    "answer",
+    "sources",
+    "follow_ups",
+    "candidates",
+    "script",
+}
 
 
 def check_contract(out: dict) -> None:
@@ -67,10 +78,13 @@ def test_ask_json_decline(cli, db_path: Path) -> None:
     assert out["answered"] is False and out["topic"] is None
 
 
-@pytest.mark.parametrize("question, topic", [
-    pytest.param("營銷和銷售的區別", "marketing-vs-sales", id="traditional"),
-    pytest.param("營運是做什麼的", "what-is-operations", id="taiwan-operations"),
-])
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        pytest.param("營銷和銷售的區別", "marketing-vs-sales", id="traditional"),
+        pytest.param("營運是做什麼的", "what-is-operations", id="taiwan-operations"),
+    ],
+)
 def test_traditional_question_reports_traditional(cli, db_path: Path, question: str, topic: str) -> None:
     out = ask_json(cli, db_path, question)
     assert out["script"] == "traditional"
@@ -110,6 +124,7 @@ def test_ask_records_unanswered(cli, db_path: Path) -> None:
 
 # -- run ------------------------------------------------------------------------------------------
 
+
 def test_run_without_token(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     res = cli("run", "--db", str(tmp_path / "r.db"))
@@ -141,6 +156,7 @@ def test_help_has_examples(cli) -> None:
 
 
 # -- chat -----------------------------------------------------------------------------------------
+
 
 def scripted(lines: list[str]) -> tuple[Callable[[str], str], list[str]]:
     """Return a read function that plays `lines` then EOF, and the list that collects what is written."""

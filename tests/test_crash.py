@@ -1,4 +1,5 @@
 """Crashes and restarts: kill -9 during an import, and a bot restart that must not double or drop."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from rolebot.config import Settings
-from rolebot.kb.knowledge import open_store
 from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
 from tests.helpers.fakeapi import FakeBotAPI
 
@@ -26,11 +27,21 @@ def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None
     big = tmp_path / "big.jsonl"
     with big.open("w", encoding="utf-8") as out:
         for i in range(30000):
-            out.write(json.dumps({"topic": f"synthetic-{i}", "question": f"甲乙{i}号和丙丁{i}号有什么区别",
-                                  "answer": "合成的答案。"}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "topic": f"synthetic-{i}",
+                        "question": f"甲乙{i}号和丙丁{i}号有什么区别",
+                        "answer": "合成的答案。",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     rolebot = Path(sys.executable).parent / "rolebot"
-    proc = subprocess.Popen([str(rolebot), "import", str(big), "--db", str(db)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(rolebot), "import", str(big), "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(2.5)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

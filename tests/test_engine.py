@@ -1,4 +1,5 @@
 """The answer engine, stage by stage: segment, understand, retrieve, score, decide."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rolebot.language import segment
 from rolebot.engine.engine import ANSWER_AT, SHORTLIST, Engine, Result
+from rolebot.language import segment
 from rolebot.language.normalize import normalize
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
@@ -53,27 +54,34 @@ def check_result(r: Result) -> None:
 
 # -- segment ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, whole", [
-    pytest.param("新媒体运营和内容运营的区别", ["新媒体运营", "内容运营"], id="new-media"),
-    pytest.param("用户运营每天做什么", ["用户运营"], id="user-ops"),
-    pytest.param("产品经理和产品运营", ["产品经理", "产品运营"], id="pm"),
-    pytest.param("广告投放运营和电商运营", ["广告投放运营", "电商运营"], id="ads-ecommerce"),
-    pytest.param("KOL运营是干嘛的", ["kol运营"], id="kol"),
-    pytest.param("营销总监和运营总监", ["营销总监", "运营总监"], id="directors"),
-    pytest.param("营销策划与销售策划", ["营销策划", "销售策划"], id="planning"),
-])
+
+@pytest.mark.parametrize(
+    "text, whole",
+    [
+        pytest.param("新媒体运营和内容运营的区别", ["新媒体运营", "内容运营"], id="new-media"),
+        pytest.param("用户运营每天做什么", ["用户运营"], id="user-ops"),
+        pytest.param("产品经理和产品运营", ["产品经理", "产品运营"], id="pm"),
+        pytest.param("广告投放运营和电商运营", ["广告投放运营", "电商运营"], id="ads-ecommerce"),
+        pytest.param("KOL运营是干嘛的", ["kol运营"], id="kol"),
+        pytest.param("营销总监和运营总监", ["营销总监", "运营总监"], id="directors"),
+        pytest.param("营销策划与销售策划", ["营销策划", "销售策划"], id="planning"),
+    ],
+)
 def test_segment_keeps_roles_whole(text: str, whole: list[str]) -> None:
     got = words(text)
     for w in whole:
         assert w in got, got
 
 
-@pytest.mark.parametrize("text, expected", [
-    pytest.param("市场部", ["市场", "部门"], id="market-department"),
-    pytest.param("销售部和运营部", ["销售", "部门", "和", "运营", "部门"], id="two-departments"),
-    pytest.param("销售市场", ["销售", "市场"], id="no-swallowing"),
-    pytest.param("营销、销售？市场！", ["营销", "销售", "市场"], id="punctuation-dropped"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        pytest.param("市场部", ["市场", "部门"], id="market-department"),
+        pytest.param("销售部和运营部", ["销售", "部门", "和", "运营", "部门"], id="two-departments"),
+        pytest.param("销售市场", ["销售", "市场"], id="no-swallowing"),
+        pytest.param("营销、销售？市场！", ["营销", "销售", "市场"], id="punctuation-dropped"),
+    ],
+)
 def test_segment_exact(text: str, expected: list[str]) -> None:
     assert words(text) == expected
 
@@ -87,20 +95,34 @@ def test_segment_drops_stopwords_in_content() -> None:
 
 # -- understand -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, entities, intent, operands", [
-    pytest.param("新媒体运营和用户运营的区别", {"新媒体运营", "用户运营"}, "difference", ("新媒体运营", "用户运营"),
-                 id="difference"),
-    pytest.param("營銷跟銷售差在哪", {"营销", "销售"}, "difference", ("营销", "销售"), id="traditional"),
-    pytest.param("Marketing vs Sales", {"营销", "销售"}, "difference", ("营销", "销售"), id="english-vs"),
-    pytest.param("做运营还是做销售好", {"运营", "销售"}, "career", ("运营", "销售"), id="career-skips-verbs"),
-    pytest.param("营销、销售、市场和运营", {"营销", "销售", "市场", "运营"}, None, ("营销", "销售", "市场", "运营"),
-                 id="list"),
-    pytest.param("营销和运营怎么配合", {"营销", "运营"}, "relation", ("营销", "运营"), id="relation"),
-    pytest.param("内容运营是做什么的", {"内容运营"}, "definition", (), id="definition"),
-    pytest.param("营销的流程有哪些步骤", {"营销"}, "process", (), id="process"),
-    pytest.param("Marketing翻译成营销准确吗", {"营销"}, "translation", (), id="translation"),
-    pytest.param("厨师和服务员有什么区别", set(), "difference", ("厨师", "服务员"), id="no-roles"),
-])
+
+@pytest.mark.parametrize(
+    "text, entities, intent, operands",
+    [
+        pytest.param(
+            "新媒体运营和用户运营的区别",
+            {"新媒体运营", "用户运营"},
+            "difference",
+            ("新媒体运营", "用户运营"),
+            id="difference",
+        ),
+        pytest.param("營銷跟銷售差在哪", {"营销", "销售"}, "difference", ("营销", "销售"), id="traditional"),
+        pytest.param("Marketing vs Sales", {"营销", "销售"}, "difference", ("营销", "销售"), id="english-vs"),
+        pytest.param("做运营还是做销售好", {"运营", "销售"}, "career", ("运营", "销售"), id="career-skips-verbs"),
+        pytest.param(
+            "营销、销售、市场和运营",
+            {"营销", "销售", "市场", "运营"},
+            None,
+            ("营销", "销售", "市场", "运营"),
+            id="list",
+        ),
+        pytest.param("营销和运营怎么配合", {"营销", "运营"}, "relation", ("营销", "运营"), id="relation"),
+        pytest.param("内容运营是做什么的", {"内容运营"}, "definition", (), id="definition"),
+        pytest.param("营销的流程有哪些步骤", {"营销"}, "process", (), id="process"),
+        pytest.param("Marketing翻译成营销准确吗", {"营销"}, "translation", (), id="translation"),
+        pytest.param("厨师和服务员有什么区别", set(), "difference", ("厨师", "服务员"), id="no-roles"),
+    ],
+)
 def test_understand(text: str, entities: set[str], intent: str | None, operands: tuple[str, ...]) -> None:
     q = understand(text, VOCAB)
     assert set(q.entities) == entities
@@ -120,13 +142,17 @@ def test_understand_department() -> None:
 
 # -- retrieval ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, topic", [
-    pytest.param("新媒体运营跟内容运营哪里不一样", "content-vs-new-media-operations", id="new-media"),
-    pytest.param("市场部跟销售部门的差异", "market-vs-sales", id="departments"),
-    pytest.param("分销跟销售啥关系", "distribution-vs-sales", id="distribution"),
-    pytest.param("德鲁克说营销让销售多余是什么意思", "drucker-on-marketing", id="drucker"),
-    pytest.param("營運是做什麼的", "what-is-operations", id="traditional"),
-])
+
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        pytest.param("新媒体运营跟内容运营哪里不一样", "content-vs-new-media-operations", id="new-media"),
+        pytest.param("市场部跟销售部门的差异", "market-vs-sales", id="departments"),
+        pytest.param("分销跟销售啥关系", "distribution-vs-sales", id="distribution"),
+        pytest.param("德鲁克说营销让销售多余是什么意思", "drucker-on-marketing", id="drucker"),
+        pytest.param("營運是做什麼的", "what-is-operations", id="traditional"),
+    ],
+)
 def test_shortlist_contains_topic(engine: Engine, text: str, topic: str) -> None:
     q = understand(text, VOCAB)
     shortlist = engine.store.search(list(q.content), SHORTLIST)
@@ -140,6 +166,7 @@ def test_search_quotes_terms(engine: Engine) -> None:
 
 
 # -- decision ---------------------------------------------------------------------------------------
+
 
 @needs_topics
 @pytest.mark.parametrize("topic", [pytest.param(t, id=t["id"]) for t in TOPICS])
@@ -157,42 +184,48 @@ def test_every_topic_has_an_entry(engine: Engine) -> None:
     assert all(engine.topic_question(t["id"]) for t in TOPICS)
 
 
-@pytest.mark.parametrize("text, topic", [
-    pytest.param("營銷和銷售的區別", "marketing-vs-sales", id="traditional"),
-    pytest.param("營運是做什麼的", "what-is-operations", id="taiwan-yingyun"),
-    pytest.param("Marketing和Operations有啥区别", "marketing-vs-operations", id="english"),
-    pytest.param("ops和marketing的差别", "marketing-vs-operations", id="english-abbrev"),
-    pytest.param("SALES是干什么的", "what-is-sales", id="upper-case"),
-    pytest.param("PM和产品运营有何不同", "product-ops-vs-product-manager", id="pm"),
-    pytest.param("新媒体运营跟内容运营哪里不一样", "content-vs-new-media-operations", id="new-media"),
-    pytest.param("活动运营主要负责什么", "activity-operations", id="activity"),
-    pytest.param("4P指的是哪四个P", "four-ps", id="4p"),
-    pytest.param("我性格内向适合做销售吗", "career-sales", id="career"),
-    pytest.param("营销和运营怎么打配合", "marketing-ops-collaboration", id="collaboration"),
-    pytest.param("行銷跟業務有什麼差別", "marketing-vs-sales", id="taiwan-wording"),
-])
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        pytest.param("營銷和銷售的區別", "marketing-vs-sales", id="traditional"),
+        pytest.param("營運是做什麼的", "what-is-operations", id="taiwan-yingyun"),
+        pytest.param("Marketing和Operations有啥区别", "marketing-vs-operations", id="english"),
+        pytest.param("ops和marketing的差别", "marketing-vs-operations", id="english-abbrev"),
+        pytest.param("SALES是干什么的", "what-is-sales", id="upper-case"),
+        pytest.param("PM和产品运营有何不同", "product-ops-vs-product-manager", id="pm"),
+        pytest.param("新媒体运营跟内容运营哪里不一样", "content-vs-new-media-operations", id="new-media"),
+        pytest.param("活动运营主要负责什么", "activity-operations", id="activity"),
+        pytest.param("4P指的是哪四个P", "four-ps", id="4p"),
+        pytest.param("我性格内向适合做销售吗", "career-sales", id="career"),
+        pytest.param("营销和运营怎么打配合", "marketing-ops-collaboration", id="collaboration"),
+        pytest.param("行銷跟業務有什麼差別", "marketing-vs-sales", id="taiwan-wording"),
+    ],
+)
 def test_paraphrases(engine: Engine, text: str, topic: str) -> None:
     r = engine.ask(text)
     check_result(r)
     assert (r.answered, r.topic) == (True, topic), r.candidates
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("厨师和服务员有什么区别", id="other-jobs"),
-    pytest.param("司机和快递员有什么区别", id="other-jobs-2"),
-    pytest.param("律师和法官的区别", id="other-jobs-3"),
-    pytest.param("今天股市怎么样", id="stocks"),
-    pytest.param("产品经理和项目经理的区别", id="pm-vs-project-manager"),
-    pytest.param("运营商流量费怎么算", id="telecom-operator"),
-    pytest.param("手机运营商哪家信号好", id="telecom-operator-2"),
-    pytest.param("HR和运营的区别", id="hr-vs-operations"),
-    pytest.param("红烧肉怎么做", id="cooking"),
-    pytest.param("你好", id="greeting"),
-    pytest.param("财务和销售有什么区别", id="finance-vs-sales"),
-    pytest.param("客服和销售有什么区别", id="service-vs-sales"),
-    pytest.param("采购和销售有什么区别", id="purchasing-vs-sales"),
-    pytest.param("老师和销售的区别", id="teacher-vs-sales"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("厨师和服务员有什么区别", id="other-jobs"),
+        pytest.param("司机和快递员有什么区别", id="other-jobs-2"),
+        pytest.param("律师和法官的区别", id="other-jobs-3"),
+        pytest.param("今天股市怎么样", id="stocks"),
+        pytest.param("产品经理和项目经理的区别", id="pm-vs-project-manager"),
+        pytest.param("运营商流量费怎么算", id="telecom-operator"),
+        pytest.param("手机运营商哪家信号好", id="telecom-operator-2"),
+        pytest.param("HR和运营的区别", id="hr-vs-operations"),
+        pytest.param("红烧肉怎么做", id="cooking"),
+        pytest.param("你好", id="greeting"),
+        pytest.param("财务和销售有什么区别", id="finance-vs-sales"),
+        pytest.param("客服和销售有什么区别", id="service-vs-sales"),
+        pytest.param("采购和销售有什么区别", id="purchasing-vs-sales"),
+        pytest.param("老师和销售的区别", id="teacher-vs-sales"),
+    ],
+)
 def test_out_of_scope_is_declined(engine: Engine, text: str) -> None:
     r = engine.ask(text)
     check_result(r)
@@ -207,10 +240,15 @@ def test_nothing_to_read_is_empty(engine: Engine, text: str) -> None:
     assert (r.answered, r.kind, r.candidates) == (False, "empty", [])
 
 
-@pytest.mark.parametrize("text, plausible", [
-    pytest.param("运营和营销", {"marketing-vs-operations", "marketing-ops-collaboration"}, id="difference-or-relation"),
-    pytest.param("市场和运营", {"market-vs-operations", "career-market-vs-operations"}, id="difference-or-career"),
-])
+@pytest.mark.parametrize(
+    "text, plausible",
+    [
+        pytest.param(
+            "运营和营销", {"marketing-vs-operations", "marketing-ops-collaboration"}, id="difference-or-relation"
+        ),
+        pytest.param("市场和运营", {"market-vs-operations", "career-market-vs-operations"}, id="difference-or-career"),
+    ],
+)
 def test_unsure_offers_choices(engine: Engine, text: str, plausible: set[str]) -> None:
     r = engine.ask(text)
     check_result(r)
@@ -224,10 +262,20 @@ def test_two_topics_asked_the_same_way_make_it_unsure(store) -> None:
     from rolebot.kb.knowledge import import_files
 
     twins = [
-        {"id": "twin-a", "topic": "warehouse-a", "question": "仓储主管和采购主管有什么区别", "answer": "甲",
-         "sources": [{"title": "测试"}]},
-        {"id": "twin-b", "topic": "warehouse-b", "question": "仓储主管跟采购主管有什么区别", "answer": "乙",
-         "sources": [{"title": "测试"}]},
+        {
+            "id": "twin-a",
+            "topic": "warehouse-a",
+            "question": "仓储主管和采购主管有什么区别",
+            "answer": "甲",
+            "sources": [{"title": "测试"}],
+        },
+        {
+            "id": "twin-b",
+            "topic": "warehouse-b",
+            "question": "仓储主管跟采购主管有什么区别",
+            "answer": "乙",
+            "sources": [{"title": "测试"}],
+        },
     ]
     path = store.path.parent / "twins.jsonl"
     path.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in twins) + "\n", encoding="utf-8")
@@ -239,11 +287,17 @@ def test_two_topics_asked_the_same_way_make_it_unsure(store) -> None:
     assert r.topic is None and r.answer is None and r.follow_ups == []
 
 
-@pytest.mark.parametrize("text", [
-    "渠道", "营销的事", "运营岗位好吗", "营销学哪本书好",
-    pytest.param("总监"),
-    pytest.param("品牌"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "渠道",
+        "营销的事",
+        "运营岗位好吗",
+        "营销学哪本书好",
+        pytest.param("总监"),
+        pytest.param("品牌"),
+    ],
+)
 def test_unsure_never_has_a_single_choice(engine: Engine, text: str) -> None:
     r = engine.ask(text)
     check_result(r)
@@ -285,8 +339,9 @@ def test_results_are_deterministic(engine: Engine) -> None:
 def test_exclude_hides_phrasings(engine: Engine) -> None:
     q = "营销和运营有什么区别？"
     assert engine.ask(q).topic == "marketing-vs-operations"
-    hidden = frozenset(p for e in engine.store.topic_entries("marketing-vs-operations")
-                       for p in (e["question"], *e["alternates"]))
+    hidden = frozenset(
+        p for e in engine.store.topic_entries("marketing-vs-operations") for p in (e["question"], *e["alternates"])
+    )
     r = engine.ask(q, exclude=hidden)
     assert r.topic != "marketing-vs-operations"
     assert "marketing-vs-operations" not in {c["topic"] for c in r.candidates}
@@ -301,9 +356,33 @@ def test_explain_lists_parts(engine: Engine) -> None:
 
 
 @settings(database=None, deadline=None, max_examples=150)
-@given(st.text(max_size=60) | st.lists(st.sampled_from(
-    ["营销", "销售", "市场", "运营", "和", "的区别", "是什么", "怎么选", "行銷", "業務", "ops", "PM", "部", "？", "😀", '"', "*"]),
-    max_size=8).map("".join))
+@given(
+    st.text(max_size=60)
+    | st.lists(
+        st.sampled_from(
+            [
+                "营销",
+                "销售",
+                "市场",
+                "运营",
+                "和",
+                "的区别",
+                "是什么",
+                "怎么选",
+                "行銷",
+                "業務",
+                "ops",
+                "PM",
+                "部",
+                "？",
+                "😀",
+                '"',
+                "*",
+            ]
+        ),
+        max_size=8,
+    ).map("".join)
+)
 def test_any_question_gets_a_well_formed_result(engine: Engine, text: str) -> None:
     r = engine.ask(text)
     check_result(r)

@@ -52,7 +52,6 @@ from telegram.request import HTTPXRequest
 
 from tests.helpers.fakeapi import DEFAULT_SUPERGROUP_ID, DEFAULT_USER_ID, FakeBotAPI
 
-
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -64,10 +63,7 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def build_app(api: FakeBotAPI, *handlers: BaseHandler[Any, Any, Any], **request: Any) -> AnyApp:
     """An Application wired to the stand-in (request kwargs go to HTTPXRequest)."""
-    builder = (
-        ApplicationBuilder().token(api.token).base_url(api.base_url)
-        .base_file_url(api.base_file_url)
-    )
+    builder = ApplicationBuilder().token(api.token).base_url(api.base_url).base_file_url(api.base_file_url)
     if request:
         builder = builder.request(HTTPXRequest(**request))
     app = builder.build()
@@ -166,20 +162,26 @@ async def test_callback_query_is_answered_and_edits(fake_api: FakeBotAPI) -> Non
 @pytest.mark.parametrize(
     ("fault", "error", "check"),
     [
-        ({"status": 429, "retry_after": 3}, RetryAfter,
-         lambda e: e.retry_after == dtm.timedelta(seconds=3)),
+        ({"status": 429, "retry_after": 3}, RetryAfter, lambda e: e.retry_after == dtm.timedelta(seconds=3)),
         ({"status": 500}, NetworkError, lambda e: not isinstance(e, BadRequest)),
         ({"status": 502}, NetworkError, lambda e: "Bad Gateway" in e.message),
-        ({"status": 403, "description": "Forbidden: bot was blocked by the user"}, Forbidden,
-         lambda e: "blocked" in e.message),
-        ({"status": 400, "description": "Bad Request: chat not found"}, BadRequest,
-         lambda e: e.message == "Chat not found"),
-        ({"status": 400, "migrate_to_chat_id": -1009}, ChatMigrated,
-         lambda e: e.new_chat_id == -1009),
+        (
+            {"status": 403, "description": "Forbidden: bot was blocked by the user"},
+            Forbidden,
+            lambda e: "blocked" in e.message,
+        ),
+        (
+            {"status": 400, "description": "Bad Request: chat not found"},
+            BadRequest,
+            lambda e: e.message == "Chat not found",
+        ),
+        ({"status": 400, "migrate_to_chat_id": -1009}, ChatMigrated, lambda e: e.new_chat_id == -1009),
     ],
 )
 async def test_injected_failures_surface_as_ptb_errors(
-    fake_api: FakeBotAPI, fault: dict[str, Any], error: type[Exception],
+    fake_api: FakeBotAPI,
+    fault: dict[str, Any],
+    error: type[Exception],
     check: Callable[[Any], bool],
 ) -> None:
     """Injected HTTP errors map to the PTB exception classes, once, then sends work again."""
@@ -231,8 +233,11 @@ async def test_natural_telegram_errors(fake_api: FakeBotAPI) -> None:
         with pytest.raises(BadRequest, match=r"character '\.' is reserved"):
             await bot.send_message(DEFAULT_USER_ID, "v1.2", parse_mode=ParseMode.MARKDOWN_V2)
         with pytest.raises(BadRequest, match="Button_data_invalid"):
-            await bot.send_message(DEFAULT_USER_ID, "x", reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton("长", callback_data="营销" * 11)]]))
+            await bot.send_message(
+                DEFAULT_USER_ID,
+                "x",
+                reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("长", callback_data="营销" * 11)]]),
+            )
         with pytest.raises(BadRequest, match="text is empty"):
             await bot.send_message(DEFAULT_USER_ID, "  ")
         with pytest.raises(BadRequest, match="too long"):
@@ -244,10 +249,14 @@ async def test_natural_telegram_errors(fake_api: FakeBotAPI) -> None:
         )
         assert message.text == "营销 & 销售😀 x"
         assert [(e.type, e.offset, e.length) for e in message.entities] == [
-            ("bold", 0, 2), ("text_link", 5, 2), ("italic", 10, 1)]
+            ("bold", 0, 2),
+            ("text_link", 5, 2),
+            ("italic", 10, 1),
+        ]
         with pytest.raises(BadRequest, match="not modified"):
             await bot.edit_message_text(
-                "营销 & 销售😀 x", DEFAULT_USER_ID, message.message_id, entities=message.entities)
+                "营销 & 销售😀 x", DEFAULT_USER_ID, message.message_id, entities=message.entities
+            )
         with pytest.raises(BadRequest, match="Message to edit not found"):
             await bot.edit_message_text("y", DEFAULT_USER_ID, 999)
         with pytest.raises(EndPointNotFound):
@@ -268,7 +277,9 @@ async def test_unknown_method_and_wrong_token_bodies(fake_api: FakeBotAPI) -> No
             conn.close()
 
     assert await asyncio.to_thread(post, f"/bot{fake_api.token}/noSuchMethod") == (
-        404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"})
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+    )
     assert (await asyncio.to_thread(post, "/bot999:WRONG/getMe"))[0] == 401
     assert (await asyncio.to_thread(post, "/botgarbage/getMe"))[0] == 404
     assert (await asyncio.to_thread(post, f"/bot{fake_api.token}/getme"))[1]["result"]["id"] == 123
@@ -351,20 +362,18 @@ async def test_upload_edit_markup_close(fake_api: FakeBotAPI) -> None:
     bot = Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url)
     async with bot:
         payload = "答案 ✓".encode() + bytes(range(256))
-        doc = await bot.send_document(DEFAULT_USER_ID, payload,
-                                      filename="答案.txt", caption="<i>来源</i>",
-                                      parse_mode=ParseMode.HTML)
+        doc = await bot.send_document(
+            DEFAULT_USER_ID, payload, filename="答案.txt", caption="<i>来源</i>", parse_mode=ParseMode.HTML
+        )
         assert doc.document is not None and doc.document.file_name == "答案.txt"
         assert fake_api.file_content(doc.document.file_id) == payload
         assert doc.caption == "来源" and doc.caption_entities[0].type == "italic"
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("更多", callback_data="m")]])
         msg = await bot.send_message(DEFAULT_USER_ID, "x")
-        edited = await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id,
-                                                     reply_markup=keyboard)
+        edited = await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id, reply_markup=keyboard)
         assert isinstance(edited, Message) and edited.reply_markup == keyboard
         with pytest.raises(BadRequest, match="not modified"):
-            await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id,
-                                                reply_markup=keyboard)
+            await bot.edit_message_reply_markup(DEFAULT_USER_ID, msg.message_id, reply_markup=keyboard)
         assert await bot.send_chat_action(DEFAULT_USER_ID, "typing")
         assert await bot.log_out() and await bot.close()
     methods = [c.method for c in fake_api.calls]
@@ -392,8 +401,9 @@ async def test_update_builders_produce_complete_objects(fake_api: FakeBotAPI) ->
     ]
     async with bot:
         fake_api.add_user(started=True)
-        sent = await bot.send_message(DEFAULT_USER_ID, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("a", callback_data="a")]]))
+        sent = await bot.send_message(
+            DEFAULT_USER_ID, "x", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="a")]])
+        )
         updates.append(fake_api.callback("a", message=sent.to_dict()))
         updates.append(fake_api.user_message("re", reply_to=sent.to_dict()))
         parsed = [Update.de_json(u, bot) for u in updates]
@@ -403,7 +413,11 @@ async def test_update_builders_produce_complete_objects(fake_api: FakeBotAPI) ->
             assert_complete(update)
         entities = parsed[0].message.entities  # type: ignore[union-attr]
         assert [(e.type, e.offset, e.length) for e in entities] == [
-            ("bot_command", 0, 21), ("mention", 29, 8), ("url", 38, 13), ("hashtag", 52, 4)]
+            ("bot_command", 0, 21),
+            ("mention", 29, 8),
+            ("url", 38, 13),
+            ("hashtag", 52, 4),
+        ]
         assert parsed[0].message.text.startswith("/ask@")  # type: ignore[union-attr]
         reply = parsed[-1].message.reply_to_message  # type: ignore[union-attr]
         assert reply is not None and reply.message_id == sent.message_id
@@ -432,8 +446,13 @@ async def test_chat_member_and_chat_info(fake_api: FakeBotAPI) -> None:
         for member in members:
             assert_complete(member, "member")
         assert [m.status for m in members] == [
-            ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER,
-            ChatMember.RESTRICTED, ChatMember.BANNED, ChatMember.LEFT]
+            ChatMember.OWNER,
+            ChatMember.ADMINISTRATOR,
+            ChatMember.MEMBER,
+            ChatMember.RESTRICTED,
+            ChatMember.BANNED,
+            ChatMember.LEFT,
+        ]
         assert isinstance(members[0], ChatMemberOwner)
         assert isinstance(members[1], ChatMemberAdministrator) and members[1].can_promote_members
         me = await bot.get_chat_member(chat, fake_api.bot_id)
@@ -471,8 +490,7 @@ async def test_group_privacy_mode(fake_api: FakeBotAPI) -> None:
         while len(heard) < 2:
             await asyncio.sleep(0.01)
     assert heard == ["/ask@rolebot_test_bot", "销售呢？"]
-    assert [u["message"]["text"] for u in fake_api.undelivered] == [
-        "大家好 @rolebot_test_bot", "/ask@other_bot"]
+    assert [u["message"]["text"] for u in fake_api.undelivered] == ["大家好 @rolebot_test_bot", "/ask@other_bot"]
 
 
 async def test_migration_raises_chat_migrated(fake_api: FakeBotAPI) -> None:
@@ -495,11 +513,14 @@ async def test_inline_query_and_commands(fake_api: FakeBotAPI) -> None:
 
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.inline_query is not None
-        await update.inline_query.answer([
-            InlineQueryResultArticle(
-                f"r{i}", f"营销 {i}", InputTextMessageContent("<b>营销</b>", parse_mode="HTML"))
-            for i in range(3)
-        ])
+        await update.inline_query.answer(
+            [
+                InlineQueryResultArticle(
+                    f"r{i}", f"营销 {i}", InputTextMessageContent("<b>营销</b>", parse_mode="HTML")
+                )
+                for i in range(3)
+            ]
+        )
 
     app = build_app(fake_api, InlineQueryHandler(answer))
     async with polling(app):
@@ -533,8 +554,9 @@ async def test_wait_for_sync_from_a_thread(fake_api: FakeBotAPI) -> None:
     """The blocking waiter works from another thread while PTB runs on the loop."""
     fake_api.add_user(started=True)
     result: list[list[dict[str, Any]]] = []
-    thread = threading.Thread(target=lambda: result.append(
-        fake_api.wait_for_sync("sendMessage", predicate=lambda p: p["text"] == "b")))
+    thread = threading.Thread(
+        target=lambda: result.append(fake_api.wait_for_sync("sendMessage", predicate=lambda p: p["text"] == "b"))
+    )
     thread.start()
     bot = Bot(fake_api.token, base_url=fake_api.base_url)
     async with bot:
@@ -551,8 +573,11 @@ async def test_webhook_delivery(fake_api: FakeBotAPI, unused_tcp_port: int) -> N
     app = build_app(fake_api, MessageHandler(filters.TEXT, echo))
     async with app:
         await app.updater.start_webhook(  # type: ignore[union-attr]
-            listen="127.0.0.1", port=unused_tcp_port, url_path="hook",
-            webhook_url=f"http://127.0.0.1:{unused_tcp_port}/hook", secret_token="s3cret",
+            listen="127.0.0.1",
+            port=unused_tcp_port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{unused_tcp_port}/hook",
+            secret_token="s3cret",
         )
         await app.start()
         try:

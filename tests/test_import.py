@@ -1,4 +1,5 @@
 """Importing knowledge: formats, encodings, ids, upserts, errors, dry runs, and round trips."""
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,7 @@ from rolebot.kb.records import derive_id, load_records
 from rolebot.store.store import Store
 from tests.helpers.index import assert_index_counts_consistent
 
-PROPERTY = settings(database=None, deadline=None, max_examples=150,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 NEW_QUESTION = "渠道经理和大客户经理有什么区别"  # words the shipped knowledge never uses together
 
@@ -27,9 +27,14 @@ NEW_QUESTION = "渠道经理和大客户经理有什么区别"  # words the ship
 def faq(i: int, **over: object) -> dict[str, object]:
     """A valid FAQ record about a topic the shipped knowledge does not have."""
     rec: dict[str, object] = {
-        "id": f"imp-{i}", "topic": f"imported-topic-{i}", "question": f"导入测试问题第{i}条：仓储主管负责什么",
-        "alternates": [f"第{i}条的另一种问法"], "answer": f"第{i}条的答案。", "sources": [{"title": "测试来源"}],
-        "related": ["what-is-sales"], "tags": ["测试"],
+        "id": f"imp-{i}",
+        "topic": f"imported-topic-{i}",
+        "question": f"导入测试问题第{i}条：仓储主管负责什么",
+        "alternates": [f"第{i}条的另一种问法"],
+        "answer": f"第{i}条的答案。",
+        "sources": [{"title": "测试来源"}],
+        "related": ["what-is-sales"],
+        "tags": ["测试"],
     }
     rec.update(over)
     return rec
@@ -46,6 +51,7 @@ def export_lines(store: Store) -> list[str]:
 
 # -- formats and encodings -------------------------------------------------------------------------
 
+
 def test_jsonl_import(store: Store, tmp_path: Path) -> None:
     plan = import_files(store, [write_jsonl(tmp_path / "a.jsonl", [faq(1), faq(2)])])
     assert [r.id for r in plan.added] == ["imp-1", "imp-2"]
@@ -55,20 +61,43 @@ def test_jsonl_import(store: Store, tmp_path: Path) -> None:
 
 def test_yaml_import_both_layouts(store: Store, tmp_path: Path) -> None:
     top = tmp_path / "top.yaml"
-    top.write_text(yaml.safe_dump({"entries": [faq(1)], "passages": [
-        {"id": "p-imp-1", "topic": "imported-topic-1", "title": "标题", "text": "摘要正文", "sources": [{"title": "测试来源"}]}
-    ]}, allow_unicode=True), encoding="utf-8")
+    top.write_text(
+        yaml.safe_dump(
+            {
+                "entries": [faq(1)],
+                "passages": [
+                    {
+                        "id": "p-imp-1",
+                        "topic": "imported-topic-1",
+                        "title": "标题",
+                        "text": "摘要正文",
+                        "sources": [{"title": "测试来源"}],
+                    }
+                ],
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     seq = tmp_path / "seq.yaml"
     seq.write_text(yaml.safe_dump([faq(2)], allow_unicode=True), encoding="utf-8")
     plan = import_files(store, [top, seq])
     assert sorted((r.kind, r.id) for r in plan.added) == [("faq", "imp-1"), ("faq", "imp-2"), ("passage", "p-imp-1")]
-    assert store.passage("p-imp-1") == {"id": "p-imp-1", "topic": "imported-topic-1", "title": "标题",
-                                         "text": "摘要正文", "sources": [{"title": "测试来源"}], "tags": []}
+    assert store.passage("p-imp-1") == {
+        "id": "p-imp-1",
+        "topic": "imported-topic-1",
+        "title": "标题",
+        "text": "摘要正文",
+        "sources": [{"title": "测试来源"}],
+        "tags": [],
+    }
 
 
-CSV_TEXT = ("id,topic,question,alternates,answer,sources,related,tags\n"
-            "c-1,csv-topic,仓储主管和采购主管的区别,仓储主管跟采购主管差在哪|两者分工,"
-            "\"一个管库存，一个管进货。\",测试来源|另一来源,what-is-sales,测试\n")
+CSV_TEXT = (
+    "id,topic,question,alternates,answer,sources,related,tags\n"
+    "c-1,csv-topic,仓储主管和采购主管的区别,仓储主管跟采购主管差在哪|两者分工,"
+    '"一个管库存，一个管进货。",测试来源|另一来源,what-is-sales,测试\n'
+)
 
 
 @pytest.mark.parametrize("bom", [pytest.param(b"", id="utf8"), pytest.param(b"\xef\xbb\xbf", id="utf8-bom")])
@@ -77,17 +106,25 @@ def test_csv_import(store: Store, tmp_path: Path, bom: bytes) -> None:
     path.write_bytes(bom + CSV_TEXT.encode("utf-8"))
     import_files(store, [path])
     assert store.entry("c-1") == {
-        "id": "c-1", "topic": "csv-topic", "question": "仓储主管和采购主管的区别",
-        "alternates": ["仓储主管跟采购主管差在哪", "两者分工"], "answer": "一个管库存，一个管进货。",
-        "sources": [{"title": "测试来源"}, {"title": "另一来源"}], "related": ["what-is-sales"], "tags": ["测试"],
+        "id": "c-1",
+        "topic": "csv-topic",
+        "question": "仓储主管和采购主管的区别",
+        "alternates": ["仓储主管跟采购主管差在哪", "两者分工"],
+        "answer": "一个管库存，一个管进货。",
+        "sources": [{"title": "测试来源"}, {"title": "另一来源"}],
+        "related": ["what-is-sales"],
+        "tags": ["测试"],
     }
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "yaml"])
 def test_utf8_bom_jsonl_and_yaml(store: Store, tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"bom.{suffix}"
-    body = (json.dumps(faq(1), ensure_ascii=False) + "\n" if suffix == "jsonl"
-            else yaml.safe_dump([faq(1)], allow_unicode=True))
+    body = (
+        json.dumps(faq(1), ensure_ascii=False) + "\n"
+        if suffix == "jsonl"
+        else yaml.safe_dump([faq(1)], allow_unicode=True)
+    )
     path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
     import_files(store, [path])
     assert store.entry("imp-1")["question"] == faq(1)["question"]  # type: ignore[index]
@@ -121,6 +158,7 @@ def test_missing_file_is_refused(store: Store, tmp_path: Path) -> None:
 
 # -- ids and upserts --------------------------------------------------------------------------------
 
+
 def test_id_is_derived_stably(store: Store, tmp_path: Path) -> None:
     rec = faq(1)
     del rec["id"]
@@ -151,8 +189,21 @@ def test_upsert_by_id(store: Store, tmp_path: Path) -> None:
 def test_import_overrides_shipped_id(store: Store, tmp_path: Path) -> None:
     shipped = store.entry("what-is-sales")
     assert shipped is not None
-    plan = import_files(store, [write_jsonl(tmp_path / "a.jsonl", [
-        {**{k: v for k, v in shipped.items() if k != "id"}, "id": "what-is-sales", "answer": "维护者的版本。"}])])
+    plan = import_files(
+        store,
+        [
+            write_jsonl(
+                tmp_path / "a.jsonl",
+                [
+                    {
+                        **{k: v for k, v in shipped.items() if k != "id"},
+                        "id": "what-is-sales",
+                        "answer": "维护者的版本。",
+                    }
+                ],
+            )
+        ],
+    )
     assert [r.id for r in plan.updated] == ["what-is-sales"]
     assert store.existing("faq", ["what-is-sales"])["what-is-sales"][1] == "imported"
     assert store.entry("what-is-sales")["answer"] == "维护者的版本。"  # type: ignore[index]
@@ -161,11 +212,26 @@ def test_import_overrides_shipped_id(store: Store, tmp_path: Path) -> None:
 
 # -- round trip -------------------------------------------------------------------------------------
 
+
 def test_export_import_round_trip_is_lossless(store: Store, tmp_path: Path) -> None:
-    extra = [faq(1), faq(2, related=[], tags=[], alternates=[]),
-             {"kind": "passage", "id": "p-imp-1", "text": "没有主题的摘要", "sources": [{"title": "测试来源", "url": "https://example.invalid/a"}]},
-             {"kind": "passage", "id": "p-imp-2", "topic": "what-is-sales", "title": "带 \"引号\" 的标题",
-              "text": "第一行\n第二行\t制表符 <b>标签</b> & 符号", "tags": ["x"]}]
+    extra = [
+        faq(1),
+        faq(2, related=[], tags=[], alternates=[]),
+        {
+            "kind": "passage",
+            "id": "p-imp-1",
+            "text": "没有主题的摘要",
+            "sources": [{"title": "测试来源", "url": "https://example.invalid/a"}],
+        },
+        {
+            "kind": "passage",
+            "id": "p-imp-2",
+            "topic": "what-is-sales",
+            "title": '带 "引号" 的标题',
+            "text": "第一行\n第二行\t制表符 <b>标签</b> & 符号",
+            "tags": ["x"],
+        },
+    ]
     import_files(store, [write_jsonl(tmp_path / "extra.jsonl", extra)])
     first = export_lines(store)
     dump = tmp_path / "dump.jsonl"
@@ -215,8 +281,13 @@ GOOD_LINES = 5
 def _bad_file(tmp_path: Path, problem: str, position: int) -> tuple[Path, int, str]:
     """Write a 5-line JSONL file with one bad line; return (path, reported line, field)."""
     lines = [json.dumps(faq(i), ensure_ascii=False) for i in range(1, GOOD_LINES + 1)]
-    field = {"bad-json": "(json)", "missing-question": "question", "wrong-type": "alternates",
-             "duplicate-id": "id", "bad-kind": "kind"}[problem]
+    field = {
+        "bad-json": "(json)",
+        "missing-question": "question",
+        "wrong-type": "alternates",
+        "duplicate-id": "id",
+        "bad-kind": "kind",
+    }[problem]
     reported = position + 1
     if problem == "bad-json":
         lines[position] = lines[position][:-5]  # cut off the closing part
@@ -239,8 +310,9 @@ def _bad_file(tmp_path: Path, problem: str, position: int) -> tuple[Path, int, s
     return path, reported, field
 
 
-@pytest.mark.parametrize("position", [pytest.param(0, id="first"), pytest.param(2, id="middle"),
-                                      pytest.param(GOOD_LINES - 1, id="last")])
+@pytest.mark.parametrize(
+    "position", [pytest.param(0, id="first"), pytest.param(2, id="middle"), pytest.param(GOOD_LINES - 1, id="last")]
+)
 @pytest.mark.parametrize("problem", ["bad-json", "missing-question", "wrong-type", "duplicate-id", "bad-kind"])
 def test_bad_record_is_refused(cli, db_path: Path, tmp_path: Path, problem: str, position: int) -> None:
     path, line, field = _bad_file(tmp_path, problem, position)
@@ -254,13 +326,23 @@ def test_bad_record_is_refused(cli, db_path: Path, tmp_path: Path, problem: str,
     assert cli.export(db_path) == before
 
 
-@pytest.mark.parametrize("text, line, field", [
-    pytest.param("- {topic: t, question: q, answer: a}\n- {topic: t, answer: a}\n", 2, "question", id="missing-question"),
-    pytest.param("entries:\n  - {topic: t, question: q, answer: a}\n  - topic: t\n    question: q2\n    answer: a\n"
-                 "    alternates: x\n", 3, "alternates", id="wrong-type-block"),
-    pytest.param("- {topic: t, question: q, answer: a\n", 2, "(yaml)", id="bad-yaml"),
-    pytest.param("stuff: [1]\n", 1, "stuff", id="bad-top-level"),
-])
+@pytest.mark.parametrize(
+    "text, line, field",
+    [
+        pytest.param(
+            "- {topic: t, question: q, answer: a}\n- {topic: t, answer: a}\n", 2, "question", id="missing-question"
+        ),
+        pytest.param(
+            "entries:\n  - {topic: t, question: q, answer: a}\n  - topic: t\n    question: q2\n    answer: a\n"
+            "    alternates: x\n",
+            3,
+            "alternates",
+            id="wrong-type-block",
+        ),
+        pytest.param("- {topic: t, question: q, answer: a\n", 2, "(yaml)", id="bad-yaml"),
+        pytest.param("stuff: [1]\n", 1, "stuff", id="bad-top-level"),
+    ],
+)
 def test_yaml_errors_name_the_line(store: Store, tmp_path: Path, text: str, line: int, field: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
@@ -271,8 +353,10 @@ def test_yaml_errors_name_the_line(store: Store, tmp_path: Path, text: str, line
 
 def test_csv_errors_name_the_line(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("id,topic,question,answer,kind\nc-1,t,问题一,答案,faq\nc-2,t,,答案,faq\nc-3,t,问题三,答案,video\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id,topic,question,answer,kind\nc-1,t,问题一,答案,faq\nc-2,t,,答案,faq\nc-3,t,问题三,答案,video\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ImportFormatError) as info:
         import_files(store, [path])
     text = str(info.value)
@@ -281,8 +365,12 @@ def test_csv_errors_name_the_line(store: Store, tmp_path: Path) -> None:
 
 
 def test_every_problem_is_listed(cli, db_path: Path, tmp_path: Path) -> None:
-    lines = [json.dumps(faq(1), ensure_ascii=False), "{oops", json.dumps(faq(3, kind="video"), ensure_ascii=False),
-             json.dumps(faq(4, tags="x"), ensure_ascii=False)]
+    lines = [
+        json.dumps(faq(1), ensure_ascii=False),
+        "{oops",
+        json.dumps(faq(3, kind="video"), ensure_ascii=False),
+        json.dumps(faq(4, tags="x"), ensure_ascii=False),
+    ]
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = cli("import", str(path), "--db", str(db_path))
@@ -292,12 +380,17 @@ def test_every_problem_is_listed(cli, db_path: Path, tmp_path: Path) -> None:
     assert "3 problem(s)" in res.stderr
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("- {topic: t, question: 2020-13-45, answer: a}\n", id="bad-date"),
-    pytest.param("- {topic: t, question: q, answer: a, id: 0x_}\n", id="bad-hex-int"),
-    pytest.param("- {topic: t, question: q, answer: a, 1: x, foo: y}\n", id="int-key"),
-    pytest.param("- {topic: t, question: q, answer: a, sources: [{title: s, 1: x, foo: y}]}\n", id="int-key-source"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("- {topic: t, question: 2020-13-45, answer: a}\n", id="bad-date"),
+        pytest.param("- {topic: t, question: q, answer: a, id: 0x_}\n", id="bad-hex-int"),
+        pytest.param("- {topic: t, question: q, answer: a, 1: x, foo: y}\n", id="int-key"),
+        pytest.param(
+            "- {topic: t, question: q, answer: a, sources: [{title: s, 1: x, foo: y}]}\n", id="int-key-source"
+        ),
+    ],
+)
 def test_odd_yaml_scalars_are_import_errors(cli, db_path: Path, tmp_path: Path, text: str) -> None:
     path = tmp_path / "odd.yaml"
     path.write_text(text, encoding="utf-8")
@@ -307,6 +400,7 @@ def test_odd_yaml_scalars_are_import_errors(cli, db_path: Path, tmp_path: Path, 
 
 
 # -- dry run ---------------------------------------------------------------------------------------
+
 
 def test_dry_run_reports_and_writes_nothing(cli, db_path: Path, tmp_path: Path) -> None:
     first = write_jsonl(tmp_path / "first.jsonl", [faq(1), faq(2)])
@@ -331,19 +425,29 @@ def test_import_reports_summary(cli, db_path: Path, tmp_path: Path) -> None:
 
 
 def test_overlap_with_shipped_topic_is_warned(store: Store, tmp_path: Path) -> None:
-    plan = import_files(store, [write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])])
+    from rolebot.conversation.service import Service
+
+    service = Service(store, salt="t")
+    plan = service.import_files([write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])], dry_run=False)
     assert len(plan.warnings) == 1 and "marketing-vs-sales" in plan.warnings[0]
     assert f"{tmp_path / 'a.jsonl'}:1:" in plan.warnings[0]
 
 
 # -- imported knowledge is answerable at once ---------------------------------------------------------
 
+
 def test_imported_entry_is_answered(cli, db_path: Path, tmp_path: Path) -> None:
     before = json.loads(cli("ask", NEW_QUESTION, "--json", "--db", str(db_path)).stdout)
     assert before["answered"] is False  # a question the shipped knowledge does not cover
-    rec = {"id": "channel-vs-key-account", "topic": "channel-vs-key-account", "question": NEW_QUESTION,
-           "alternates": ["渠道经理跟大客户经理的分工"], "answer": "渠道经理经营经销商网络；大客户经理深耕少数重点客户。",
-           "sources": [{"title": "测试来源"}], "related": ["what-is-sales", "distribution-vs-sales"]}
+    rec = {
+        "id": "channel-vs-key-account",
+        "topic": "channel-vs-key-account",
+        "question": NEW_QUESTION,
+        "alternates": ["渠道经理跟大客户经理的分工"],
+        "answer": "渠道经理经营经销商网络；大客户经理深耕少数重点客户。",
+        "sources": [{"title": "测试来源"}],
+        "related": ["what-is-sales", "distribution-vs-sales"],
+    }
     assert cli("import", str(write_jsonl(tmp_path / "new.jsonl", [rec])), "--db", str(db_path)).exit_code == 0
     for question in (NEW_QUESTION, "渠道经理跟大客户经理的分工"):
         res = cli("ask", question, "--json", "--db", str(db_path))
@@ -356,23 +460,41 @@ def test_imported_entry_is_answered(cli, db_path: Path, tmp_path: Path) -> None:
 
 # -- property: any text either imports or is an ImportFormatError ------------------------------------
 
-FIELDS = ["id", "kind", "topic", "question", "alternates", "answer", "sources", "related", "tags", "title", "text",
-          "extra"]
+FIELDS = [
+    "id",
+    "kind",
+    "topic",
+    "question",
+    "alternates",
+    "answer",
+    "sources",
+    "related",
+    "tags",
+    "title",
+    "text",
+    "extra",
+]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
 plausible = st.fixed_dictionaries(
-    {"question": st.text(min_size=1, max_size=20), "answer": st.text(min_size=1, max_size=20),
-     "topic": st.text(min_size=1, max_size=10)},
-    optional={k: json_values for k in FIELDS if k not in ("question", "answer", "topic")} | {"kind": st.sampled_from(["faq", "passage", "other"]),
-                                                 "alternates": st.lists(st.text(max_size=10), max_size=3),
-                                                 "sources": st.lists(st.text(max_size=10) | st.fixed_dictionaries(
-                                                     {"title": st.text(max_size=10)}), max_size=2)},
+    {
+        "question": st.text(min_size=1, max_size=20),
+        "answer": st.text(min_size=1, max_size=20),
+        "topic": st.text(min_size=1, max_size=10),
+    },
+    optional={k: json_values for k in FIELDS if k not in ("question", "answer", "topic")}
+    | {
+        "kind": st.sampled_from(["faq", "passage", "other"]),
+        "alternates": st.lists(st.text(max_size=10), max_size=3),
+        "sources": st.lists(st.text(max_size=10) | st.fixed_dictionaries({"title": st.text(max_size=10)}), max_size=2),
+    },
 )
-records = st.lists(plausible | st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6) | json_values,
-                   min_size=1, max_size=4)
+records = st.lists(
+    plausible | st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6) | json_values, min_size=1, max_size=4
+)
 
 
 def _as_csv(recs: list[object]) -> str:
@@ -382,8 +504,9 @@ def _as_csv(recs: list[object]) -> str:
     header = sorted({str(k) for r in dicts for k in r}) or ["question"]
     writer.writerow(header)
     for r in dicts:
-        writer.writerow([v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                         for v in (r.get(k, "") for k in header)])
+        writer.writerow(
+            [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in (r.get(k, "") for k in header)]
+        )
     return buf.getvalue()
 
 
@@ -404,8 +527,9 @@ def _load_or_format_error(path: Path) -> None:
 
 @PROPERTY
 @given(recs=records, fmt=st.sampled_from(["jsonl", "yaml", "csv"]))
-def test_any_records_import_or_raise_import_format_error(scratch: tuple[Path, Store], recs: list[object],
-                                                         fmt: str) -> None:
+def test_any_records_import_or_raise_import_format_error(
+    scratch: tuple[Path, Store], recs: list[object], fmt: str
+) -> None:
     folder, _ = scratch
     path = folder / f"gen.{fmt}"
     if fmt == "jsonl":
@@ -439,10 +563,14 @@ def test_any_bytes_import_or_raise_import_format_error(scratch: tuple[Path, Stor
 nonblank = st.text(min_size=1, max_size=20).filter(lambda t: t.strip() != "")
 valid_faq = st.fixed_dictionaries(
     {"question": nonblank, "answer": nonblank, "topic": nonblank},
-    optional={"alternates": st.lists(st.text(max_size=12), max_size=3), "tags": st.lists(st.text(max_size=6), max_size=2),
-              "related": st.lists(st.text(max_size=6), max_size=2),
-              "sources": st.lists(st.fixed_dictionaries({"title": nonblank}, optional={"url": st.text(max_size=10)}),
-                                  max_size=2)},
+    optional={
+        "alternates": st.lists(st.text(max_size=12), max_size=3),
+        "tags": st.lists(st.text(max_size=6), max_size=2),
+        "related": st.lists(st.text(max_size=6), max_size=2),
+        "sources": st.lists(
+            st.fixed_dictionaries({"title": nonblank}, optional={"url": st.text(max_size=10)}), max_size=2
+        ),
+    },
 )
 
 
@@ -472,18 +600,27 @@ def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -
 
     from click.testing import CliRunner
 
-    from rolebot.terminal.cli import main
-    from rolebot.kb.knowledge import open_store
     from rolebot.conversation.service import Service
+    from rolebot.kb.knowledge import open_store
+    from rolebot.terminal.cli import main
 
     db = tmp_path / "live.db"
     service = Service(open_store(db))
     question = "渠道经理和大客户经理分别负责什么"
     assert not service.ask(question, record=False).result.answered
     data = tmp_path / "new.jsonl"
-    data.write_text(json.dumps({"topic": "channel-vs-key-account", "question": question,
-                                "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。"},
-                               ensure_ascii=False) + "\n", encoding="utf-8")
+    data.write_text(
+        json.dumps(
+            {
+                "topic": "channel-vs-key-account",
+                "question": question,
+                "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert CliRunner().invoke(main, ["import", str(data), "--db", str(db)]).exit_code == 0
     time.sleep(1.1)  # the engine looks for other writers once a second
     result = service.ask(question, record=False).result

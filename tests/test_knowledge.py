@@ -1,4 +1,5 @@
 """The shipped knowledge, reviewed like code: coverage, sources, links, our own words, no eval leaks."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rolebot.language import segment
-from tests.helpers.copycheck import copied_runs, find_copied_runs, load_seed_text
-from rolebot.language.normalize import clean
 from rolebot.kb.records import Record, load_records
+from rolebot.language import segment
+from rolebot.language.normalize import clean
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
+from tests.helpers.copycheck import copied_runs, find_copied_runs, load_seed_text
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -79,7 +80,9 @@ def test_every_entry_has_a_known_topic(records: list[Record]) -> None:
 @needs_spec
 @pytest.mark.parametrize("topic", sorted(TOPICS))
 def test_topic_has_six_phrasings(records: list[Record], topic: str) -> None:
-    phrasings = [p for r in faqs(records) if r.data["topic"] == topic for p in (r.data["question"], *r.data["alternates"])]
+    phrasings = [
+        p for r in faqs(records) if r.data["topic"] == topic for p in (r.data["question"], *r.data["alternates"])
+    ]
     assert len(set(phrasings)) >= 6, f"{topic}: {len(set(phrasings))} phrasings"
 
 
@@ -87,7 +90,9 @@ def test_topic_has_six_phrasings(records: list[Record], topic: str) -> None:
 def test_every_record_cites_a_known_source(records: list[Record]) -> None:
     bad = [r.id for r in records if not r.data["sources"]]
     assert bad == [], "records without sources"
-    unknown = sorted({(r.id, s["title"]) for r in records for s in r.data["sources"] if s["title"] not in SOURCE_TITLES})
+    unknown = sorted(
+        {(r.id, s["title"]) for r in records for s in r.data["sources"] if s["title"] not in SOURCE_TITLES}
+    )
     assert unknown == [], "source titles not in shared/spec/sources.yaml"
 
 
@@ -149,6 +154,7 @@ def test_no_phrasing_reads_like_another_topics(records: list[Record]) -> None:
 
 # -- our own words ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def seeds() -> str:
     text = load_seed_text()
@@ -169,12 +175,16 @@ def test_no_long_runs_copied_from_sources(seeds: str, path: Path) -> None:
 
 
 def test_no_copied_runs_in_questions_and_titles(seeds: str, records: list[Record]) -> None:
-    texts = [(r.id, t) for r in records for t in (
-        [r.data["question"], *r.data["alternates"]] if r.kind == "faq" else [r.data["title"]])]
+    texts = [
+        (r.id, t)
+        for r in records
+        for t in ([r.data["question"], *r.data["alternates"]] if r.kind == "faq" else [r.data["title"]])
+    ]
     assert [(i, run) for i, t in texts for run in copied_runs(t, seeds)] == []
 
 
 # -- no evaluation leaks ------------------------------------------------------------------------------
+
 
 def _key(text: str) -> str:
     """Compare questions without case, width, spaces or punctuation."""

@@ -1,4 +1,5 @@
 """Maintainers in Telegram: /review with a one-tap phrasing, /stats, document imports, refusals."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ async def test_review_one_tap_phrasing_then_answers(running: Any) -> None:
     await sends(api, count=2, since=mark)
     result = service.ask(UNKNOWN_Q, record=False).result
     assert result.answered and result.topic == topic
-    exported = [json.loads(line) for line in __import__("rolebot.kb.knowledge", fromlist=["x"]).export_records(service.store)]
+    exported = [
+        json.loads(line) for line in __import__("rolebot.kb.knowledge", fromlist=["x"]).export_records(service.store)
+    ]
     assert any(UNKNOWN_Q in r.get("alternates", []) for r in exported)
     audit = list(service.store.db.query("SELECT actor, action FROM audit"))
     assert audit == [{"actor": f"telegram:{MAINTAINER}", "action": "add-phrasing"}]
@@ -61,8 +64,13 @@ async def test_valid_document_import_with_confirmation(running: Any) -> None:
     api, app = running
     service: Service = app.bot_data["rolebot"].service
     question = "渠道经理和大客户经理分别负责什么"
-    record = {"topic": "channel-vs-key-account", "question": question, "alternates": ["渠道经理 大客户经理 区别"],
-              "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。", "sources": [{"title": "内部整理"}]}
+    record = {
+        "topic": "channel-vs-key-account",
+        "question": question,
+        "alternates": ["渠道经理 大客户经理 区别"],
+        "answer": "渠道经理管经销网络，大客户经理维护少数重要客户。",
+        "sources": [{"title": "内部整理"}],
+    }
     api.document("new.jsonl", (json.dumps(record, ensure_ascii=False) + "\n").encode(), user_id=MAINTAINER)
     [summary] = await sends(api)
     assert "1 added" in summary["text"] and not service.ask(question, record=False).result.answered

@@ -1,4 +1,5 @@
 """Rendering replies: escaping, Telegram's limits, Traditional script, sources lines, buttons."""
+
 from __future__ import annotations
 
 import re
@@ -6,25 +7,68 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rolebot.engine.engine import Result
 from rolebot.conversation.groups import GroupSettings
-from rolebot.conversation.render import (CB_LIMIT, LIMIT, Reply, action, render_help, render_passages, render_plain, render_result,
-                        render_settings, render_topic_list, render_welcome)
+from rolebot.conversation.render import (
+    CB_LIMIT,
+    LIMIT,
+    Reply,
+    action,
+    render_help,
+    render_passages,
+    render_plain,
+    render_result,
+    render_settings,
+    render_topic_list,
+    render_welcome,
+)
 from rolebot.conversation.service import Service
+from rolebot.engine.engine import Result
 
 SOURCE = {"title": "营销、销售、市场和运营的区别是什么？", "author": "柠檬黄", "site": "知乎专栏"}
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-                 "span", "blockquote"}
+TELEGRAM_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+}
 ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 
 
-def answer(text: str = "一句话：销售是营销的一部分。", *, question: str = "营销和销售有什么区别？",
-           script: str = "simplified", sources: list[dict[str, str]] | None = None, **over: object) -> Result:
-    r = Result(True, "answer", script, topic="marketing-vs-sales", entry_id="marketing-vs-sales", score=97,
-               question=question, answer=text, sources=[SOURCE] if sources is None else sources,
-               follow_ups=[{"topic": "what-is-marketing", "question": "营销是什么？"},
-                           {"topic": "what-is-sales", "question": "销售是什么？"}],
-               has_more=True)
+def answer(
+    text: str = "一句话：销售是营销的一部分。",
+    *,
+    question: str = "营销和销售有什么区别？",
+    script: str = "simplified",
+    sources: list[dict[str, str]] | None = None,
+    **over: object,
+) -> Result:
+    r = Result(
+        True,
+        "answer",
+        script,
+        topic="marketing-vs-sales",
+        entry_id="marketing-vs-sales",
+        score=97,
+        question=question,
+        answer=text,
+        sources=[SOURCE] if sources is None else sources,
+        follow_ups=[
+            {"topic": "what-is-marketing", "question": "营销是什么？"},
+            {"topic": "what-is-sales", "question": "销售是什么？"},
+        ],
+        has_more=True,
+    )
     for k, v in over.items():
         setattr(r, k, v)
     return r
@@ -54,7 +98,9 @@ def assert_telegram_html(text: str) -> None:
     checker.close()
     assert checker.errors == [] and checker.stack == [], (checker.errors, checker.stack)
     for m in re.finditer("&", text):
-        assert ENTITY.match(text, m.start()), f"bare or broken entity at {m.start()}: {text[m.start():m.start() + 8]!r}"
+        assert ENTITY.match(text, m.start()), (
+            f"bare or broken entity at {m.start()}: {text[m.start() : m.start() + 8]!r}"
+        )
     stripped = re.sub(r"<[^>]*>", "", text)
     assert "<" not in stripped and ">" not in stripped
 
@@ -67,9 +113,15 @@ def assert_buttons_fit(reply: Reply) -> None:
 
 # -- escaping ---------------------------------------------------------------------------------------
 
+
 def test_answer_html_is_escaped() -> None:
-    r = render_result(answer("用 <b>粗体</b> & <script>x</script> 说明", question="A<B & C>D？",
-                             sources=[{"title": "<i>标题</i> & 来源", "author": "作者<script>"}]))
+    r = render_result(
+        answer(
+            "用 <b>粗体</b> & <script>x</script> 说明",
+            question="A<B & C>D？",
+            sources=[{"title": "<i>标题</i> & 来源", "author": "作者<script>"}],
+        )
+    )
     assert "&lt;b&gt;粗体&lt;/b&gt;" in r.html
     assert "&lt;script&gt;" in r.html and "<script>" not in r.html
     assert "<b>A&lt;B &amp; C&gt;D？</b>" in r.html
@@ -85,9 +137,16 @@ def test_passages_are_escaped() -> None:
 
 
 def test_unsure_labels_are_plain_button_text() -> None:
-    r = Result(False, "unsure", "simplified", score=55, candidates=[
-        {"topic": "what-is-sales", "score": 55, "question": "销售 <是> 什么？"},
-        {"topic": "what-is-marketing", "score": 50, "question": "营销是什么？"}])
+    r = Result(
+        False,
+        "unsure",
+        "simplified",
+        score=55,
+        candidates=[
+            {"topic": "what-is-sales", "score": 55, "question": "销售 <是> 什么？"},
+            {"topic": "what-is-marketing", "score": 50, "question": "营销是什么？"},
+        ],
+    )
     reply = render_result(r)
     assert [b.label for b in reply.flat_buttons()] == ["销售 <是> 什么？", "营销是什么？", "都不是"]
     assert [b.action for b in reply.flat_buttons()] == ["t:what-is-sales", "t:what-is-marketing", "n"]
@@ -96,14 +155,18 @@ def test_unsure_labels_are_plain_button_text() -> None:
 
 # -- Telegram's limits ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("result", [
-    pytest.param(answer("营销" * 3000), id="long-answer"),
-    pytest.param(answer("营销" * 3000, script="traditional"), id="long-answer-traditional"),
-    pytest.param(answer("营销\n" * 2000), id="many-lines"),
-    pytest.param(answer("x", sources=[SOURCE] * 40), id="many-sources"),
-    pytest.param(answer("<b>" * 2000), id="escaping-grows-text"),
-    pytest.param(answer("答案", question="问" * 5000), id="long-question"),
-])
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        pytest.param(answer("营销" * 3000), id="long-answer"),
+        pytest.param(answer("营销" * 3000, script="traditional"), id="long-answer-traditional"),
+        pytest.param(answer("营销\n" * 2000), id="many-lines"),
+        pytest.param(answer("x", sources=[SOURCE] * 40), id="many-sources"),
+        pytest.param(answer("<b>" * 2000), id="escaping-grows-text"),
+        pytest.param(answer("答案", question="问" * 5000), id="long-question"),
+    ],
+)
 def test_answer_never_over_limit(result: Result) -> None:
     reply = render_result(result)
     assert len(reply.plain) <= LIMIT
@@ -111,7 +174,9 @@ def test_answer_never_over_limit(result: Result) -> None:
 
 
 def test_short_answer_for_groups() -> None:
-    reply = render_result(answer("第一行\n第二行\n第三行\n第四行\n第五行"), short=True, deep_link="https://t.me/x?start=t")
+    reply = render_result(
+        answer("第一行\n第二行\n第三行\n第四行\n第五行"), short=True, deep_link="https://t.me/x?start=t"
+    )
     assert "第三行" in reply.plain and "第四行" not in reply.plain and "…" in reply.plain
     assert [(b.label, b.url) for b in reply.flat_buttons()] == [("详细", "https://t.me/x?start=t")]
 
@@ -136,8 +201,13 @@ def test_callback_data_limit() -> None:
     with pytest.raises(ValueError):
         action("t", "长" * 30)  # 92 bytes in UTF-8
     long_id = "x" * 70
-    r = answer(entry_id=long_id, follow_ups=[{"topic": long_id, "question": "太长的话题"},
-                                             {"topic": "what-is-sales", "question": "销售是什么？"}])
+    r = answer(
+        entry_id=long_id,
+        follow_ups=[
+            {"topic": long_id, "question": "太长的话题"},
+            {"topic": "what-is-sales", "question": "销售是什么？"},
+        ],
+    )
     reply = render_result(r)
     assert_buttons_fit(reply)
     labels = [b.label for b in reply.flat_buttons()]
@@ -166,6 +236,7 @@ def test_every_reply_of_the_service_fits(service: Service) -> None:
 
 # -- Traditional ----------------------------------------------------------------------------------
 
+
 def test_traditional_rendering() -> None:
     reply = render_result(answer("一句话：销售是营销的一部分。", script="traditional"))
     assert "銷售是營銷的一部分" in reply.html
@@ -193,19 +264,36 @@ def test_service_reply_follows_question_script(service: Service) -> None:
 
 # -- sources line -----------------------------------------------------------------------------------
 
+
 def test_answer_has_sources_line() -> None:
     reply = render_result(answer(sources=[SOURCE, {"title": "市场营销与销售的区别意义"}]))
-    assert "来源：《营销、销售、市场和运营的区别是什么？》（柠檬黄 · 知乎专栏）；《市场营销与销售的区别意义》" in reply.plain
+    assert (
+        "来源：《营销、销售、市场和运营的区别是什么？》（柠檬黄 · 知乎专栏）；《市场营销与销售的区别意义》"
+        in reply.plain
+    )
     assert "<i>来源：" in reply.html
 
 
-@pytest.mark.parametrize("result", [
-    pytest.param(Result(False, "decline", "simplified", score=20), id="decline"),
-    pytest.param(Result(False, "empty", "simplified"), id="empty"),
-    pytest.param(Result(False, "unsure", "simplified", score=50,
-                        candidates=[{"topic": "a", "score": 50, "question": "甲？"},
-                                    {"topic": "b", "score": 48, "question": "乙？"}]), id="unsure"),
-])
+@pytest.mark.parametrize(
+    "result",
+    [
+        pytest.param(Result(False, "decline", "simplified", score=20), id="decline"),
+        pytest.param(Result(False, "empty", "simplified"), id="empty"),
+        pytest.param(
+            Result(
+                False,
+                "unsure",
+                "simplified",
+                score=50,
+                candidates=[
+                    {"topic": "a", "score": 50, "question": "甲？"},
+                    {"topic": "b", "score": 48, "question": "乙？"},
+                ],
+            ),
+            id="unsure",
+        ),
+    ],
+)
 def test_no_sources_line_without_an_answer(result: Result) -> None:
     reply = render_result(result, browse=["营销"])
     assert "来源" not in reply.plain and "来源" not in reply.html
@@ -221,13 +309,22 @@ def test_decline_offers_browse_and_honesty() -> None:
 def test_answer_buttons() -> None:
     reply = render_result(answer())
     rows = [[b.action for b in row] for row in reply.buttons]
-    assert rows == [["t:what-is-marketing"], ["t:what-is-sales"],
-                    ["m:marketing-vs-sales", "u:marketing-vs-sales", "d:marketing-vs-sales"]]
+    assert rows == [
+        ["t:what-is-marketing"],
+        ["t:what-is-sales"],
+        ["m:marketing-vs-sales", "u:marketing-vs-sales", "d:marketing-vs-sales"],
+    ]
 
 
 def test_render_plain_numbers_buttons() -> None:
     text = render_plain(render_result(answer()))
-    assert text.splitlines()[-5:] == ["  [1] 营销是什么？", "  [2] 销售是什么？", "  [3] 📖 更多", "  [4] 👍", "  [5] 👎"]
+    assert text.splitlines()[-5:] == [
+        "  [1] 营销是什么？",
+        "  [2] 销售是什么？",
+        "  [3] 📖 更多",
+        "  [4] 👍",
+        "  [5] 👎",
+    ]
 
 
 def test_topic_list_and_settings() -> None:

@@ -1,4 +1,5 @@
 """Faults through the stand-in Bot API: flood control, 5xx, blocked users, token never logged."""
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ async def test_bad_request_is_not_retried(running: Any) -> None:
     api.fail("sendMessage", 400, description="Bad Request: message text is empty", times=None)
     api.user_message("营销是什么", user_id=USER)
     import asyncio
+
     await asyncio.sleep(1.0)
     assert len([f for f in api.faulted if f.method.lower() == "sendmessage"]) == 1
 
@@ -41,6 +43,7 @@ async def test_blocked_user_is_not_retried_forever(running: Any) -> None:
     api.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user", times=None)
     api.user_message("营销是什么", user_id=USER)
     import asyncio
+
     await asyncio.sleep(1.5)
     attempts = [f for f in api.faulted if f.method.lower() == "sendmessage"]
     assert 1 <= len(attempts) <= 2
@@ -56,6 +59,7 @@ async def test_flood_control_one_notice_then_silence(running: Any) -> None:
         api.user_message(f"营销是什么 {i}", user_id=USER + 50)
     await sends(api, count=21, timeout=15)
     import asyncio
+
     await asyncio.sleep(0.5)
     texts = api.texts(USER + 50)
     assert len(texts) == 21 and sum("歇一分钟" in t for t in texts) == 1
@@ -84,6 +88,7 @@ async def test_polling_faults_lose_and_repeat_nothing(running: Any) -> None:
         api.user_message(q, user_id=USER)
     msgs = await sends(api, count=3, timeout=20)
     import asyncio
+
     await asyncio.sleep(0.5)
     assert len(api.calls_to("sendMessage")) == 3
     assert ["营销" in msgs[0]["text"], "销售" in msgs[1]["text"], "运营" in msgs[2]["text"]] == [True] * 3
@@ -103,13 +108,16 @@ async def test_slow_chat_does_not_delay_others_and_order_is_kept(running: Any) -
     assert "营销" in slow_texts[0] and "销售" in slow_texts[1]  # order within a chat kept
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("\u200b\u200f\u202e营销\u0000\u0007是什么\ufeff", id="zero-width-rtl-control"),
-    pytest.param("*_`[营销](http://x)`_* <script>alert(1)</script> &amp;", id="markdown-html-specials"),
-    pytest.param("' OR 1=1; DROP TABLE entries; --", id="sql-looking"),
-    pytest.param("🤔🤔🤔", id="emoji-only"),
-    pytest.param("营" * 4096, id="4096-chars"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("\u200b\u200f\u202e营销\u0000\u0007是什么\ufeff", id="zero-width-rtl-control"),
+        pytest.param("*_`[营销](http://x)`_* <script>alert(1)</script> &amp;", id="markdown-html-specials"),
+        pytest.param("' OR 1=1; DROP TABLE entries; --", id="sql-looking"),
+        pytest.param("🤔🤔🤔", id="emoji-only"),
+        pytest.param("营" * 4096, id="4096-chars"),
+    ],
+)
 async def test_hostile_text_gets_one_polite_reply(running: Any, text: str) -> None:
     api, app = running
     api.user_message(text, user_id=USER)

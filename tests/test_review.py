@@ -1,4 +1,5 @@
 """Maintainers' review: clustering unanswered questions, the review JSON, stats."""
+
 from __future__ import annotations
 
 import json
@@ -7,22 +8,25 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rolebot.terminal.cli import main
+from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.kb.review import build_review, build_stats, cluster
-from rolebot.conversation.service import Service
+from rolebot.terminal.cli import main
 
 
 def rows(*pairs: tuple[str, int]) -> list[dict[str, object]]:
     return [{"question": q, "count": n} for q, n in pairs]
 
 
-@pytest.mark.parametrize("a, b, together", [
-    pytest.param("会计和出纳的区别", "会计跟出纳有什么区别", True, id="same-words-other-glue"),
-    pytest.param("会计和出纳的区别", "出纳和会计有啥区别", True, id="other-order"),
-    pytest.param("会计和出纳的区别", "厨师和服务员的区别", False, id="other-roles"),
-    pytest.param("今天天气怎么样", "今天天气怎么样?", True, id="punctuation"),
-])
+@pytest.mark.parametrize(
+    "a, b, together",
+    [
+        pytest.param("会计和出纳的区别", "会计跟出纳有什么区别", True, id="same-words-other-glue"),
+        pytest.param("会计和出纳的区别", "出纳和会计有啥区别", True, id="other-order"),
+        pytest.param("会计和出纳的区别", "厨师和服务员的区别", False, id="other-roles"),
+        pytest.param("今天天气怎么样", "今天天气怎么样?", True, id="punctuation"),
+    ],
+)
 def test_cluster_groups_near_duplicates(a: str, b: str, together: bool) -> None:
     groups = cluster(rows((a, 3), (b, 1)))  # type: ignore[arg-type]
     assert (len(groups) == 1) is together

@@ -1,4 +1,5 @@
 """The SQLite store: migrations, WAL, a fresh database, and refreshing the shipped knowledge."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rolebot.store import store as store_module
 from rolebot.kb.knowledge import import_files, open_store, refresh_shipped, shipped_paths
 from rolebot.kb.records import load_records
+from rolebot.store import store as store_module
 from rolebot.store.store import MIGRATIONS, Store
 from tests.helpers.index import assert_index_counts_consistent
 
@@ -23,6 +24,7 @@ def _shipped_ids() -> dict[str, set[str]]:
 
 
 # -- migrations and connection ----------------------------------------------------------------------
+
 
 def test_migrations_are_recorded(tmp_path: Path) -> None:
     s = Store(tmp_path / "m.db")
@@ -75,6 +77,7 @@ def test_reopening_keeps_user_data(tmp_path: Path) -> None:
 
 # -- a new database ---------------------------------------------------------------------------------
 
+
 def test_new_db_starts_with_shipped_knowledge(cli, tmp_path: Path) -> None:
     db = tmp_path / "sub" / "new.db"
     lines = cli.export(db)
@@ -98,6 +101,7 @@ def test_open_store_is_idempotent(store: Store) -> None:
 
 # -- refreshing the shipped knowledge -----------------------------------------------------------------
 
+
 @pytest.fixture
 def knowledge_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of knowledge/ that ROLEBOT_KNOWLEDGE points at."""
@@ -114,14 +118,34 @@ def _edit_yaml(path: Path, edit) -> None:
 
 
 IMPORTED = [
-    {"id": "imp-channel-manager", "topic": "channel-vs-key-account", "question": "渠道经理和大客户经理有什么区别",
-     "alternates": ["渠道经理跟大客户经理差在哪"], "answer": "渠道经理管经销商网络，大客户经理盯少数重点客户。",
-     "sources": [{"title": "内部培训资料"}], "related": ["what-is-sales"], "tags": ["导入"]},
-    {"id": "marketing-vs-sales", "topic": "marketing-vs-sales", "question": "营销和销售有什么区别？",
-     "alternates": ["营销跟销售差在哪"], "answer": "维护者改写过的答案。", "sources": [{"title": "维护者"}],
-     "related": ["what-is-marketing"], "tags": ["对比"]},
-    {"kind": "passage", "id": "p-imported-1", "topic": "what-is-sales", "title": "导入的摘要",
-     "text": "一段导入的摘要文字。", "sources": [{"title": "内部培训资料"}]},
+    {
+        "id": "imp-channel-manager",
+        "topic": "channel-vs-key-account",
+        "question": "渠道经理和大客户经理有什么区别",
+        "alternates": ["渠道经理跟大客户经理差在哪"],
+        "answer": "渠道经理管经销商网络，大客户经理盯少数重点客户。",
+        "sources": [{"title": "内部培训资料"}],
+        "related": ["what-is-sales"],
+        "tags": ["导入"],
+    },
+    {
+        "id": "marketing-vs-sales",
+        "topic": "marketing-vs-sales",
+        "question": "营销和销售有什么区别？",
+        "alternates": ["营销跟销售差在哪"],
+        "answer": "维护者改写过的答案。",
+        "sources": [{"title": "维护者"}],
+        "related": ["what-is-marketing"],
+        "tags": ["对比"],
+    },
+    {
+        "kind": "passage",
+        "id": "p-imported-1",
+        "topic": "what-is-sales",
+        "title": "导入的摘要",
+        "text": "一段导入的摘要文字。",
+        "sources": [{"title": "内部培训资料"}],
+    },
 ]
 
 

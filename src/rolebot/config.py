@@ -1,4 +1,5 @@
 """Settings read from the command line and the environment."""
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,7 @@ class Settings:
     send_rate: float = 30.0  # messages per second overall (Telegram's limit); 0 turns pacing off
 
     @classmethod
-    def from_env(cls, db: str | None = None) -> "Settings":
+    def from_env(cls, db: str | None = None) -> Settings:
         """Read settings from the environment (token may be empty)."""
         base = os.environ.get("TELEGRAM_BASE_URL") or OFFICIAL_BASE_URL
         return cls(

@@ -1,4 +1,5 @@
 """Named errors raised deep and translated to a user-facing message at each edge."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The real bot against the stand-in Bot API: who talks to it, and reading what it sent."""
+
 from __future__ import annotations
 
 import json

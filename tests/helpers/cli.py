@@ -1,4 +1,5 @@
 """Run the `rolebot` command line in-process."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Find text in knowledge files copied verbatim from the source articles."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Database copies for tests."""
+
 from __future__ import annotations
 
 import sqlite3

@@ -58,44 +58,106 @@ MAX_INLINE_RESULTS = 50
 MAX_DOWNLOAD = 20 * 1024 * 1024
 
 UPDATE_TYPES = (
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages",
-    "message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
-    "callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll",
-    "poll_answer", "my_chat_member", "chat_member", "chat_join_request", "chat_boost",
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
     "removed_chat_boost",
 )
 # Telegram's default when allowed_updates was never set (or set to []).
 DEFAULT_ALLOWED = frozenset(UPDATE_TYPES) - {
-    "chat_member", "message_reaction", "message_reaction_count",
+    "chat_member",
+    "message_reaction",
+    "message_reaction_count",
 }
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 # Parameters whose form value is a plain string and must never be JSON-decoded.
-STRING_PARAMS = frozenset({
-    "text", "caption", "callback_query_id", "inline_query_id", "inline_message_id", "url",
-    "secret_token", "file_id", "language_code", "parse_mode", "action", "description",
-    "short_description", "name", "next_offset", "business_connection_id", "title",
-    "custom_title", "message_effect_id", "query", "emoji", "ip_address", "document", "photo",
-    "voice", "audio", "video", "animation", "sticker", "thumbnail", "file_name",
-})
+STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "callback_query_id",
+        "inline_query_id",
+        "inline_message_id",
+        "url",
+        "secret_token",
+        "file_id",
+        "language_code",
+        "parse_mode",
+        "action",
+        "description",
+        "short_description",
+        "name",
+        "next_offset",
+        "business_connection_id",
+        "title",
+        "custom_title",
+        "message_effect_id",
+        "query",
+        "emoji",
+        "ip_address",
+        "document",
+        "photo",
+        "voice",
+        "audio",
+        "video",
+        "animation",
+        "sticker",
+        "thumbnail",
+        "file_name",
+    }
+)
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _STATUS_TEXT = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
-    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-QUERY_TOO_OLD = (
-    "query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
 def utf16_len(text: str) -> int:
@@ -204,10 +266,22 @@ class _ParseError(Exception):
 # --------------------------------------------------------------------------------------------
 
 _HTML_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _TAG_RE = re.compile(
     r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_:-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)"
@@ -246,27 +320,18 @@ def parse_html(src: str) -> tuple[str, list[JSON]]:
             if not m:
                 name_m = re.match(r"</?([^\s>]*)", src[i:])
                 name = name_m.group(1) if name_m else ""
-                raise _ParseError(
-                    f'Unsupported start tag "{name}" at byte offset {_byte_offset(src, i)}'
-                )
+                raise _ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(src, i)}')
             closing, name, attr_text, self_closing = m.groups()
             name = name.lower()
             if not closing:
                 if name not in _HTML_TAGS or self_closing:
-                    raise _ParseError(
-                        f'Unsupported start tag "{name}" at byte offset {_byte_offset(src, i)}'
-                    )
+                    raise _ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(src, i)}')
                 attrs = {
-                    a.group(1).lower(): _CHARREF_RE.sub(
-                        _unescape_charref, (a.group(2) or "").strip("\"'")
-                    )
+                    a.group(1).lower(): _CHARREF_RE.sub(_unescape_charref, (a.group(2) or "").strip("\"'"))
                     for a in _ATTR_RE.finditer(attr_text)
                 }
                 if name == "span" and attrs.get("class") != "tg-spoiler":
-                    raise _ParseError(
-                        f'Tag "span" must have class "tg-spoiler" at byte offset '
-                        f"{_byte_offset(src, i)}"
-                    )
+                    raise _ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(src, i)}')
                 stack.append((name, pos, attrs, i))
             else:
                 if not stack:
@@ -297,8 +362,12 @@ def parse_html(src: str) -> tuple[str, list[JSON]]:
 
 
 def _close_html_entity(
-    name: str, start: int, end: int, attrs: dict[str, str],
-    stack: list[tuple[str, int, dict[str, str], int]], entities: list[JSON],
+    name: str,
+    start: int,
+    end: int,
+    attrs: dict[str, str],
+    stack: list[tuple[str, int, dict[str, str], int]],
+    entities: list[JSON],
 ) -> None:
     """Turn a closed HTML tag into an entity (code inside pre sets the pre language)."""
     if end <= start:
@@ -307,7 +376,7 @@ def _close_html_entity(
     if name == "code" and stack and stack[-1][0] == "pre" and stack[-1][1] == start:
         language = attrs.get("class", "")
         if language.startswith("language-"):
-            stack[-1][2]["language"] = language[len("language-"):]
+            stack[-1][2]["language"] = language[len("language-") :]
             return
     entity: JSON = {"type": kind, "offset": start, "length": end - start}
     if kind == "text_link":
@@ -316,8 +385,12 @@ def _close_html_entity(
             return
         user = re.fullmatch(r"tg://user\?id=(\d+)", href)
         if user:
-            entity = {"type": "text_mention", "offset": start, "length": end - start,
-                      "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"}}
+            entity = {
+                "type": "text_mention",
+                "offset": start,
+                "length": end - start,
+                "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"},
+            }
         else:
             entity["url"] = href
     elif kind == "pre" and attrs.get("language"):
@@ -330,10 +403,8 @@ def _close_html_entity(
 
 
 _MD2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MD2_NAMES = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough",
-              "||": "Spoiler", "[": "TextUrl"}
-_MD2_TYPES = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough",
-              "||": "spoiler"}
+_MD2_NAMES = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough", "||": "Spoiler", "[": "TextUrl"}
+_MD2_TYPES = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
 
 
 def _md_scan_until(src: str, i: int, closer: str, escapable: str) -> tuple[str, int]:
@@ -374,9 +445,7 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
                 emit(src[i + 1])
                 i += 2
                 continue
-            raise _ParseError(
-                "Character '\\' is reserved and must be escaped with the preceding '\\'"
-            )
+            raise _ParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
         if ch == "`":
             start = pos
             if src.startswith("```", i):
@@ -405,8 +474,7 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
             if stack and stack[-1][0] == marker:
                 _, start, _ = stack.pop()
                 if pos > start:
-                    entities.append({"type": _MD2_TYPES[marker], "offset": start,
-                                     "length": pos - start})
+                    entities.append({"type": _MD2_TYPES[marker], "offset": start, "length": pos - start})
             else:
                 stack.append((marker, pos, i))
             i += len(marker)
@@ -421,13 +489,16 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
             if pos > start:
                 user = re.fullmatch(r"tg://user\?id=(\d+)", url)
                 if user:
-                    entities.append({"type": "text_mention", "offset": start,
-                                     "length": pos - start,
-                                     "user": {"id": int(user.group(1)), "is_bot": False,
-                                              "first_name": "User"}})
+                    entities.append(
+                        {
+                            "type": "text_mention",
+                            "offset": start,
+                            "length": pos - start,
+                            "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"},
+                        }
+                    )
                 else:
-                    entities.append({"type": "text_link", "offset": start,
-                                     "length": pos - start, "url": url})
+                    entities.append({"type": "text_link", "offset": start, "length": pos - start, "url": url})
             continue
         if ch == ">" and line_start:
             if quote_start is None:
@@ -436,24 +507,17 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
             continue
         if ch == "\n" and quote_start is not None and not src.startswith(">", i + 1):
             if pos > quote_start:
-                entities.append({"type": "blockquote", "offset": quote_start,
-                                 "length": pos - quote_start})
+                entities.append({"type": "blockquote", "offset": quote_start, "length": pos - quote_start})
             quote_start = None
         if ch in _MD2_RESERVED:
-            raise _ParseError(
-                f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-            )
+            raise _ParseError(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
         emit(ch)
         i += 1
     if quote_start is not None and pos > quote_start:
-        entities.append({"type": "blockquote", "offset": quote_start,
-                         "length": pos - quote_start})
+        entities.append({"type": "blockquote", "offset": quote_start, "length": pos - quote_start})
     if stack:
         marker, _, index = stack[0]
-        raise _ParseError(
-            f"Can't find end of {_MD2_NAMES[marker]} entity at byte offset "
-            f"{_byte_offset(src, index)}"
-        )
+        raise _ParseError(f"Can't find end of {_MD2_NAMES[marker]} entity at byte offset {_byte_offset(src, index)}")
     return "".join(out), entities
 
 
@@ -489,8 +553,7 @@ def parse_markdown(src: str) -> tuple[str, list[JSON]]:
                     extra = {}
             except _ParseError:
                 raise _ParseError(
-                    "Can't find end of the entity starting at byte offset "
-                    f"{_byte_offset(src, start_index)}"
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(src, start_index)}"
                 ) from None
             length = utf16_len(body)
             if length:
@@ -521,7 +584,9 @@ def _strip_entities(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
 
 
 def format_text(
-    text: str, parse_mode: str | None, entities: list[JSON] | None,
+    text: str,
+    parse_mode: str | None,
+    entities: list[JSON] | None,
 ) -> tuple[str, list[JSON]]:
     """Apply parse_mode (or explicit entities) the way Telegram does before storing a message."""
     if entities is not None:
@@ -543,8 +608,7 @@ def format_text(
 
 
 _AUTO_ENTITY_RES = (
-    ("bot_command", re.compile(
-        r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")),
+    ("bot_command", re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")),
     ("url", re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)\]}'，。！？]")),
     ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?![A-Za-z0-9_])")),
     ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
@@ -559,10 +623,7 @@ def auto_entities(text: str) -> list[JSON]:
             if not any(s < m.end() and m.start() < e for s, e, _ in spans):
                 spans.append((m.start(), m.end(), kind))
     spans.sort()
-    return [
-        {"type": kind, "offset": utf16_len(text[:s]), "length": utf16_len(text[s:e])}
-        for s, e, kind in spans
-    ]
+    return [{"type": kind, "offset": utf16_len(text[:s]), "length": utf16_len(text[s:e])} for s, e, kind in spans]
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,8 +651,10 @@ class _Server(ThreadingHTTPServer):
             self.open_sockets.add(request)
             self.threads = [t for t in self.threads if t.is_alive()]
             thread = threading.Thread(
-                target=self.process_request_thread, args=(request, client_address),
-                name="fakeapi-conn", daemon=True,
+                target=self.process_request_thread,
+                args=(request, client_address),
+                name="fakeapi-conn",
+                daemon=True,
             )
             self.threads.append(thread)
         thread.start()
@@ -699,7 +762,10 @@ class FakeBotAPI:
         self.strict_chats = strict_chats
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.bot_user: JSON = {
-            "id": self.bot_id, "is_bot": True, "first_name": first_name, "username": username,
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": first_name,
+            "username": username,
         }
         self._me: JSON = {
             **self.bot_user,
@@ -759,13 +825,13 @@ class FakeBotAPI:
         self._stop_event.clear()
         self._server = _Server(self)
         self._serve_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="fakeapi-serve", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fakeapi-serve",
+            daemon=True,
         )
         self._serve_thread.start()
-        self._webhook_thread = threading.Thread(
-            target=self._webhook_worker, name="fakeapi-webhook", daemon=True
-        )
+        self._webhook_thread = threading.Thread(target=self._webhook_worker, name="fakeapi-webhook", daemon=True)
         self._webhook_thread.start()
         return self
 
@@ -794,7 +860,9 @@ class FakeBotAPI:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         """Stop on leaving a with-block."""
@@ -805,7 +873,9 @@ class FakeBotAPI:
         return self.start()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         """Stop on leaving an async with-block."""
@@ -855,9 +925,15 @@ class FakeBotAPI:
             (self._blocked.add if blocked else self._blocked.discard)(user_id)
 
     def add_user(
-        self, user_id: int = DEFAULT_USER_ID, first_name: str = "Alice", *,
-        last_name: str | None = None, username: str | None = None,
-        language_code: str | None = "en", is_bot: bool = False, started: bool = False,
+        self,
+        user_id: int = DEFAULT_USER_ID,
+        first_name: str = "Alice",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        is_bot: bool = False,
+        started: bool = False,
     ) -> JSON:
         """Register (or update) a user; started=True opens their private chat with the bot."""
         with self._lock:
@@ -874,8 +950,13 @@ class FakeBotAPI:
             return dict(user)
 
     def add_chat(
-        self, chat_id: int, chat_type: str | None = None, title: str | None = None, *,
-        username: str | None = None, bot_status: str = "member",
+        self,
+        chat_id: int,
+        chat_type: str | None = None,
+        title: str | None = None,
+        *,
+        username: str | None = None,
+        bot_status: str = "member",
     ) -> JSON:
         """Register a group, supergroup or channel the bot is in."""
         with self._lock:
@@ -884,7 +965,11 @@ class FakeBotAPI:
             return dict(chat)
 
     def add_file(
-        self, content: bytes, file_name: str | None = None, *, kind: str = "documents",
+        self,
+        content: bytes,
+        file_name: str | None = None,
+        *,
+        kind: str = "documents",
         mime_type: str | None = None,
     ) -> JSON:
         """Store bytes for getFile and the file URL; returns file_id, file_unique_id, file_size."""
@@ -901,8 +986,11 @@ class FakeBotAPI:
                 mime_type=mime_type,
             )
             self._files[stored.file_id] = stored
-            return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                    "file_size": len(stored.content)}
+            return {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.content),
+            }
 
     def file_content(self, file_id: str) -> bytes:
         """Bytes of a stored or uploaded file."""
@@ -923,30 +1011,51 @@ class FakeBotAPI:
     # ---------------------------------------------------------------- faults
 
     def fail(
-        self, method: str, status: int = 500, *, description: str | None = None,
-        retry_after: int | None = None, migrate_to_chat_id: int | None = None,
-        times: int | None = 1, when: Callable[[JSON], bool] | None = None,
+        self,
+        method: str,
+        status: int = 500,
+        *,
+        description: str | None = None,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+        times: int | None = 1,
+        when: Callable[[JSON], bool] | None = None,
         raw_body: bytes | None = None,
     ) -> None:
         """Answer the next `times` matching calls (None = forever) with an HTTP error."""
         if status == 429 and retry_after is None:
             retry_after = 1
-        self._add_fault(_Fault(
-            method=method.lower(), kind="fail", status=status, description=description,
-            retry_after=retry_after, migrate_to_chat_id=migrate_to_chat_id, times=times,
-            when=when, raw_body=raw_body,
-        ))
+        self._add_fault(
+            _Fault(
+                method=method.lower(),
+                kind="fail",
+                status=status,
+                description=description,
+                retry_after=retry_after,
+                migrate_to_chat_id=migrate_to_chat_id,
+                times=times,
+                when=when,
+                raw_body=raw_body,
+            )
+        )
 
     def delay(
-        self, method: str, seconds: float, times: int | None = 1, *,
+        self,
+        method: str,
+        seconds: float,
+        times: int | None = 1,
+        *,
         when: Callable[[JSON], bool] | None = None,
     ) -> None:
         """Hold the next matching calls for `seconds` before answering normally."""
-        self._add_fault(_Fault(method=method.lower(), kind="delay", seconds=seconds,
-                               times=times, when=when))
+        self._add_fault(_Fault(method=method.lower(), kind="delay", seconds=seconds, times=times, when=when))
 
     def drop(
-        self, method: str, times: int | None = 1, *, when: Callable[[JSON], bool] | None = None,
+        self,
+        method: str,
+        times: int | None = 1,
+        *,
+        when: Callable[[JSON], bool] | None = None,
     ) -> None:
         """Close the connection of the next matching calls without any response."""
         self._add_fault(_Fault(method=method.lower(), kind="drop", times=times, when=when))
@@ -984,15 +1093,18 @@ class FakeBotAPI:
             return [c.params for c in self.calls if c.method.lower() == method.lower()]
 
     def sent(
-        self, chat_id: int | str | None = None,
+        self,
+        chat_id: int | str | None = None,
         methods: Iterable[str] = ("sendMessage", "editMessageText", "editMessageReplyMarkup"),
     ) -> list[JSON]:
         """Params of successful sendMessage/edit calls, optionally for one chat."""
         wanted = {m.lower() for m in methods}
         with self._lock:
             return [
-                r.params for r in self.log
-                if r.method.lower() in wanted and r.error is None
+                r.params
+                for r in self.log
+                if r.method.lower() in wanted
+                and r.error is None
                 and (chat_id is None or str(r.params.get("chat_id")) == str(chat_id))
             ]
 
@@ -1009,9 +1121,9 @@ class FakeBotAPI:
         """Current versions of messages the bot sent, oldest first."""
         with self._lock:
             found = [
-                m for (cid, _), m in self._messages.items()
-                if m.get("from", {}).get("id") == self.bot_id
-                and (chat_id is None or cid == chat_id)
+                m
+                for (cid, _), m in self._messages.items()
+                if m.get("from", {}).get("id") == self.bot_id and (chat_id is None or cid == chat_id)
             ]
             found.sort(key=lambda m: int(m.get("_seq", 0)))
             return [self._public(m) for m in found]
@@ -1030,12 +1142,16 @@ class FakeBotAPI:
             return list(self._updates)
 
     def _matching(
-        self, method: str, predicate: Callable[[JSON], bool] | None, since: int,
+        self,
+        method: str,
+        predicate: Callable[[JSON], bool] | None,
+        since: int,
     ) -> list[JSON]:
         """Params of calls to method from index `since` that satisfy predicate."""
         with self._lock:
             return [
-                c.params for c in self.calls[since:]
+                c.params
+                for c in self.calls[since:]
                 if c.method.lower() == method.lower() and (predicate is None or predicate(c.params))
             ]
 
@@ -1045,8 +1161,13 @@ class FakeBotAPI:
             return len(self.calls)
 
     async def wait_for(
-        self, method: str, count: int = 1, timeout: float = 5,
-        predicate: Callable[[JSON], bool] | None = None, *, since: int = 0,
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5,
+        predicate: Callable[[JSON], bool] | None = None,
+        *,
+        since: int = 0,
     ) -> list[JSON]:
         """Await `count` matching calls to method (from call index since); return their params."""
         deadline = time.monotonic() + timeout
@@ -1059,8 +1180,13 @@ class FakeBotAPI:
             await asyncio.sleep(0.01)
 
     def wait_for_sync(
-        self, method: str, count: int = 1, timeout: float = 5,
-        predicate: Callable[[JSON], bool] | None = None, *, since: int = 0,
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5,
+        predicate: Callable[[JSON], bool] | None = None,
+        *,
+        since: int = 0,
     ) -> list[JSON]:
         """Blocking wait_for for code outside the event loop (threads)."""
         deadline = time.monotonic() + timeout
@@ -1077,14 +1203,12 @@ class FakeBotAPI:
     def _wait_failure(self, method: str, count: int, got: int, timeout: float) -> str:
         """A helpful timeout message listing what was called instead."""
         with self._lock:
-            recent = [
-                f"  {r.method} {r.status} {r.error or ''} {self._short(r.params)}"
-                for r in self.log[-15:]
-            ]
+            recent = [f"  {r.method} {r.status} {r.error or ''} {self._short(r.params)}" for r in self.log[-15:]]
             faults = [f"  {f.method} {f.kind} {f.status}" for f in self.faulted[-5:]]
         return (
             f"waited {timeout}s for {count} x {method}, got {got}. Recent calls:\n"
-            + "\n".join(recent) + ("\nFaulted:\n" + "\n".join(faults) if faults else "")
+            + "\n".join(recent)
+            + ("\nFaulted:\n" + "\n".join(faults) if faults else "")
         )
 
     @staticmethod
@@ -1103,22 +1227,19 @@ class FakeBotAPI:
         path = urllib.parse.unquote(parsed.path)
 
         if path.startswith("/file/bot"):
-            self._serve_file(handler, path[len("/file/bot"):])
+            self._serve_file(handler, path[len("/file/bot") :])
             return
         m = re.fullmatch(r"/bot([^/]*)/([A-Za-z0-9_]*)", path)
         if not m:
-            handler.reply(404, _json_bytes({"ok": False, "error_code": 404,
-                                            "description": "Not Found"}))
+            handler.reply(404, _json_bytes({"ok": False, "error_code": 404, "description": "Not Found"}))
             return
         token, raw_method = m.groups()
         if token != self.token:
             status = 401 if _TOKEN_SHAPE.match(token) else 404
-            handler.reply(status, _json_bytes({"ok": False, "error_code": status,
-                                               "description": _STATUS_TEXT[status]}))
+            handler.reply(status, _json_bytes({"ok": False, "error_code": status, "description": _STATUS_TEXT[status]}))
             return
         try:
-            params = self._parse_params(handler.headers.get("Content-Type", ""), body,
-                                        parsed.query)
+            params = self._parse_params(handler.headers.get("Content-Type", ""), body, parsed.query)
         except Exception as exc:
             handler.reply(400, _json_bytes(_bad(f"can't parse request: {exc}").body()))
             return
@@ -1155,7 +1276,7 @@ class FakeBotAPI:
     @classmethod
     def _builtin_methods(cls) -> list[str]:
         """Names of the Bot API methods implemented as _api_<name>."""
-        return [n[len("_api_"):] for n in dir(cls) if n.startswith("_api_")]
+        return [n[len("_api_") :] for n in dir(cls) if n.startswith("_api_")]
 
     def _fault_body(self, fault: _Fault) -> bytes:
         """The error body of an injected failure."""
@@ -1167,8 +1288,9 @@ class FakeBotAPI:
             if fault.status == 429:
                 description = f"Too Many Requests: retry after {fault.retry_after}"
             elif fault.status == 409:
-                description = ("Conflict: terminated by other getUpdates request; make sure "
-                               "that only one bot instance is running")
+                description = (
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                )
             elif fault.migrate_to_chat_id is not None:
                 description = "Bad Request: group chat was upgraded to a supergroup chat"
             else:
@@ -1216,7 +1338,10 @@ class FakeBotAPI:
         return params
 
     def _dispatch(
-        self, method: str, params: JSON, uploads: dict[str, _Upload],
+        self,
+        method: str,
+        params: JSON,
+        uploads: dict[str, _Upload],
     ) -> tuple[int, bytes]:
         """Run a method, record it, and build (status, body)."""
         custom = self._custom.get(method.lower())
@@ -1240,8 +1365,9 @@ class FakeBotAPI:
             with self._lock:
                 self.internal_errors.append(f"{method}: {exc!r}\n{trace}")
             self._record(CallRecord(method, params, 500, error=repr(exc)))
-            return 500, _json_bytes({"ok": False, "error_code": 500,
-                                     "description": f"Internal Server Error: fake: {exc!r}"})
+            return 500, _json_bytes(
+                {"ok": False, "error_code": 500, "description": f"Internal Server Error: fake: {exc!r}"}
+            )
         self._record(CallRecord(method, params, 200, result=result))
         return 200, _json_bytes({"ok": True, "result": result})
 
@@ -1258,8 +1384,7 @@ class FakeBotAPI:
         with self._lock:
             stored = next((f for f in self._files.values() if f.file_path == file_path), None)
         if token != self.token or stored is None:
-            handler.reply(404, _json_bytes({"ok": False, "error_code": 404,
-                                            "description": "Not Found"}))
+            handler.reply(404, _json_bytes({"ok": False, "error_code": 404, "description": "Not Found"}))
             return
         with self._cond:
             self.log.append(CallRecord("download", {"file_path": file_path}, 200))
@@ -1274,8 +1399,7 @@ class FakeBotAPI:
         with self._lock:
             user = self._users.get(user_id)
             if user is None or first_name is not None or any(v is not None for v in extra.values()):
-                current = dict(user or {"id": user_id, "is_bot": False, "first_name": "Alice",
-                                        "language_code": "en"})
+                current = dict(user or {"id": user_id, "is_bot": False, "first_name": "Alice", "language_code": "en"})
                 if first_name is not None:
                     current["first_name"] = first_name
                 for key, value in extra.items():
@@ -1296,26 +1420,29 @@ class FakeBotAPI:
         return chat
 
     def _group_chat(
-        self, chat_id: int, chat_type: str | None, title: str | None,
+        self,
+        chat_id: int,
+        chat_type: str | None,
+        title: str | None,
         username: str | None = None,
     ) -> JSON:
         """Register or fetch a group/supergroup/channel chat (chat_type None: keep or guess)."""
         if chat_type is None:
             known = self._chats.get(chat_id)
-            chat_type = known["type"] if known else (
-                "supergroup" if str(chat_id).startswith("-100") else "group")
+            chat_type = known["type"] if known else ("supergroup" if str(chat_id).startswith("-100") else "group")
         if chat_type not in ("group", "supergroup", "channel"):
             raise ValueError(f"not a group chat type: {chat_type!r}")
         if chat_id > 0:
             raise ValueError(f"group and channel chat ids are negative, got {chat_id}")
         if chat_id in self._migrated:
-            raise ValueError(
-                f"chat {chat_id} was migrated to {self._migrated[chat_id]}; use the new id"
-            )
+            raise ValueError(f"chat {chat_id} was migrated to {self._migrated[chat_id]}; use the new id")
         chat = self._chats.get(chat_id)
         if chat is None or chat["type"] != chat_type or (title and chat.get("title") != title):
-            chat = {"id": chat_id, "type": chat_type,
-                    "title": title or (chat or {}).get("title") or f"Test {chat_type}"}
+            chat = {
+                "id": chat_id,
+                "type": chat_type,
+                "title": title or (chat or {}).get("title") or f"Test {chat_type}",
+            }
             if username:
                 chat["username"] = username
             self._chats[chat_id] = chat
@@ -1391,8 +1518,9 @@ class FakeBotAPI:
         if self._bot_status.get(chat["id"]) in ("administrator", "creator"):
             return True
         if not ({"text", "caption"} & message.keys()):
-            return not any(k in message for k in ("sticker", "photo", "voice", "document")) or \
-                self._is_reply_to_bot(message)
+            return not any(k in message for k in ("sticker", "photo", "voice", "document")) or self._is_reply_to_bot(
+                message
+            )
         if self._is_reply_to_bot(message):
             return True
         text = message.get("text") or message.get("caption") or ""
@@ -1413,23 +1541,33 @@ class FakeBotAPI:
     # ---------------------------------------------------------------- update builders
 
     def _compose(
-        self, content: JSON, *, user_id: int, chat_id: int | None, first_name: str | None,
-        last_name: str | None, username: str | None, language_code: str | None,
-        chat_type: str, chat_title: str | None, reply_to: JSON | None, date: int | None,
+        self,
+        content: JSON,
+        *,
+        user_id: int,
+        chat_id: int | None,
+        first_name: str | None,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        chat_type: str,
+        chat_title: str | None,
+        reply_to: JSON | None,
+        date: int | None,
         kind: str = "message",
     ) -> JSON:
         """Build, store and enqueue a user message of any content."""
         with self._cond:
-            user = self._user_dict(user_id, first_name, last_name=last_name, username=username,
-                                   language_code=language_code)
+            user = self._user_dict(
+                user_id, first_name, last_name=last_name, username=username, language_code=language_code
+            )
             if chat_type == "private":
                 if chat_id not in (None, user_id):
                     raise ValueError("a private chat's id is the user's id")
                 chat = self._private_chat(user)
             else:
                 default = {"group": DEFAULT_GROUP_ID, "supergroup": DEFAULT_SUPERGROUP_ID}
-                chat = self._group_chat(chat_id if chat_id is not None else default[chat_type],
-                                        chat_type, chat_title)
+                chat = self._group_chat(chat_id if chat_id is not None else default[chat_type], chat_type, chat_title)
                 self._chat_users.setdefault(chat["id"], set()).add(user_id)
             message = self._base_message(chat, user, date=date)
             if reply_to is not None:
@@ -1445,11 +1583,20 @@ class FakeBotAPI:
             return self._enqueue(kind, self._public(message), deliver)
 
     def user_message(
-        self, text: str, *, user_id: int = DEFAULT_USER_ID, chat_id: int | None = None,
-        first_name: str | None = None, last_name: str | None = None,
-        username: str | None = None, language_code: str | None = None,
-        entities: list[JSON] | None = None, reply_to: JSON | None = None,
-        chat_type: str = "private", chat_title: str | None = None, date: int | None = None,
+        self,
+        text: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        chat_id: int | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        entities: list[JSON] | None = None,
+        reply_to: JSON | None = None,
+        chat_type: str = "private",
+        chat_title: str | None = None,
+        date: int | None = None,
     ) -> JSON:
         """A text message from a user; /commands, @mentions, URLs and #tags get entities."""
         content: JSON = {"text": text}
@@ -1457,13 +1604,25 @@ class FakeBotAPI:
         if found:
             content["entities"] = found
         return self._compose(
-            content, user_id=user_id, chat_id=chat_id, first_name=first_name,
-            last_name=last_name, username=username, language_code=language_code,
-            chat_type=chat_type, chat_title=chat_title, reply_to=reply_to, date=date,
+            content,
+            user_id=user_id,
+            chat_id=chat_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            chat_type=chat_type,
+            chat_title=chat_title,
+            reply_to=reply_to,
+            date=date,
         )
 
     def edited_message(
-        self, message: JSON, text: str, *, entities: list[JSON] | None = None,
+        self,
+        message: JSON,
+        text: str,
+        *,
+        entities: list[JSON] | None = None,
         edit_date: int | None = None,
     ) -> JSON:
         """An edited_message update for a user's earlier message (update dict or message dict)."""
@@ -1480,12 +1639,16 @@ class FakeBotAPI:
             self._store(stored)
             channel = stored["chat"]["type"] == "channel"
             kind = "edited_channel_post" if channel else "edited_message"
-            return self._enqueue(kind, self._public(stored),
-                                 self._privacy_allows(stored["chat"], stored))
+            return self._enqueue(kind, self._public(stored), self._privacy_allows(stored["chat"], stored))
 
     def channel_post(
-        self, text: str, *, chat_id: int = DEFAULT_CHANNEL_ID, chat_title: str = "Test channel",
-        username: str | None = None, author_signature: str | None = None,
+        self,
+        text: str,
+        *,
+        chat_id: int = DEFAULT_CHANNEL_ID,
+        chat_title: str = "Test channel",
+        username: str | None = None,
+        author_signature: str | None = None,
     ) -> JSON:
         """A channel_post update in a channel where the bot is an administrator."""
         with self._cond:
@@ -1498,24 +1661,40 @@ class FakeBotAPI:
             if author_signature:
                 message["author_signature"] = author_signature
             self._store(message)
-            return self._enqueue("channel_post", self._public(message),
-                                 self._bot_status.get(chat_id) in ("administrator", "creator"))
+            return self._enqueue(
+                "channel_post", self._public(message), self._bot_status.get(chat_id) in ("administrator", "creator")
+            )
 
     def sticker(
-        self, emoji: str = "👍", *, set_name: str | None = "TestPack", **who: Any,
+        self,
+        emoji: str = "👍",
+        *,
+        set_name: str | None = "TestPack",
+        **who: Any,
     ) -> JSON:
         """A sticker message (who: user_id, chat_id, chat_type, first_name, ...)."""
-        info = self.add_file(b"RIFF\x00\x00\x00\x00WEBPVP8 ", "sticker.webp", kind="stickers",
-                             mime_type="image/webp")
-        sticker: JSON = {**info, "type": "regular", "width": 512, "height": 512,
-                         "is_animated": False, "is_video": False, "emoji": emoji}
+        info = self.add_file(b"RIFF\x00\x00\x00\x00WEBPVP8 ", "sticker.webp", kind="stickers", mime_type="image/webp")
+        sticker: JSON = {
+            **info,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+        }
         if set_name:
             sticker["set_name"] = set_name
         return self._compose({"sticker": sticker}, **self._who(who))
 
     def photo(
-        self, content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", *, caption: str | None = None,
-        width: int = 1280, height: int = 960, **who: Any,
+        self,
+        content: bytes = b"\xff\xd8\xff\xe0fake-jpeg",
+        *,
+        caption: str | None = None,
+        width: int = 1280,
+        height: int = 960,
+        **who: Any,
     ) -> JSON:
         """A photo message with two sizes (both downloadable) and an optional caption."""
         sizes = []
@@ -1527,17 +1706,25 @@ class FakeBotAPI:
         return self._compose(message, **self._who(who))
 
     def voice(
-        self, content: bytes = b"OggS\x00fake-voice", *, duration: int = 3,
-        mime_type: str = "audio/ogg", **who: Any,
+        self,
+        content: bytes = b"OggS\x00fake-voice",
+        *,
+        duration: int = 3,
+        mime_type: str = "audio/ogg",
+        **who: Any,
     ) -> JSON:
         """A voice message whose file can be downloaded."""
         info = self.add_file(content, "voice.oga", kind="voice", mime_type=mime_type)
-        return self._compose({"voice": {**info, "duration": duration, "mime_type": mime_type}},
-                             **self._who(who))
+        return self._compose({"voice": {**info, "duration": duration, "mime_type": mime_type}}, **self._who(who))
 
     def document(
-        self, file_name: str, content: bytes, *, mime_type: str | None = None,
-        caption: str | None = None, **who: Any,
+        self,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        **who: Any,
     ) -> JSON:
         """A document message; getFile + download serve content."""
         mime = mime_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
@@ -1558,15 +1745,34 @@ class FakeBotAPI:
     @staticmethod
     def _who(who: dict[str, Any]) -> dict[str, Any]:
         """Defaults for the sender/chat keywords of media helpers."""
-        allowed = {"user_id", "chat_id", "first_name", "last_name", "username",
-                   "language_code", "chat_type", "chat_title", "reply_to", "date"}
+        allowed = {
+            "user_id",
+            "chat_id",
+            "first_name",
+            "last_name",
+            "username",
+            "language_code",
+            "chat_type",
+            "chat_title",
+            "reply_to",
+            "date",
+        }
         unknown = set(who) - allowed
         if unknown:
             raise TypeError(f"unexpected keyword arguments: {sorted(unknown)}")
-        return {"user_id": DEFAULT_USER_ID, "chat_id": None, "first_name": None,
-                "last_name": None, "username": None, "language_code": None,
-                "chat_type": "private", "chat_title": None, "reply_to": None, "date": None,
-                **who}
+        return {
+            "user_id": DEFAULT_USER_ID,
+            "chat_id": None,
+            "first_name": None,
+            "last_name": None,
+            "username": None,
+            "language_code": None,
+            "chat_type": "private",
+            "chat_title": None,
+            "reply_to": None,
+            "date": None,
+            **who,
+        }
 
     def _member_user(self, user: JSON | int) -> JSON:
         """A user dict from an id, a user dict, or the bot."""
@@ -1574,13 +1780,22 @@ class FakeBotAPI:
             return dict(self.bot_user) if user == self.bot_id else self._user_dict(user)
         if user.get("id") == self.bot_id:
             return dict(self.bot_user)
-        return self._user_dict(user["id"], user.get("first_name"),
-                               last_name=user.get("last_name"), username=user.get("username"),
-                               language_code=user.get("language_code"))
+        return self._user_dict(
+            user["id"],
+            user.get("first_name"),
+            last_name=user.get("last_name"),
+            username=user.get("username"),
+            language_code=user.get("language_code"),
+        )
 
     def new_chat_members(
-        self, chat_id: int, users: Sequence[JSON | int], *, by_user_id: int | None = None,
-        chat_type: str | None = None, chat_title: str | None = None,
+        self,
+        chat_id: int,
+        users: Sequence[JSON | int],
+        *,
+        by_user_id: int | None = None,
+        chat_type: str | None = None,
+        chat_title: str | None = None,
     ) -> JSON:
         """Service message for members joining; adding the bot also queues my_chat_member first."""
         with self._cond:
@@ -1602,7 +1817,11 @@ class FakeBotAPI:
             return self._enqueue("message", self._public(message))
 
     def my_chat_member(
-        self, chat_id: int, old_status: str, new_status: str, *,
+        self,
+        chat_id: int,
+        old_status: str,
+        new_status: str,
+        *,
         by_user_id: int = DEFAULT_USER_ID,
     ) -> JSON:
         """A my_chat_member update: the bot's own status in a chat changed (also applied)."""
@@ -1610,20 +1829,29 @@ class FakeBotAPI:
             chat = self._chats.get(chat_id)
             if chat is None:
                 raise ValueError(f"unknown chat {chat_id}: create it first (add_chat)")
-            sender = (dict(self.bot_user) if by_user_id == self.bot_id
-                      else self._user_dict(by_user_id))
+            sender = dict(self.bot_user) if by_user_id == self.bot_id else self._user_dict(by_user_id)
             self._bot_status[chat_id] = old_status
             self._members.pop((chat_id, self.bot_id), None)
             old_member = self._member_object(chat_id, self.bot_id)
             self._bot_status[chat_id] = new_status
             new_member = self._member_object(chat_id, self.bot_id)
-            payload: JSON = {"chat": dict(chat), "from": sender, "date": int(time.time()),
-                             "old_chat_member": old_member, "new_chat_member": new_member}
+            payload: JSON = {
+                "chat": dict(chat),
+                "from": sender,
+                "date": int(time.time()),
+                "old_chat_member": old_member,
+                "new_chat_member": new_member,
+            }
             return self._enqueue("my_chat_member", payload)
 
     def left_chat_member(
-        self, chat_id: int, user: JSON | int, *, by_user_id: int | None = None,
-        chat_type: str | None = None, chat_title: str | None = None,
+        self,
+        chat_id: int,
+        user: JSON | int,
+        *,
+        by_user_id: int | None = None,
+        chat_type: str | None = None,
+        chat_title: str | None = None,
     ) -> JSON:
         """The service message for a member leaving or being removed (the bot: kicked)."""
         with self._cond:
@@ -1644,7 +1872,11 @@ class FakeBotAPI:
             return update
 
     def migrate(
-        self, chat_id: int, new_chat_id: int | None = None, *, by_user_id: int = DEFAULT_USER_ID,
+        self,
+        chat_id: int,
+        new_chat_id: int | None = None,
+        *,
+        by_user_id: int = DEFAULT_USER_ID,
     ) -> list[JSON]:
         """Upgrade a group to a supergroup: both service message updates (old chat, new chat)."""
         with self._cond:
@@ -1667,13 +1899,18 @@ class FakeBotAPI:
             second = self._base_message(new_chat, sender)
             second["migrate_from_chat_id"] = chat_id
             self._store(second)
-            return [self._enqueue("message", self._public(first)),
-                    self._enqueue("message", self._public(second))]
+            return [self._enqueue("message", self._public(first)), self._enqueue("message", self._public(second))]
 
     def callback(
-        self, data: str, *, message: JSON | None = None, user_id: int = DEFAULT_USER_ID,
-        first_name: str | None = None, language_code: str | None = None,
-        inline_message_id: str | None = None, check: bool = True,
+        self,
+        data: str,
+        *,
+        message: JSON | None = None,
+        user_id: int = DEFAULT_USER_ID,
+        first_name: str | None = None,
+        language_code: str | None = None,
+        inline_message_id: str | None = None,
+        check: bool = True,
     ) -> JSON:
         """A button press on a bot message (default: the bot's last message to user_id)."""
         with self._cond:
@@ -1708,8 +1945,14 @@ class FakeBotAPI:
             return self._enqueue("callback_query", query)
 
     def inline_query(
-        self, query: str, *, user_id: int = DEFAULT_USER_ID, first_name: str | None = None,
-        language_code: str | None = None, offset: str = "", chat_type: str | None = "sender",
+        self,
+        query: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        first_name: str | None = None,
+        language_code: str | None = None,
+        offset: str = "",
+        chat_type: str | None = "sender",
     ) -> JSON:
         """An inline_query update (the bot must support inline mode)."""
         if len(query) > 256:
@@ -1746,8 +1989,7 @@ class FakeBotAPI:
         """A known chat (for getChat/getChatMember), honouring migration."""
         chat_id = self._resolve_chat_id(raw)
         if chat_id in self._migrated:
-            raise _bad("group chat was upgraded to a supergroup chat",
-                       {"migrate_to_chat_id": self._migrated[chat_id]})
+            raise _bad("group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self._migrated[chat_id]})
         chat = self._chats.get(chat_id)
         if chat is None:
             if not self.strict_chats:
@@ -1766,8 +2008,7 @@ class FakeBotAPI:
         """A chat the bot may post into, or the Telegram error explaining why not."""
         chat_id = self._resolve_chat_id(raw)
         if chat_id in self._migrated:
-            raise _bad("group chat was upgraded to a supergroup chat",
-                       {"migrate_to_chat_id": self._migrated[chat_id]})
+            raise _bad("group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self._migrated[chat_id]})
         if chat_id in self._blocked:
             raise _forbidden("bot was blocked by the user")
         chat = self._chats.get(chat_id)
@@ -1782,8 +2023,11 @@ class FakeBotAPI:
                 raise _forbidden("bot can't send messages to bots")
             return chat
         status = self._bot_status.get(chat_id, "member")
-        kind = "supergroup chat" if chat["type"] == "supergroup" else (
-            "group chat" if chat["type"] == "group" else "channel chat")
+        kind = (
+            "supergroup chat"
+            if chat["type"] == "supergroup"
+            else ("group chat" if chat["type"] == "group" else "channel chat")
+        )
         if status == "kicked":
             raise _forbidden(f"bot was kicked from the {kind}")
         if status == "left":
@@ -1804,11 +2048,19 @@ class FakeBotAPI:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup should be '
-                           "an Array of Arrays")
-            actions = ("url", "callback_data", "switch_inline_query",
-                       "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-                       "web_app", "login_url", "callback_game", "pay", "copy_text")
+                raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays')
+            actions = (
+                "url",
+                "callback_data",
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "switch_inline_query_chosen_chat",
+                "web_app",
+                "login_url",
+                "callback_game",
+                "pay",
+                "copy_text",
+            )
             for row in rows:
                 for button in row:
                     if not button.get("text"):
@@ -1821,8 +2073,7 @@ class FakeBotAPI:
                         if not 1 <= size <= MAX_CALLBACK_DATA:
                             raise _bad("BUTTON_DATA_INVALID")
                     if "url" in button and not re.match(r"^(https?|tg)://\S+$", str(button["url"])):
-                        raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: "
-                                   "Wrong HTTP URL")
+                        raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
             return markup
         if "keyboard" in markup:
             for row in markup["keyboard"]:
@@ -1833,25 +2084,31 @@ class FakeBotAPI:
         return None
 
     def _formatted(
-        self, params: JSON, text_key: str, limit: int, entities_key: str,
+        self,
+        params: JSON,
+        text_key: str,
+        limit: int,
+        entities_key: str,
     ) -> tuple[str, list[JSON]]:
         """Text and entities after parse_mode, with Telegram's emptiness and length checks."""
         raw = params.get(text_key)
-        text, entities = format_text("" if raw is None else str(raw), params.get("parse_mode"),
-                                     params.get(entities_key))
+        text, entities = format_text(
+            "" if raw is None else str(raw), params.get("parse_mode"), params.get(entities_key)
+        )
         if text_key == "text" and not text:
             raise _bad("message text is empty")
         if utf16_len(text) > limit:
-            raise _bad("message is too long" if text_key == "text"
-                       else "message caption is too long")
+            raise _bad("message is too long" if text_key == "text" else "message caption is too long")
         return text, entities
 
     def _reply_target(self, params: JSON, chat: JSON) -> JSON | None:
         """The message a send replies to, from reply_parameters or reply_to_message_id."""
         reply = params.get("reply_parameters")
         if reply is None and params.get("reply_to_message_id") is not None:
-            reply = {"message_id": params["reply_to_message_id"],
-                     "allow_sending_without_reply": params.get("allow_sending_without_reply")}
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply"),
+            }
         if not reply:
             return None
         target_chat = chat["id"]
@@ -1893,8 +2150,7 @@ class FakeBotAPI:
             raise _bad("message identifier is not specified")
         chat_id = self._resolve_chat_id(params.get("chat_id"))
         if chat_id in self._migrated:
-            raise _bad("group chat was upgraded to a supergroup chat",
-                       {"migrate_to_chat_id": self._migrated[chat_id]})
+            raise _bad("group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self._migrated[chat_id]})
         if chat_id not in self._chats:
             raise _bad("chat not found")
         message = self._messages.get((chat_id, int(params["message_id"])))
@@ -1924,11 +2180,18 @@ class FakeBotAPI:
             base = {"is_anonymous": False}
         elif status == "administrator":
             base = {
-                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                "can_delete_messages": True, "can_manage_video_chats": True,
-                "can_restrict_members": True, "can_promote_members": False,
-                "can_change_info": True, "can_invite_users": True, "can_post_stories": True,
-                "can_edit_stories": True, "can_delete_stories": True,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": True,
+                "can_edit_stories": True,
+                "can_delete_stories": True,
             }
             if chat_type == "channel":
                 base.update(can_post_messages=True, can_edit_messages=True)
@@ -1938,14 +2201,24 @@ class FakeBotAPI:
                     base.update(can_manage_topics=False)
         elif status == "restricted":
             base = {
-                "is_member": True, "can_send_messages": False, "can_send_audios": False,
-                "can_send_documents": False, "can_send_photos": False, "can_send_videos": False,
-                "can_send_video_notes": False, "can_send_voice_notes": False,
-                "can_send_polls": False, "can_send_other_messages": False,
-                "can_add_web_page_previews": False, "can_change_info": False,
-                "can_invite_users": False, "can_pin_messages": False,
-                "can_manage_topics": False, "can_react_to_messages": False,
-                "can_edit_tag": False, "until_date": 0,
+                "is_member": True,
+                "can_send_messages": False,
+                "can_send_audios": False,
+                "can_send_documents": False,
+                "can_send_photos": False,
+                "can_send_videos": False,
+                "can_send_video_notes": False,
+                "can_send_voice_notes": False,
+                "can_send_polls": False,
+                "can_send_other_messages": False,
+                "can_add_web_page_previews": False,
+                "can_change_info": False,
+                "can_invite_users": False,
+                "can_pin_messages": False,
+                "can_manage_topics": False,
+                "can_react_to_messages": False,
+                "can_edit_tag": False,
+                "until_date": 0,
             }
         elif status == "kicked":
             base = {"until_date": 0}
@@ -1993,7 +2266,8 @@ class FakeBotAPI:
             if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
                 raise _bad("secret token contains unallowed characters")
             self._webhook = {
-                "url": url, "secret_token": secret,
+                "url": url,
+                "secret_token": secret,
                 "max_connections": params.get("max_connections", 40),
                 "allowed_updates": params.get("allowed_updates"),
             }
@@ -2005,9 +2279,11 @@ class FakeBotAPI:
     def _api_getWebhookInfo(self, params: JSON) -> JSON:
         """getWebhookInfo: url ('' when polling) and pending count."""
         with self._lock:
-            info: JSON = {"url": self._webhook["url"] if self._webhook else "",
-                          "has_custom_certificate": False,
-                          "pending_update_count": len(self._updates)}
+            info: JSON = {
+                "url": self._webhook["url"] if self._webhook else "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
             if self._webhook:
                 info["max_connections"] = self._webhook["max_connections"]
             return info
@@ -2024,8 +2300,10 @@ class FakeBotAPI:
         with self._cond:
             if self._webhook is not None:
                 raise TelegramAPIError(
-                    409, "Conflict: can't use getUpdates method while webhook is active; "
-                         "use deleteWebhook to delete the webhook first")
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
             if params.get("allowed_updates") is not None:
                 self._allowed = frozenset(params["allowed_updates"]) or DEFAULT_ALLOWED
             self._poll_generation += 1
@@ -2038,9 +2316,12 @@ class FakeBotAPI:
             deadline = time.monotonic() + timeout
             while True:
                 if self._poll_generation != generation:
-                    raise TelegramAPIError(409, "Conflict: terminated by other getUpdates "
-                                                "request; make sure that only one bot instance "
-                                                "is running")
+                    raise TelegramAPIError(
+                        409,
+                        "Conflict: terminated by other getUpdates "
+                        "request; make sure that only one bot instance "
+                        "is running",
+                    )
                 batch = self._deliverable()[:limit]
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0 or self._stop_event.is_set():
@@ -2065,8 +2346,11 @@ class FakeBotAPI:
             markup = self._check_markup(params.get("reply_markup"))
             if message is None:
                 return True
-            if (message.get("text") == text and message.get("entities", []) == entities
-                    and message.get("reply_markup") == markup):
+            if (
+                message.get("text") == text
+                and message.get("entities", []) == entities
+                and message.get("reply_markup") == markup
+            ):
                 raise _bad(NOT_MODIFIED)
             if "text" not in message:
                 raise _bad("there is no text in the message to edit")
@@ -2107,9 +2391,11 @@ class FakeBotAPI:
             if key not in self._messages:
                 raise _bad("message to delete not found")
             message = self._messages[key]
-            if (message.get("from", {}).get("id") != self.bot_id
-                    and self._chats.get(chat_id, {}).get("type") != "private"
-                    and self._bot_status.get(chat_id) not in ("administrator", "creator")):
+            if (
+                message.get("from", {}).get("id") != self.bot_id
+                and self._chats.get(chat_id, {}).get("type") != "private"
+                and self._bot_status.get(chat_id) not in ("administrator", "creator")
+            ):
                 raise _bad("message can't be deleted")
             del self._messages[key]
             return True
@@ -2148,8 +2434,7 @@ class FakeBotAPI:
                 self._check_markup(result.get("reply_markup"))
                 content = result.get("input_message_content")
                 if isinstance(content, dict) and "message_text" in content:
-                    format_text(content["message_text"], content.get("parse_mode"),
-                                content.get("entities"))
+                    format_text(content["message_text"], content.get("parse_mode"), content.get("entities"))
             if len(str(params.get("next_offset") or "").encode("utf-8")) > 64:
                 raise _bad("NEXT_OFFSET_INVALID")
             self._inline_queries[query_id] = True
@@ -2228,7 +2513,8 @@ class FakeBotAPI:
             if chat["type"] == "private":
                 raise _bad("there are no administrators in the private chat")
             admins = [
-                self._member_object(cid, uid) for (cid, uid), m in self._members.items()
+                self._member_object(cid, uid)
+                for (cid, uid), m in self._members.items()
                 if cid == chat["id"] and m.get("status") in ("creator", "administrator")
             ]
             return admins
@@ -2246,20 +2532,33 @@ class FakeBotAPI:
         with self._lock:
             chat = self._chat_for_read(params.get("chat_id"))
             info: JSON = {
-                **chat, "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False,
-                                        "gifts_from_channels": False},
+                **chat,
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
             }
             if chat["type"] in ("group", "supergroup"):
                 info["permissions"] = {
-                    "can_send_messages": True, "can_send_audios": True,
-                    "can_send_documents": True, "can_send_photos": True,
-                    "can_send_videos": True, "can_send_video_notes": True,
-                    "can_send_voice_notes": True, "can_send_polls": True,
-                    "can_send_other_messages": True, "can_add_web_page_previews": True,
-                    "can_change_info": False, "can_invite_users": True,
-                    "can_pin_messages": False, "can_manage_topics": False,
+                    "can_send_messages": True,
+                    "can_send_audios": True,
+                    "can_send_documents": True,
+                    "can_send_photos": True,
+                    "can_send_videos": True,
+                    "can_send_video_notes": True,
+                    "can_send_voice_notes": True,
+                    "can_send_polls": True,
+                    "can_send_other_messages": True,
+                    "can_add_web_page_previews": True,
+                    "can_change_info": False,
+                    "can_invite_users": True,
+                    "can_pin_messages": False,
+                    "can_manage_topics": False,
                 }
             return info
 
@@ -2288,23 +2587,29 @@ class FakeBotAPI:
                 raise _bad("invalid file_id")
             if len(stored.content) > MAX_DOWNLOAD:
                 raise _bad("file is too big")
-            return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                    "file_size": len(stored.content), "file_path": stored.file_path}
+            return {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.content),
+                "file_path": stored.file_path,
+            }
 
     def _upload(self, params: JSON, uploads: dict[str, _Upload], key: str, kind: str) -> JSON:
         """Resolve a file parameter (upload, attach:// or an existing file_id) to file info."""
         value = params.get(key)
         upload = uploads.get(key)
         if isinstance(value, str) and value.startswith("attach://"):
-            upload = uploads.get(value[len("attach://"):])
+            upload = uploads.get(value[len("attach://") :])
         if upload is not None:
-            info = self.add_file(upload.content, upload.filename, kind=kind,
-                                 mime_type=upload.content_type)
+            info = self.add_file(upload.content, upload.filename, kind=kind, mime_type=upload.content_type)
             return {**info, "file_name": upload.filename, "mime_type": upload.content_type}
         if isinstance(value, str) and value in self._files:
             stored = self._files[value]
-            return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                    "file_size": len(stored.content)}
+            return {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.content),
+            }
         raise _bad("wrong file identifier/HTTP URL specified")
 
     def _media_message(self, params: JSON, content: JSON) -> JSON:
@@ -2350,8 +2655,7 @@ class FakeBotAPI:
             with self._cond:
                 self.webhook_deliveries.append((update["update_id"], status))
                 if 200 <= status < 300:
-                    self._updates = [u for u in self._updates
-                                     if u["update_id"] != update["update_id"]]
+                    self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
                     self._cond.notify_all()
                     continue
             self._stop_event.wait(0.2)
@@ -2386,7 +2690,7 @@ def _deep_copy(data: _T) -> _T:
 def _utf16_slice(text: str, offset: int, length: int) -> str:
     """Substring by UTF-16 offset/length, as entities address text."""
     data = text.encode("utf-16-le")
-    return data[offset * 2:(offset + length) * 2].decode("utf-16-le", errors="replace")
+    return data[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="replace")
 
 
 def _phrase(status: int) -> str:

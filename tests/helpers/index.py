@@ -1,4 +1,5 @@
 """Checks of the stored search index."""
+
 from __future__ import annotations
 
 from rolebot.store.store import Store

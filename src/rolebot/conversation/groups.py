@@ -1,4 +1,5 @@
 """A group's settings: when to speak, how sure to be, which script, how long."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -20,7 +21,7 @@ class GroupSettings:
     length: str = "short"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GroupSettings":
+    def from_dict(cls, data: dict[str, Any]) -> GroupSettings:
         """Read stored settings, ignoring anything invalid."""
         s = cls()
         if data.get("mode") in MODES:
@@ -41,11 +42,15 @@ class GroupSettings:
         """Return the forced reply script, or None to follow the asker."""
         return None if self.script == "auto" else self.script
 
-    def with_change(self, change: str) -> "GroupSettings | None":
+    def with_change(self, change: str) -> GroupSettings | None:
         """Apply a compact change like 'mode=auto'; None when it is not a valid change."""
         key, _, value = change.partition("=")
-        allowed: dict[str, tuple[Any, ...]] = {"mode": MODES, "script": SCRIPTS, "length": LENGTHS,
-                                               "threshold": tuple(str(t) for t in THRESHOLDS)}
+        allowed: dict[str, tuple[Any, ...]] = {
+            "mode": MODES,
+            "script": SCRIPTS,
+            "length": LENGTHS,
+            "threshold": tuple(str(t) for t in THRESHOLDS),
+        }
         if key not in allowed or value not in allowed[key]:
             return None
         if key == "threshold":

@@ -1,11 +1,12 @@
 """Turn engine results into replies: text and buttons, for Telegram (HTML) and the terminal alike."""
+
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
 
-from rolebot.engine.engine import Result
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
+from rolebot.engine.engine import Result
 from rolebot.language.normalize import to_traditional
 
 LIMIT = 4096
@@ -82,8 +83,9 @@ def _short(answer: str, lines: int = 3) -> str:
     return "\n".join(parts[:lines]) + ("\n…" if len(parts) > lines else "")
 
 
-def render_result(result: Result, *, short: bool = False, deep_link: str | None = None,
-                  browse: list[str] | None = None) -> Reply:
+def render_result(
+    result: Result, *, short: bool = False, deep_link: str | None = None, browse: list[str] | None = None
+) -> Reply:
     """Render what the engine decided: an answer, a choice, or an honest decline."""
     if result.kind in ("answer", "passage") and result.answer:
         reply = _render_answer(result, short=short, deep_link=deep_link)
@@ -93,8 +95,10 @@ def render_result(result: Result, *, short: bool = False, deep_link: str | None 
         text = "我没读懂这条消息😅 可以直接用文字问我，比如「营销和销售有什么区别？」"
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     else:
-        text = ("这个问题我不太确定，也不想乱答。我只懂营销、销售、市场、运营这些岗位的区别和关系，"
-                "可以换个问法，或者从下面的话题里挑一个看看。")
+        text = (
+            "这个问题我不太确定，也不想乱答。我只懂营销、销售、市场、运营这些岗位的区别和关系，"
+            "可以换个问法，或者从下面的话题里挑一个看看。"
+        )
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     return _convert(reply, result.script)
 
@@ -146,18 +150,22 @@ def _browse_rows(categories: list[str]) -> list[list[Button]]:
 
 def render_welcome(categories: list[str], script: str = "simplified") -> Reply:
     """Render the /start welcome with the browse menu."""
-    text = ("你好！我是 rolebot，专门解释营销、销售、市场、运营这些岗位有什么不同、怎么配合、怎么选。\n"
-            "直接发问题给我，比如「营销和运营有什么区别？」，或者从下面的话题开始看。")
+    text = (
+        "你好！我是 rolebot，专门解释营销、销售、市场、运营这些岗位有什么不同、怎么配合、怎么选。\n"
+        "直接发问题给我，比如「营销和运营有什么区别？」，或者从下面的话题开始看。"
+    )
     return _convert(Reply(html.escape(text), text, _browse_rows(categories)), script)
 
 
 def render_help(script: str = "simplified") -> Reply:
     """Render /help."""
-    text = ("怎么用：\n"
-            "• 直接发问题，例如「市场部和销售部有什么区别？」（简体、繁體都可以）\n"
-            "• /topics 浏览所有话题\n"
-            "• /ask 问题 —— 在群里请用这个方式问我\n"
-            "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好")
+    text = (
+        "怎么用：\n"
+        "• 直接发问题，例如「市场部和销售部有什么区别？」（简体、繁體都可以）\n"
+        "• /topics 浏览所有话题\n"
+        "• /ask 问题 —— 在群里请用这个方式问我\n"
+        "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好"
+    )
     return _convert(Reply(html.escape(text), text), script)
 
 
@@ -198,9 +206,13 @@ def render_plain(reply: Reply) -> str:
 
 
 _LABELS = {
-    "addressed": "只在被点名时回答", "auto": "也主动回答有把握的问题",
-    "auto_script": "跟随提问者", "simplified": "简体", "traditional": "繁體",
-    "short": "简短", "full": "完整",
+    "addressed": "只在被点名时回答",
+    "auto": "也主动回答有把握的问题",
+    "auto_script": "跟随提问者",
+    "simplified": "简体",
+    "traditional": "繁體",
+    "short": "简短",
+    "full": "完整",
 }
 
 
@@ -222,8 +234,12 @@ def render_settings(settings: GroupSettings) -> Reply:
     rows = [
         [Button(mark(settings.mode == m, _LABELS[m]), action("s", f"mode={m}")) for m in MODES],
         [Button(mark(settings.threshold == t, f"≥{t}"), action("s", f"threshold={t}")) for t in THRESHOLDS],
-        [Button(mark(settings.script == sc, _LABELS["auto_script" if sc == "auto" else sc]), action("s", f"script={sc}"))
-         for sc in SCRIPTS],
+        [
+            Button(
+                mark(settings.script == sc, _LABELS["auto_script" if sc == "auto" else sc]), action("s", f"script={sc}")
+            )
+            for sc in SCRIPTS
+        ],
         [Button(mark(settings.length == ln, _LABELS[ln]), action("s", f"length={ln}")) for ln in LENGTHS],
     ]
     return Reply(html.escape(text), text, rows)

@@ -1,4 +1,5 @@
 """What a conversation can do, independent of where it happens (Telegram or the terminal)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,15 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rolebot.engine.engine import Engine, Result
 from rolebot.conversation.groups import GroupSettings
-from rolebot.language.normalize import to_traditional
+from rolebot.conversation.render import (
+    Reply,
+    render_help,
+    render_passages,
+    render_plain,
+    render_result,
+    render_topic_list,
+    render_welcome,
+)
+from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files
+from rolebot.kb.records import Progress
 from rolebot.kb.review import build_review, build_stats
-from rolebot.conversation.render import (Reply, render_help, render_passages, render_plain, render_result, render_topic_list,
-                     render_welcome)
-from rolebot.store.store import Store
+from rolebot.language.normalize import to_traditional
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.store import Store
 
 __all__ = ["Service", "Answer", "render_plain"]
 
@@ -58,8 +67,16 @@ class Service:
         """Return the browse categories."""
         return list(self.vocab.browse)
 
-    def ask(self, text: str, *, chat_type: str = "private", short: bool = False,
-            deep_link: str | None = None, record: bool = True, script: str | None = None) -> Answer:
+    def ask(
+        self,
+        text: str,
+        *,
+        chat_type: str = "private",
+        short: bool = False,
+        deep_link: str | None = None,
+        record: bool = True,
+        script: str | None = None,
+    ) -> Answer:
         """Answer a question and remember it when we could not; `script` forces the reply's script."""
         result = self.engine.ask(text)
         if script:
@@ -77,8 +94,9 @@ class Service:
         if not result.answered and result.normalized:
             self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])
 
-    def topic(self, topic: str, script: str = "simplified", *, short: bool = False,
-              deep_link: str | None = None) -> Answer | None:
+    def topic(
+        self, topic: str, script: str = "simplified", *, short: bool = False, deep_link: str | None = None
+    ) -> Answer | None:
         """Show one topic's answer (a follow-up or deep link), or None when unknown."""
         result = self.engine.show_topic(topic, script)
         if not result.answered:
@@ -109,14 +127,15 @@ class Service:
         """Return the help text."""
         return render_help(script)
 
-    def inline(self, text: str, limit: int = 10) -> list["InlineItem"]:
+    def inline(self, text: str, limit: int = 10) -> list[InlineItem]:
         """Return answers for an inline query: the best topics, or popular ones for an empty query."""
         script = "simplified"
         if text.strip():
             result = self.engine.ask(text)
             script = result.script
             topics = ([result.topic] if result.answered and result.topic else []) + [
-                c["topic"] for c in result.candidates if c["score"] >= 40]
+                c["topic"] for c in result.candidates if c["score"] >= 40
+            ]
         else:
             topics = [t for ts in self.vocab.browse.values() for t in ts[:2]]
         convert = to_traditional if script == "traditional" else str
@@ -127,8 +146,9 @@ class Service:
                 continue
             res = answer.result
             gist = res.answer.splitlines()[0] if res.answer else ""
-            items.append(InlineItem(res.entry_id or topic, convert(res.question or topic), convert(gist),
-                                    answer.reply.html))
+            items.append(
+                InlineItem(res.entry_id or topic, convert(res.question or topic), convert(gist), answer.reply.html)
+            )
             if len(items) >= limit:
                 break
         return items
@@ -167,12 +187,25 @@ class Service:
         """Return questions per day, answer rate, top and disliked topics."""
         return build_stats(self.store)
 
-    def import_file(self, path: Path, dry_run: bool, actor: str | None = None) -> ImportPlan:
-        """Validate (and unless dry_run, import) one knowledge file; the engine sees it at once."""
-        plan = import_files(self.store, [path], dry_run=dry_run, actor=actor)
+    def import_files(
+        self, paths: list[Path], dry_run: bool, actor: str | None = None, progress: Progress | None = None
+    ) -> ImportPlan:
+        """Validate (and unless dry_run, import) knowledge files; the engine sees them at once."""
+        plan = import_files(
+            self.store, paths, dry_run=dry_run, actor=actor, answerer=self.confident_topic, progress=progress
+        )
         if not dry_run:
             self.engine.refresh()
         return plan
+
+    def import_file(self, path: Path, dry_run: bool, actor: str | None = None) -> ImportPlan:
+        """Validate (and unless dry_run, import) one knowledge file."""
+        return self.import_files([path], dry_run=dry_run, actor=actor)
+
+    def confident_topic(self, question: str) -> tuple[str, int] | None:
+        """Return the topic and score the engine answers a question with today, if it answers."""
+        result = self.engine.ask(question)
+        return (result.topic, result.score) if result.answered and result.topic else None
 
     def unanswered_keys(self) -> list[str]:
         """Return the stored keys of unanswered questions."""
@@ -187,6 +220,5 @@ class Service:
         entry = self.store.entry(entry_id)
         if entry is None:
             return False
-        self.store.record_feedback(entry["topic"], entry_id, 1 if vote > 0 else -1, chat_type,
-                                   self.user_hash(user_id))
+        self.store.record_feedback(entry["topic"], entry_id, 1 if vote > 0 else -1, chat_type, self.user_hash(user_id))
         return True

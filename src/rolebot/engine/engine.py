@@ -1,4 +1,5 @@
 """The answer engine: shortlist from the index, score with rapidfuzz and domain knowledge, decide."""
+
 from __future__ import annotations
 
 import math
@@ -9,9 +10,9 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from rolebot.language import segment
-from rolebot.store.store import Candidate, Store
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.store import Candidate, Store
 
 SHORTLIST = 60
 ANSWER_AT = 62  # confident enough to answer
@@ -147,9 +148,18 @@ class Engine:
         n = self._docs
         top = math.log((n + 1) / 0.5) + 1.0
         weak = self.vocab.role_suffixes  # 部门, 岗位: they say where a role sits, not which role
-        return {t: (UNSEEN_WEIGHT if t in weak else
-                    math.log((n + 1) / (df[t] + 0.5)) + 1.0 if t in df else
-                    top if t in operands else UNSEEN_WEIGHT) for t in terms}
+        return {
+            t: (
+                UNSEEN_WEIGHT
+                if t in weak
+                else math.log((n + 1) / (df[t] + 0.5)) + 1.0
+                if t in df
+                else top
+                if t in operands
+                else UNSEEN_WEIGHT
+            )
+            for t in terms
+        }
 
     def _related(self, a: str, b: str) -> float:
         """Return how far two words mean the same role: 1 same, 0.5 one is a kind of the other."""
@@ -206,8 +216,11 @@ class Engine:
         """Return a phrasing's content words, roles and intents (cached: phrasings recur across questions)."""
         hit = self._phrasing_cache.get(words)
         if hit is None:
-            hit = (tuple(segment.content(list(words), self.vocab)), entities_of(words, self.vocab),
-                   intents_of("".join(words), self.vocab))
+            hit = (
+                tuple(segment.content(list(words), self.vocab)),
+                entities_of(words, self.vocab),
+                intents_of("".join(words), self.vocab),
+            )
             if len(self._phrasing_cache) >= 100_000:
                 self._phrasing_cache.clear()
             self._phrasing_cache[words] = hit
@@ -228,14 +241,24 @@ class Engine:
         # a compared thing that no role word and no phrasing explains: a question about other jobs
         # a compared thing the phrasing does not name: another job altogether ("会计和出纳"), or, in a
         # comparison, only a kin of the role ("营销和品牌" is not "营销和市场")
-        unknown = [o for o in query.operands if o not in p_content and
-                   (o not in self.vocab.roles or "difference" in query.intents)]
+        unknown = [
+            o
+            for o in query.operands
+            if o not in p_content and (o not in self.vocab.roles or "difference" in query.intents)
+        ]
         if unknown and query.intents & {"difference", "career", "relation"}:
             raw -= k.unknown * len(unknown)
         if p_words == query.words:
             raw += EXACT_BONUS  # asked exactly as a stored phrasing: no near neighbour should make us hesitate
-        return {"score": max(0.0, raw) * 100, "entities": ent, "cover_q": cov_q, "cover_p": cov_p,
-                "fuzzy": fz, "intent": intent, "unknown": len(unknown)}
+        return {
+            "score": max(0.0, raw) * 100,
+            "entities": ent,
+            "cover_q": cov_q,
+            "cover_p": cov_p,
+            "fuzzy": fz,
+            "intent": intent,
+            "unknown": len(unknown),
+        }
 
     def explain(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
         """Return the best phrasings for a question with each part of their score (for tuning)."""
@@ -244,10 +267,15 @@ class Engine:
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         rows: list[dict[str, Any]] = [
             {"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
-            for c in shortlist]
+            for c in shortlist
+        ]
         rows.sort(key=lambda r: float(r["score"]), reverse=True)
-        head = {"words": query.words, "entities": sorted(query.entities), "intents": sorted(query.intents),
-                "operands": query.operands}
+        head = {
+            "words": query.words,
+            "entities": sorted(query.entities),
+            "intents": sorted(query.intents),
+            "operands": query.operands,
+        }
         return [head, *rows[:limit]]
 
     # -- deciding ----------------------------------------------------------------------------------
@@ -271,8 +299,9 @@ class Engine:
                 continue
             per_topic.setdefault(cand.topic or cand.ref, []).append(_Scored(cand, self._score(query, cand, w)))
         ranked = sorted((self._topic_score(found) for found in per_topic.values()), key=lambda s: s.score, reverse=True)
-        candidates: list[dict[str, Any]] = [{"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref}
-                      for s in ranked[:5]]
+        candidates: list[dict[str, Any]] = [
+            {"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref} for s in ranked[:5]
+        ]
         result = Result(False, "decline", query.script, candidates=candidates, normalized=query.norm.text)
         top = ranked[0] if ranked else None
         runner = ranked[1].score if len(ranked) > 1 else 0.0
@@ -339,8 +368,9 @@ class Engine:
         result.question = row.get("title") or None
         result.answer = row["text"]
         result.sources = row["sources"]
-        result.follow_ups = self.follow_ups({"topic": row.get("topic"), "related": []},
-                                            [c["topic"] for c in result.candidates])
+        result.follow_ups = self.follow_ups(
+            {"topic": row.get("topic"), "related": []}, [c["topic"] for c in result.candidates]
+        )
         return result
 
     def topic_question(self, topic: str) -> str | None:

@@ -1,19 +1,20 @@
 """Knowledge-base operations: import, export, and keeping the shipped knowledge fresh."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rolebot.language import segment
 from rolebot.config import knowledge_dir
+from rolebot.kb.records import Progress, Record, load_records
+from rolebot.language import segment
 from rolebot.language.normalize import normalize
-from rolebot.kb.records import Record, load_records
-from rolebot.store.store import Store
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.store import Store
 
 SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
 
@@ -65,54 +66,68 @@ def plan_import(store: Store, records: list[Record]) -> ImportPlan:
     return plan
 
 
-def write_records(store: Store, records: list[Record], origin: str, vocab: Vocabulary | None = None,
-                  show_progress: bool = False) -> None:
+def write_records(
+    store: Store, records: list[Record], origin: str, vocab: Vocabulary | None = None, progress: Progress | None = None
+) -> None:
     """Upsert records and their phrasings in one transaction."""
-    from tqdm import tqdm
-
     vocab = vocab or vocabulary()
     segment.prepare(vocab)
-    bar = tqdm(total=len(records), desc="indexing", unit="rec", disable=not show_progress or len(records) < 2000)
+    done = 0
     with store.atomic():
         for kind in ("faq", "passage"):
             batch = [r for r in records if r.kind == kind]
             for start in range(0, len(batch), 2000):
                 chunk = batch[start : start + 2000]
-                store.write(kind, [(r.id, r.data, origin) for r in chunk],
-                            [(r.id, phrasings_of(r, vocab)) for r in chunk])
-                bar.update(len(chunk))
-    bar.close()
+                store.write(
+                    kind, [(r.id, r.data, origin) for r in chunk], [(r.id, phrasings_of(r, vocab)) for r in chunk]
+                )
+                done += len(chunk)
+                if progress is not None:
+                    progress("indexing", done, len(records))
 
 
-def import_files(store: Store, paths: list[Path], dry_run: bool = False, show_progress: bool = False,
-                 actor: str | None = None) -> ImportPlan:
+# the confident topic and score a question gets today, or None: lets an import warn about overlaps
+# without the knowledge layer depending on the engine
+Answerer = Callable[[str], tuple[str, int] | None]
+
+
+def import_files(
+    store: Store,
+    paths: list[Path],
+    dry_run: bool = False,
+    actor: str | None = None,
+    answerer: Answerer | None = None,
+    progress: Progress | None = None,
+) -> ImportPlan:
     """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem."""
-    records = load_records(paths, show_progress=show_progress)
+    records = load_records(paths, progress=progress)
     plan = plan_import(store, records)
-    plan.warnings = overlap_warnings(store, plan.added)
+    plan.warnings = overlap_warnings(plan.added, answerer) if answerer else []
     if not dry_run:
         with store.atomic():
-            write_records(store, plan.added + plan.updated, "imported", show_progress=show_progress)
+            write_records(store, plan.added + plan.updated, "imported", progress=progress)
             if actor:
-                store.audit(actor, "import", {"files": [p.name for p in paths], "added": len(plan.added),
-                                              "updated": len(plan.updated)})
+                store.audit(
+                    actor,
+                    "import",
+                    {"files": [p.name for p in paths], "added": len(plan.added), "updated": len(plan.updated)},
+                )
     return plan
 
 
-def overlap_warnings(store: Store, added: list[Record], limit: int = 20) -> list[str]:
+def overlap_warnings(added: list[Record], answerer: Answerer, limit: int = 20) -> list[str]:
     """Warn when a new question is already answered confidently by another topic."""
-    from rolebot.engine.engine import Engine
-
     faqs = [r for r in added if r.kind == "faq"]
     if not faqs or len(faqs) > 2000:
         return []
-    engine = Engine(store)
     out: list[str] = []
     for rec in faqs:
-        result = engine.ask(rec.data["question"])
-        if result.answered and result.topic and result.topic != rec.data["topic"]:
-            out.append(f"{rec.file}:{rec.line}: question {rec.data['question']!r} is already answered by "
-                       f"topic {result.topic} ({result.score})")
+        found = answerer(rec.data["question"])
+        if found is not None and found[0] != rec.data["topic"]:
+            out.append(
+                f"{rec.file}:{rec.line}: question {rec.data['question']!r} is already answered by "
+                f"topic {found[0]} ({found[1]})"
+            )
             if len(out) >= limit:
                 break
     return out

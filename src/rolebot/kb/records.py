@@ -1,4 +1,5 @@
 """Read and validate knowledge records from JSONL, YAML and CSV files."""
+
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,7 @@ import hashlib
 import io
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 import yaml
 
 from rolebot.errors import ImportFormatError, Problem
+
+# told (stage, done, total) now and then during long work; the CLI draws a bar from it
+Progress = Callable[[str, int, int], None]
 
 FAQ_FIELDS = {"id", "kind", "topic", "question", "alternates", "answer", "sources", "related", "tags"}
 PASSAGE_FIELDS = {"id", "kind", "topic", "title", "text", "sources", "tags"}
@@ -94,9 +98,19 @@ def _yaml(text: str, name: str) -> Iterator[RawRecord]:
                 for key, val in root.value:
                     kind = {"entries": "faq", "passages": "passage"}.get(str(key.value))
                     if kind is None or not isinstance(val, yaml.SequenceNode):
-                        yield RawRecord(name, key.start_mark.line + 1, None, [
-                            Problem(name, key.start_mark.line + 1, str(key.value),
-                                    "expected a list of records, or top-level 'entries:' / 'passages:'")])
+                        yield RawRecord(
+                            name,
+                            key.start_mark.line + 1,
+                            None,
+                            [
+                                Problem(
+                                    name,
+                                    key.start_mark.line + 1,
+                                    str(key.value),
+                                    "expected a list of records, or top-level 'entries:' / 'passages:'",
+                                )
+                            ],
+                        )
                         continue
                     items += [(kind, n) for n in val.value]
             else:
@@ -266,10 +280,8 @@ def validate(raw: RawRecord) -> Record | None:
     return Record(kind, rid, data, raw.file, raw.line)
 
 
-def load_records(paths: list[Path], show_progress: bool = False) -> list[Record]:
+def load_records(paths: list[Path], progress: Progress | None = None) -> list[Record]:
     """Parse and validate files; raise ImportFormatError listing every problem."""
-    from tqdm import tqdm  # only maintainers' imports pay for it
-
     problems: list[Problem] = []
     records: list[Record] = []
     seen: dict[tuple[str, str], str] = {}
@@ -285,9 +297,9 @@ def load_records(paths: list[Path], show_progress: bool = False) -> list[Record]
         except ImportFormatError as exc:
             problems += exc.problems
             continue
-        bar = tqdm(raws, desc=f"checking {path.name}", unit="rec", disable=not show_progress or len(raws) < 2000,
-                   leave=False)
-        for raw in bar:
+        for done, raw in enumerate(raws, 1):
+            if progress is not None and (done % 1000 == 0 or done == len(raws)):
+                progress(f"checking {path.name}", done, len(raws))
             rec = validate(raw)
             if rec is None:
                 problems += raw.problems

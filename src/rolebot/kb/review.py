@@ -1,4 +1,5 @@
 """What maintainers review: unanswered questions clustered by wording, and feedback per topic."""
+
 from __future__ import annotations
 
 import time
@@ -8,8 +9,8 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from rolebot.language import segment
-from rolebot.store.store import Store
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.store import Store
 
 SIMILAR = 80  # token_sort_ratio at which two questions count as the same question
 
@@ -19,8 +20,9 @@ def key_words(question: str, vocab: Vocabulary) -> str:
     return " ".join(sorted(segment.content(segment.words(question), vocab)))
 
 
-def cluster(rows: list[dict[str, Any]], vocab: Vocabulary | None = None,
-            threshold: int = SIMILAR) -> list[list[dict[str, Any]]]:
+def cluster(
+    rows: list[dict[str, Any]], vocab: Vocabulary | None = None, threshold: int = SIMILAR
+) -> list[list[dict[str, Any]]]:
     """Group near-duplicate questions (most asked first) by their meaningful words."""
     vocab = vocab or vocabulary()
     segment.prepare(vocab)
@@ -47,19 +49,25 @@ def build_review(store: Store, since_days: float | None = None) -> dict[str, Any
             wording[row["text"]] += row["count"]
             for c in row["candidates"]:
                 cand_scores[c["topic"]] = max(cand_scores.get(c["topic"], 0), int(c["score"]))
-        unanswered.append({
-            "question": wording.most_common(1)[0][0],
-            "count": sum(r["count"] for r in group),
-            "first_seen": _iso(min(r["first_seen"] for r in group)),
-            "last_seen": _iso(max(r["last_seen"] for r in group)),
-            "candidates": [{"topic": t, "score": s} for t, s in
-                           sorted(cand_scores.items(), key=lambda kv: kv[1], reverse=True)[:3]],
-            "variants": sorted({r["text"] for r in group}),
-            "keys": [r["question"] for r in group],
-        })
+        unanswered.append(
+            {
+                "question": wording.most_common(1)[0][0],
+                "count": sum(r["count"] for r in group),
+                "first_seen": _iso(min(r["first_seen"] for r in group)),
+                "last_seen": _iso(max(r["last_seen"] for r in group)),
+                "candidates": [
+                    {"topic": t, "score": s}
+                    for t, s in sorted(cand_scores.items(), key=lambda kv: kv[1], reverse=True)[:3]
+                ],
+                "variants": sorted({r["text"] for r in group}),
+                "keys": [r["question"] for r in group],
+            }
+        )
     unanswered.sort(key=lambda u: u["count"], reverse=True)
-    feedback = [{"topic": r["topic"], "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
-                for r in store.feedback_by_topic(since)]
+    feedback = [
+        {"topic": r["topic"], "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
+        for r in store.feedback_by_topic(since)
+    ]
     return {"unanswered": unanswered, "feedback": feedback}
 
 

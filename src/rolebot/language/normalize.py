@@ -1,4 +1,5 @@
 """Turn a raw question into clean Simplified Chinese with canonical role words."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,7 @@ def _is_noise(ch: str) -> bool:
 
 def detect_script(text: str) -> str:
     """Return 'traditional' when converting to Simplified changes the text."""
-    changed = sum(1 for a, b in zip(text, _T2S.convert(text)) if a != b)
+    changed = sum(1 for a, b in zip(text, _T2S.convert(text), strict=False) if a != b)
     return "traditional" if changed else "simplified"
 
 

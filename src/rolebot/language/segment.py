@@ -1,4 +1,5 @@
 """Cut normalised text into words with jieba and the domain dictionary."""
+
 from __future__ import annotations
 
 import logging

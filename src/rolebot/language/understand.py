@@ -1,4 +1,5 @@
 """Read what a question is about: the roles it names, what it asks, and what it compares."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,12 @@ def operands_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> tuple[
             j = i + step
             while 0 <= j < len(words) and (words[j] in skip or words[j] in CONNECTORS):
                 j += step
-            if 0 <= j < len(words) and words[j] not in vocab.stopwords and words[j] not in vocab.cue_words \
-                    and words[j] not in out:
+            if (
+                0 <= j < len(words)
+                and words[j] not in vocab.stopwords
+                and words[j] not in vocab.cue_words
+                and words[j] not in out
+            ):
                 out.append(words[j])
     return tuple(out)
 

@@ -1,4 +1,5 @@
 """The domain vocabulary from knowledge/vocabulary.yaml: aliases, roles, jieba words, stop words."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,11 @@ class Vocabulary:
     @cached_property
     def intent_res(self) -> dict[str, re.Pattern[str]]:
         """Return one compiled pattern per intent, matching any of its cue words."""
-        return {name: re.compile("|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)))
-                for name, cues in self.intents.items() if cues}
+        return {
+            name: re.compile("|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)))
+            for name, cues in self.intents.items()
+            if cues
+        }
 
     @cached_property
     def cue_words(self) -> frozenset[str]:

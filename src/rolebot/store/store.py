@@ -1,11 +1,12 @@
 """The SQLite knowledge store: schema migrations, records, the phrasing index and user data."""
+
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +30,35 @@ def migration(fn: Migration) -> Migration:
 @migration
 def m001_knowledge(db: sqlite_utils.Database) -> None:
     """Create FAQ entries, passages, their phrasing index and a key/value table."""
-    db.table("entries").create({
-        "id": str, "topic": str, "question": str, "alternates": str, "answer": str, "sources": str,
-        "related": str, "tags": str, "origin": str, "updated_at": float,
-    }, pk="id")
+    db.table("entries").create(
+        {
+            "id": str,
+            "topic": str,
+            "question": str,
+            "alternates": str,
+            "answer": str,
+            "sources": str,
+            "related": str,
+            "tags": str,
+            "origin": str,
+            "updated_at": float,
+        },
+        pk="id",
+    )
     db.table("entries").create_index(["topic"])
-    db.table("passages").create({
-        "id": str, "topic": str, "title": str, "text": str, "sources": str, "tags": str, "origin": str,
-        "updated_at": float,
-    }, pk="id")
+    db.table("passages").create(
+        {
+            "id": str,
+            "topic": str,
+            "title": str,
+            "text": str,
+            "sources": str,
+            "tags": str,
+            "origin": str,
+            "updated_at": float,
+        },
+        pk="id",
+    )
     # One row per way of asking (question, alternates) or per passage, segmented for FTS5:
     # unicode61 sees a run of Chinese as one token, so we index jieba words joined by spaces.
     db.table("phrasings").create({"id": int, "kind": str, "ref": str, "text": str, "tokens": str}, pk="id")
@@ -50,10 +71,22 @@ def m001_knowledge(db: sqlite_utils.Database) -> None:
 @migration
 def m002_activity(db: sqlite_utils.Database) -> None:
     """Create tables for what users did: feedback, unanswered questions, group settings, audit."""
-    db.table("feedback").create({"id": int, "topic": str, "entry_id": str, "vote": int, "chat_type": str,
-                           "user_hash": str, "ts": float}, pk="id")
-    db.table("unanswered").create({"question": str, "text": str, "count": int, "first_seen": float,
-                             "last_seen": float, "chat_type": str, "candidates": str}, pk="question")
+    db.table("feedback").create(
+        {"id": int, "topic": str, "entry_id": str, "vote": int, "chat_type": str, "user_hash": str, "ts": float},
+        pk="id",
+    )
+    db.table("unanswered").create(
+        {
+            "question": str,
+            "text": str,
+            "count": int,
+            "first_seen": float,
+            "last_seen": float,
+            "chat_type": str,
+            "candidates": str,
+        },
+        pk="question",
+    )
     db.table("group_settings").create({"chat_id": int, "settings": str, "updated_at": float}, pk="chat_id")
     db.table("audit").create({"id": int, "ts": float, "actor": str, "action": str, "detail": str}, pk="id")
 
@@ -102,8 +135,7 @@ def _row_to_data(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _data_to_row(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {k: json.dumps(data.get(k) or [], ensure_ascii=False) if k in JSON_KEYS else data.get(k)
-            for k in keys}
+    return {k: json.dumps(data.get(k) or [], ensure_ascii=False) if k in JSON_KEYS else data.get(k) for k in keys}
 
 
 class Store:
@@ -186,14 +218,19 @@ class Store:
         with self.lock:
             return {r[0] for r in self.db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
 
-    def write(self, kind: str, rows: list[tuple[str, dict[str, Any], str]],
-              phrasings: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def write(
+        self, kind: str, rows: list[tuple[str, dict[str, Any], str]], phrasings: list[tuple[str, list[tuple[str, str]]]]
+    ) -> None:
         """Upsert (id, data, origin) rows and replace their phrasings; call inside `atomic()`."""
         table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
         now = time.time()
         self.table(table).upsert_all(
-            ({"id": rid, **_data_to_row(data, keys), "origin": origin, "updated_at": now} for rid, data, origin in rows),
-            pk="id", batch_size=500,
+            (
+                {"id": rid, **_data_to_row(data, keys), "origin": origin, "updated_at": now}
+                for rid, data, origin in rows
+            ),
+            pk="id",
+            batch_size=500,
         )
         self.replace_phrasings(kind, phrasings)
 
@@ -209,8 +246,11 @@ class Store:
                     delta.subtract(set(tokens.split()))
             self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
         self.table("phrasings").insert_all(
-            ({"kind": kind, "ref": ref, "text": text, "tokens": tokens} for ref, items in phrasings
-             for text, tokens in items),
+            (
+                {"kind": kind, "ref": ref, "text": text, "tokens": tokens}
+                for ref, items in phrasings
+                for text, tokens in items
+            ),
             batch_size=1000,
         )
         if kind == "faq":
@@ -270,8 +310,9 @@ class Store:
     def topic_entries(self, topic: str) -> list[dict[str, Any]]:
         """Return the FAQ entries of a topic, shipped first, then by id."""
         with self.lock:
-            rows = list(self.db.query(
-                "SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic]))
+            rows = list(
+                self.db.query("SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic])
+            )
         return [{"id": r["id"], **_row_to_data(r, FAQ_KEYS)} for r in rows]
 
     def topic_passages(self, topic: str) -> list[dict[str, Any]]:
@@ -288,8 +329,9 @@ class Store:
     def topic_question(self, topic: str) -> str | None:
         """Return a topic's canonical question: its first entry's."""
         with self.lock:
-            row = self.db.execute("SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1",
-                                  [topic]).fetchone()
+            row = self.db.execute(
+                "SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1", [topic]
+            ).fetchone()
         return row[0] if row else None
 
     def topics(self) -> list[tuple[str, str, list[str]]]:
@@ -306,8 +348,9 @@ class Store:
         with self.lock:
             return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
-    def search(self, terms: list[str], limit: int, common: int = 5000,
-               df: dict[str, int] | None = None) -> list[Candidate]:
+    def search(
+        self, terms: list[str], limit: int, common: int = 5000, df: dict[str, int] | None = None
+    ) -> list[Candidate]:
         """Return the phrasings best matching any of the terms, by BM25.
 
         FTS5 ranks every phrasing an OR matches, about 1 µs each: words in more than `common`
@@ -361,8 +404,11 @@ class Store:
     def unanswered(self, since: float = 0.0) -> list[dict[str, Any]]:
         """Return declined questions seen since a time, most asked first."""
         with self.lock:
-            rows = list(self.db.query(
-                "SELECT * FROM unanswered WHERE last_seen >= ? ORDER BY count DESC, last_seen DESC", [since]))
+            rows = list(
+                self.db.query(
+                    "SELECT * FROM unanswered WHERE last_seen >= ? ORDER BY count DESC, last_seen DESC", [since]
+                )
+            )
         for r in rows:
             r["candidates"] = json.loads(r["candidates"] or "[]")
         return rows
@@ -392,7 +438,8 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO daily (day, topic, count) VALUES (?, ?, ?) "
                 "ON CONFLICT(day, topic) DO UPDATE SET count = count + excluded.count",
-                [(day, topic, n) for (day, topic), n in pending.items()])
+                [(day, topic, n) for (day, topic), n in pending.items()],
+            )
 
     def daily(self, days: int = 7) -> list[dict[str, Any]]:
         """Return per-day, per-topic question counts for the last days."""
@@ -414,9 +461,13 @@ class Store:
     def feedback_by_topic(self, since: float = 0.0) -> list[dict[str, Any]]:
         """Return up and down votes per topic."""
         with self.lock:
-            return list(self.db.query(
-                "SELECT topic, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM feedback WHERE ts >= ? "
-                "GROUP BY topic ORDER BY down DESC, up DESC", [since]))
+            return list(
+                self.db.query(
+                    "SELECT topic, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM feedback WHERE ts >= ? "
+                    "GROUP BY topic ORDER BY down DESC, up DESC",
+                    [since],
+                )
+            )
 
     def group_settings(self, chat_id: int) -> dict[str, Any]:
         """Return a group's stored settings (empty when none)."""
@@ -441,8 +492,9 @@ class Store:
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Record who changed what."""
         with self.lock:
-            self.table("audit").insert({"ts": time.time(), "actor": actor, "action": action,
-                                        "detail": json.dumps(detail, ensure_ascii=False)})
+            self.table("audit").insert(
+                {"ts": time.time(), "actor": actor, "action": action, "detail": json.dumps(detail, ensure_ascii=False)}
+            )
 
 
 class _Atomic:

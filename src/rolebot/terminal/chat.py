@@ -1,4 +1,5 @@
 """The terminal chat: the same replies as Telegram, buttons as numbered choices."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The `rolebot` command: ask, chat, import, export, review and run."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ from rolebot.config import resolve_db_path
 from rolebot.errors import ImportFormatError, RolebotError
 
 F = TypeVar("F", bound=Callable[..., Any])
-db_option = click.option("--db", "db", metavar="PATH", help="SQLite database (default: $ROLEBOT_DB, else the user data dir).")
+db_option = click.option(
+    "--db", "db", metavar="PATH", help="SQLite database (default: $ROLEBOT_DB, else the user data dir)."
+)
 
 
 def edge(fn: F) -> F:
@@ -38,9 +41,36 @@ def edge(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class ProgressBars:
+    """Draw a tqdm bar per stage of a long import from its progress callbacks (on a terminal only)."""
+
+    MIN_TOTAL = 2000  # small imports finish before a bar would help
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total < self.MIN_TOTAL:
+            return
+        from tqdm import tqdm  # only maintainers' imports pay for it
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="rec", leave=False)
+        bar.update(done - bar.n)
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
 def _service(db: str | None) -> Any:
-    from rolebot.kb.knowledge import open_store
     from rolebot.conversation.service import Service
+    from rolebot.kb.knowledge import open_store
 
     return Service(open_store(resolve_db_path(db)))
 
@@ -97,13 +127,11 @@ def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
 
     Example: rolebot import new.jsonl --dry-run
     """
-    from rolebot.kb.knowledge import import_files, open_store
-
     import getpass
 
-    store = open_store(resolve_db_path(db))
-    plan = import_files(store, list(files), dry_run=dry_run, show_progress=sys.stderr.isatty(),
-                        actor=f"cli:{getpass.getuser()}")
+    service = _service(db)
+    with ProgressBars(enabled=sys.stderr.isatty()) as bars:
+        plan = service.import_files(list(files), dry_run=dry_run, actor=f"cli:{getpass.getuser()}", progress=bars)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
@@ -161,8 +189,11 @@ def run(webhook_url: str | None, port: int, secret: str | None, db: str | None) 
 
     settings = Settings.from_env(db)
     if not settings.token:
-        click.echo("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
-                   "(/newbot), or try the same answers offline with `rolebot chat`.", err=True)
+        click.echo(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram "
+            "(/newbot), or try the same answers offline with `rolebot chat`.",
+            err=True,
+        )
         sys.exit(2)
     from rolebot.tg.app import run_bot
 

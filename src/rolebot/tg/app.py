@@ -1,4 +1,5 @@
 """The Telegram bot: handlers that turn updates into service calls and replies into messages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,22 +10,43 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import (BotCommand, ChatMember, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup,
-                      InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Message, ReplyParameters,
-                      Update)
+from telegram import (
+    BotCommand,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
-                          ChatMemberHandler, CommandHandler, ContextTypes, InlineQueryHandler, MessageHandler, filters)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from rolebot.config import Settings
-from rolebot.errors import RolebotError
-from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
-from rolebot.kb.knowledge import open_store
-from rolebot.language.normalize import clean, detect_script, to_traditional
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import Reply, render_settings
 from rolebot.conversation.service import Answer, Service
+from rolebot.errors import RolebotError
+from rolebot.kb.knowledge import open_store
+from rolebot.language.normalize import clean, detect_script, to_traditional
+from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
 from rolebot.tg.maintainers import Maintainers
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
@@ -98,10 +120,17 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Turn rendered buttons into Telegram's inline keyboard."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
-         for b in row] for row in reply.buttons
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.action)
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+    )
 
 
 async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T | None:
@@ -163,8 +192,9 @@ class RoleBot:
     # -- sending ------------------------------------------------------------------------------------
     async def say(self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
         """Send plain text (no parse mode) to the message's chat."""
-        return await with_retry(lambda: message.get_bot().send_message(message.chat_id, text[:4096],
-                                                                       reply_markup=markup))
+        return await with_retry(
+            lambda: message.get_bot().send_message(message.chat_id, text[:4096], reply_markup=markup)
+        )
 
     async def ack(self, query: Any, text: str = "") -> None:
         """Acknowledge a button press with an optional toast."""
@@ -176,13 +206,20 @@ class RoleBot:
 
     async def reply(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
         """Send a rendered reply to the message's chat."""
-        return await with_retry(lambda: message.get_bot().send_message(
-            chat_id=message.chat_id, text=reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            # a deleted question should not cost the answer: send it anyway, just unquoted
-            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if quote else None,
-            message_thread_id=message.message_thread_id if message.is_topic_message else None,
-        ))
+        return await with_retry(
+            lambda: message.get_bot().send_message(
+                chat_id=message.chat_id,
+                text=reply.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # a deleted question should not cost the answer: send it anyway, just unquoted
+                reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
+                if quote
+                else None,
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            )
+        )
 
     async def record(self, answer: Answer, text: str, chat_type: str) -> None:
         """Count the question after the reply went out, so a slow disk never delays an answer."""
@@ -226,9 +263,14 @@ class RoleBot:
             return
         text = " ".join(context.args or [])
         if not text.strip():
-            await self.reply(message, Reply("请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别",
-                                            "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别"),
-                             quote=message.chat.type != ChatType.PRIVATE)
+            await self.reply(
+                message,
+                Reply(
+                    "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别",
+                    "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别",
+                ),
+                quote=message.chat.type != ChatType.PRIVATE,
+            )
             return
         await self.answer(message, text, addressed=True)
 
@@ -266,8 +308,9 @@ class RoleBot:
             asyncio.get_running_loop().create_task(self.reply(message, Reply(text, text)))
         return verdict == "ok"
 
-    async def answer(self, message: Message, text: str, *, addressed: bool,
-                     settings: GroupSettings | None = None) -> None:
+    async def answer(
+        self, message: Message, text: str, *, addressed: bool, settings: GroupSettings | None = None
+    ) -> None:
         """Answer a question in private or, when addressed or confident, in a group."""
         if not self.allow(message):
             return
@@ -281,8 +324,14 @@ class RoleBot:
             settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         if self.repeats.seen_recently(message.chat_id, clean(text)):
             return
-        answer = await self.ask(text[:1000], chat_type="group", short=settings.length == "short",
-                                deep_link=self.deep_link(), script=settings.script_override(), record=False)
+        answer = await self.ask(
+            text[:1000],
+            chat_type="group",
+            short=settings.length == "short",
+            deep_link=self.deep_link(),
+            script=settings.script_override(),
+            record=False,
+        )
         if not addressed and (not answer.result.answered or answer.result.score < settings.threshold):
             return
         await self.reply(message, answer.reply, quote=True)
@@ -361,8 +410,10 @@ class RoleBot:
         now = change.new_chat_member.status
         joined = was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
         if joined:
-            text = ("大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
-                    "用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。")
+            text = (
+                "大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
+                "用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。"
+            )
             await with_retry(lambda: context.bot.send_message(change.chat.id, text))
         elif now in (ChatMember.LEFT, ChatMember.BANNED):
             log.info("removed from chat %s", change.chat.id)
@@ -394,16 +445,22 @@ class RoleBot:
         edit = False
         if kind == "t":
             private = message is None or message.chat.type == ChatType.PRIVATE
-            answer = await asyncio.to_thread(lambda: self.svc.topic(value, script, short=not private,
-                                                                     deep_link=self.deep_link()))
+            answer = await asyncio.to_thread(
+                lambda: self.svc.topic(value, script, short=not private, deep_link=self.deep_link())
+            )
             reply = answer.reply if answer else None
         elif kind == "m":
             reply = await asyncio.to_thread(self.svc.more, value, script)
         elif kind == "b":
             reply, edit = self.svc.browse(value, script), True
         elif kind in ("u", "d") and query.from_user:
-            ok = await asyncio.to_thread(self.svc.feedback, value, 1 if kind == "u" else -1, query.from_user.id,
-                                         message.chat.type if message else "private")
+            ok = await asyncio.to_thread(
+                self.svc.feedback,
+                value,
+                1 if kind == "u" else -1,
+                query.from_user.id,
+                message.chat.type if message else "private",
+            )
             if ok:
                 await with_retry(lambda: query.answer("谢谢反馈！" if kind == "u" else "收到，我们会改进这个回答。"))
                 return
@@ -417,8 +474,9 @@ class RoleBot:
         if message is None:
             return
         if edit:
-            await with_retry(lambda: message.edit_text(reply.html, parse_mode=ParseMode.HTML,
-                                                       reply_markup=keyboard(reply)))
+            await with_retry(
+                lambda: message.edit_text(reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+            )
         else:
             await self.reply(message, reply)
 
@@ -452,7 +510,9 @@ class RoleBot:
         items = await asyncio.to_thread(self.svc.inline, query.query[:256])
         results = [
             InlineQueryResultArticle(
-                id=item.id[:64], title=item.title[:256], description=item.description[:256],
+                id=item.id[:64],
+                title=item.title[:256],
+                description=item.description[:256],
                 input_message_content=InputTextMessageContent(item.html, parse_mode=ParseMode.HTML),
             )
             for item in items[:10]
@@ -467,8 +527,13 @@ class RoleBot:
             log.warning("update failed: %s: %s", type(err).__name__, err)
         else:
             log.error("update failed", exc_info=err)
-        if isinstance(update, Update) and update.effective_message and update.effective_chat \
-                and update.effective_chat.type == ChatType.PRIVATE and update.callback_query is None:
+        if (
+            isinstance(update, Update)
+            and update.effective_message
+            and update.effective_chat
+            and update.effective_chat.type == ChatType.PRIVATE
+            and update.callback_query is None
+        ):
             message = update.effective_message
             await with_retry(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
 
@@ -518,8 +583,13 @@ def webhook_options(url: str, port: int, secret: str | None, listen: str = "0.0.
     """Return how PTB's webhook server should listen: on the public URL's path, checking the secret."""
     from urllib.parse import urlsplit
 
-    return {"listen": listen, "port": port, "url_path": urlsplit(url).path.strip("/"), "webhook_url": url,
-            "secret_token": secret}
+    return {
+        "listen": listen,
+        "port": port,
+        "url_path": urlsplit(url).path.strip("/"),
+        "webhook_url": url,
+        "secret_token": secret,
+    }
 
 
 def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int = 8443, secret: str | None = None) -> None:

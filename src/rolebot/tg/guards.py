@@ -1,4 +1,5 @@
 """Small in-memory guards: per-user flood control, group repeat suppression, admin cache."""
+
 from __future__ import annotations
 
 import time

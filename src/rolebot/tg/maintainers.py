@@ -1,4 +1,5 @@
 """Maintainer handlers in Telegram: /review with one-tap phrasings, /stats, and document imports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,9 +57,16 @@ class Maintainers:
             return
         for item in data["unanswered"][:5]:
             key = short_key(item["keys"][0])
-            rows = [[InlineKeyboardButton(f"加为「{(self.bot.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
-                                          callback_data=f"a:{key}:{c['topic']}"[:64])]
-                    for c in item["candidates"][:2] if len(f"a:{key}:{c['topic']}".encode()) <= 64]
+            rows = [
+                [
+                    InlineKeyboardButton(
+                        f"加为「{(self.bot.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
+                        callback_data=f"a:{key}:{c['topic']}"[:64],
+                    )
+                ]
+                for c in item["candidates"][:2]
+                if len(f"a:{key}:{c['topic']}".encode()) <= 64
+            ]
             text = f"{item['count']}× {item['question']}"
             await self.bot.say(message, text, InlineKeyboardMarkup(rows) if rows else None)
 
