@@ -428,7 +428,9 @@ def test_overlap_with_shipped_topic_is_warned(store: Store, tmp_path: Path) -> N
     from rolebot.conversation.service import Service
 
     service = Service(store, salt="t")
-    plan = service.import_files([write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])], dry_run=False)
+    plan = service.import_files(
+        [write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])], dry_run=False
+    )
     assert len(plan.warnings) == 1 and "marketing-vs-sales" in plan.warnings[0]
     assert f"{tmp_path / 'a.jsonl'}:1:" in plan.warnings[0]
 

@@ -1,0 +1,115 @@
+"""The phrasing index: one row per way of asking, FTS5 over jieba words, and per-word phrasing counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rolebot.store.db import Connection
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A phrasing found by the index, with what it belongs to."""
+
+    kind: str  # "faq" | "passage"
+    ref: str
+    topic: str | None
+    text: str
+    tokens: tuple[str, ...]
+    rank: float
+
+
+class Index:
+    """Phrasings of entries and passages, searched by BM25."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.db = conn.db
+        self.lock = conn.lock
+        self.table = conn.table
+
+    def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        """Replace the (text, tokens) phrasings of each ref; call inside `atomic()`."""
+        refs = [ref for ref, _ in phrasings]
+        delta: Counter[str] = Counter()
+        for start in range(0, len(refs), 500):
+            chunk = refs[start : start + 500]
+            where = f"kind = ? AND ref IN ({','.join('?' * len(chunk))})"
+            if kind == "faq":
+                for (tokens,) in self.db.execute(f"SELECT tokens FROM phrasings WHERE {where}", [kind, *chunk]):
+                    delta.subtract(set(tokens.split()))
+            self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
+        self.table("phrasings").insert_all(
+            (
+                {"kind": kind, "ref": ref, "text": text, "tokens": tokens}
+                for ref, items in phrasings
+                for text, tokens in items
+            ),
+            batch_size=1000,
+        )
+        if kind == "faq":
+            for _, items in phrasings:
+                for _, tokens in items:
+                    delta.update(set(tokens.split()))
+            self._count_terms(delta)
+
+    def drop(self, kind: str, refs: Iterable[str]) -> None:
+        """Delete the phrasings of records; call inside `atomic()`."""
+        delta: Counter[str] = Counter()
+        for ref in refs:
+            if kind == "faq":
+                for (tokens,) in self.db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq' AND ref = ?", [ref]):
+                    delta.subtract(set(tokens.split()))
+            self.db.execute("DELETE FROM phrasings WHERE kind = ? AND ref = ?", [kind, ref])
+        if delta:
+            self._count_terms(delta)
+
+    def _count_terms(self, delta: Counter[str]) -> None:
+        """Apply changes to the per-word phrasing counts."""
+        self.db.conn.executemany(
+            "INSERT INTO terms (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            [(t, n) for t, n in delta.items() if n],
+        )
+        self.db.execute("DELETE FROM terms WHERE df <= 0")
+
+    def search(
+        self, terms: list[str], limit: int, common: int = 5000, df: dict[str, int] | None = None
+    ) -> list[Candidate]:
+        """Return the phrasings best matching any of the terms, by BM25.
+
+        FTS5 ranks every phrasing an OR matches, about 1 µs each: words in more than `common`
+        phrasings (template words in a large knowledge base) are left out while rarer ones remain.
+        """
+        if not terms:
+            return []
+        df = self.doc_freq(terms) if df is None else df
+        rare = [t for t in terms if df.get(t, 0) <= common]
+        terms = rare or sorted(terms, key=lambda t: df.get(t, 0))[:2]
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        sql = (
+            "SELECT p.kind, p.ref, COALESCE(e.topic, pa.topic), p.text, p.tokens, f.rank "
+            "FROM phrasings_fts f JOIN phrasings p ON p.id = f.rowid "
+            "LEFT JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
+            "LEFT JOIN passages pa ON p.kind = 'passage' AND pa.id = p.ref "
+            "WHERE phrasings_fts MATCH ? ORDER BY f.rank LIMIT ?"
+        )
+        with self.lock:
+            rows = self.db.execute(sql, [match, limit]).fetchall()
+        return [Candidate(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
+
+    def doc_freq(self, terms: list[str]) -> dict[str, int]:
+        """Return in how many FAQ phrasings each term occurs (absent: none)."""
+        if not terms:
+            return {}
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT term, df FROM terms WHERE term IN ({','.join('?' * len(terms))})", terms
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def phrasing_count(self) -> int:
+        """Return the number of indexed FAQ phrasings."""
+        with self.lock:
+            row = self.db.execute("SELECT count(*) FROM phrasings WHERE kind = 'faq'").fetchone()
+        return int(row[0] or 0)

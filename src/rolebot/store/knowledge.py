@@ -1,0 +1,125 @@
+"""Stored knowledge: FAQ entries and passages, written with their phrasings, read back as records."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rolebot.store.db import Connection
+from rolebot.store.index import Index
+from rolebot.store.schema import FAQ_KEYS, PASSAGE_KEYS, data_to_row, row_to_data
+
+
+class Knowledge:
+    """The entries and passages tables, kept in step with the phrasing index."""
+
+    def __init__(self, conn: Connection, index: Index) -> None:
+        self.db = conn.db
+        self.lock = conn.lock
+        self.table = conn.table
+        self.index = index
+
+    def counts(self) -> dict[str, int]:
+        """Return how many entries, passages and phrasings are stored."""
+        with self.lock:
+            return {t: self.table(t).count for t in ("entries", "passages", "phrasings")}
+
+    def existing(self, kind: str, ids: Iterable[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        """Return {id: (data, origin)} for the ids that exist."""
+        table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
+        out: dict[str, tuple[dict[str, Any], str]] = {}
+        id_list = list(ids)
+        with self.lock:
+            for start in range(0, len(id_list), 500):
+                chunk = id_list[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.query(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+                    out[row["id"]] = (row_to_data(row, keys), row["origin"])
+        return out
+
+    def ids_by_origin(self, kind: str, origin: str) -> set[str]:
+        """Return the ids of records of one origin."""
+        table = "entries" if kind == "faq" else "passages"
+        with self.lock:
+            return {r[0] for r in self.db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
+
+    def write(
+        self, kind: str, rows: list[tuple[str, dict[str, Any], str]], phrasings: list[tuple[str, list[tuple[str, str]]]]
+    ) -> None:
+        """Upsert (id, data, origin) rows and replace their phrasings; call inside `atomic()`."""
+        table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
+        now = time.time()
+        self.table(table).upsert_all(
+            ({"id": rid, **data_to_row(data, keys), "origin": origin, "updated_at": now} for rid, data, origin in rows),
+            pk="id",
+            batch_size=500,
+        )
+        self.index.replace_phrasings(kind, phrasings)
+
+    def delete(self, kind: str, ids: Iterable[str]) -> None:
+        """Delete records and their phrasings; call inside `atomic()`."""
+        table = "entries" if kind == "faq" else "passages"
+        id_list = list(ids)
+        for rid in id_list:
+            self.db.execute(f"DELETE FROM {table} WHERE id = ?", [rid])
+        self.index.drop(kind, id_list)
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """Yield every FAQ entry then every passage, as exported."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM entries ORDER BY id"))
+            prows = list(self.db.query("SELECT * FROM passages ORDER BY id"))
+        for row in rows:
+            yield {"kind": "faq", "id": row["id"], **row_to_data(row, FAQ_KEYS)}
+        for row in prows:
+            data = row_to_data(row, PASSAGE_KEYS)
+            yield {"kind": "passage", "id": row["id"], **data}
+
+    def entry(self, entry_id: str) -> dict[str, Any] | None:
+        """Return one FAQ entry with its id, or None."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
+        return {"id": rows[0]["id"], **row_to_data(rows[0], FAQ_KEYS)} if rows else None
+
+    def passage(self, passage_id: str) -> dict[str, Any] | None:
+        """Return one passage with its id, or None."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM passages WHERE id = ?", [passage_id]))
+        return {"id": rows[0]["id"], **row_to_data(rows[0], PASSAGE_KEYS)} if rows else None
+
+    def topic_entries(self, topic: str) -> list[dict[str, Any]]:
+        """Return the FAQ entries of a topic, shipped first, then by id."""
+        with self.lock:
+            rows = list(
+                self.db.query("SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic])
+            )
+        return [{"id": r["id"], **row_to_data(r, FAQ_KEYS)} for r in rows]
+
+    def topic_passages(self, topic: str) -> list[dict[str, Any]]:
+        """Return the passages about a topic."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM passages WHERE topic = ? ORDER BY id", [topic]))
+        return [{"id": r["id"], **row_to_data(r, PASSAGE_KEYS)} for r in rows]
+
+    def has_passages(self, topic: str) -> bool:
+        """Say whether any passage is about a topic."""
+        with self.lock:
+            return self.db.execute("SELECT 1 FROM passages WHERE topic = ? LIMIT 1", [topic]).fetchone() is not None
+
+    def topic_question(self, topic: str) -> str | None:
+        """Return a topic's canonical question: its first entry's."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1", [topic]
+            ).fetchone()
+        return row[0] if row else None
+
+    def topics(self) -> list[tuple[str, str, list[str]]]:
+        """Return (topic, canonical question, tags) for every topic, in insertion order."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT topic, question, tags FROM entries GROUP BY topic HAVING rowid = MIN(rowid) ORDER BY MIN(rowid)"
+            ).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
