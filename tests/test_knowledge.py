@@ -23,8 +23,11 @@ SHARED = ROOT.parent / "shared"
 TOPICS_YAML = SHARED / "spec" / "topics.yaml"
 SOURCES_YAML = SHARED / "spec" / "sources.yaml"
 DEV = SHARED / "eval" / "dev.jsonl"
+EVAL_FILES = sorted((SHARED / "eval").glob("*.jsonl"))
 
-FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name != "vocabulary.yaml")
+OUT_OF_SCOPE = KNOWLEDGE / "out_of_scope.yaml"
+# the record files: everything but the vocabulary and the out-of-scope bank, which are not FAQ or passages
+FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("vocabulary.yaml", OUT_OF_SCOPE.name))
 
 
 def _yaml(path: Path) -> list[dict]:
@@ -209,3 +212,72 @@ def test_no_alternate_is_a_dev_question(records: list[Record]) -> None:
     leaked = Counter(r.id for r in faqs(records) for alt in r.data["alternates"] if _key(alt) in dev)
     # entry ids and counts only: the dev questions themselves must not end up in a log
     assert not leaked, f"{sum(leaked.values())} alternates copy dev questions, in entries {sorted(leaked)}"
+
+
+# -- the out-of-scope bank (negatives for training, never loaded as answers) ---------------------------
+
+OUT_OF_SCOPE_KINDS = {
+    "other-job",
+    "salary",
+    "interview",
+    "resume",
+    "certificate",
+    "tools",
+    "company",
+    "theory-detail",
+    "how-to",
+    "life",
+    "word-sense",
+    "near-role",
+}
+
+
+def _bank() -> list[dict[str, str]]:
+    data = yaml.safe_load(OUT_OF_SCOPE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and isinstance(data.get("questions"), list)
+    return data["questions"]
+
+
+def test_out_of_scope_bank_is_well_formed() -> None:
+    bank = _bank()
+    assert len(bank) >= 250
+    bad = [i for i, item in enumerate(bank) if set(item) != {"q", "kind"} or not str(item["q"]).strip()]
+    assert bad == [], "items need exactly q and kind"
+    assert sorted({item["kind"] for item in bank} - OUT_OF_SCOPE_KINDS) == []
+    counts = Counter(item["kind"] for item in bank)
+    assert all(counts[k] >= 10 for k in OUT_OF_SCOPE_KINDS), counts
+    dupes = [k for k, n in Counter(_key(item["q"]) for item in bank).items() if n > 1]
+    assert dupes == []
+
+
+def test_out_of_scope_bank_is_not_loaded_as_knowledge() -> None:
+    from rolebot.kb.knowledge import shipped_paths
+
+    assert OUT_OF_SCOPE not in shipped_paths(KNOWLEDGE)
+    assert all(p.name != OUT_OF_SCOPE.name for p in shipped_paths())
+
+
+def test_out_of_scope_bank_never_repeats_a_phrasing(records: list[Record]) -> None:
+    phrasings = {_key(t) for r in faqs(records) for t in (r.data["question"], *r.data["alternates"])}
+    clash = [item["q"] for item in _bank() if _key(item["q"]) in phrasings]
+    assert clash == [], "out-of-scope questions that are phrasings of an FAQ entry"
+
+
+def _eval_questions() -> set[str]:
+    """Every question of shared/eval/*.jsonl, as keys; read only here and never printed."""
+    out = set()
+    for path in EVAL_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out.add(_key(row.get("q") or row.get("question") or ""))
+    return out - {""}
+
+
+@pytest.mark.skipif(not EVAL_FILES, reason="shared/eval is absent")
+def test_out_of_scope_bank_holds_no_eval_question() -> None:
+    held = _eval_questions()
+    assert held, "shared/eval has questions"
+    leaked = sum(_key(item["q"]) in held for item in _bank())
+    # a count only: the evaluation questions must not end up in a log
+    assert leaked == 0, f"{leaked} out-of-scope questions copy evaluation questions"
