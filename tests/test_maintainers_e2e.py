@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -12,12 +13,22 @@ MAINTAINER = USER + 1
 UNKNOWN_Q = "营销这一行里的打杂岗到底学得到东西吗"
 
 
+async def recorded(service: Service, count: int = 1) -> None:
+    """Wait until unanswered questions are stored: the bot records them after its reply went out."""
+    for _ in range(200):
+        if len(service.unanswered_keys()) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the unanswered question was never recorded")
+
+
 async def test_review_one_tap_phrasing_then_answers(running: Any) -> None:
     api, app = running
     service: Service = app.bot_data["rolebot"].service
     assert not service.ask(UNKNOWN_Q, record=False).result.answered
     api.user_message(UNKNOWN_Q, user_id=USER)
     await sends(api)
+    await recorded(service)
     mark = api.mark()
     api.user_message("/review", user_id=MAINTAINER)
     [item] = await sends(api, since=mark)
@@ -38,10 +49,11 @@ async def test_review_one_tap_phrasing_then_answers(running: Any) -> None:
 
 
 async def test_stats_for_maintainer(running: Any) -> None:
-    api, _ = running
+    api, app = running
     api.user_message("营销是什么", user_id=USER)
     api.user_message("会计和出纳的区别", user_id=USER)
     await sends(api, count=2)
+    await recorded(app.bot_data["rolebot"].service)
     mark = api.mark()
     api.user_message("/stats", user_id=MAINTAINER)
     [msg] = await sends(api, since=mark)

@@ -7,24 +7,20 @@ import logging
 import os
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
     ChatMember,
     ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Message,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -46,7 +42,7 @@ from rolebot.conversation.service import Answer, Service
 from rolebot.errors import RolebotError
 from rolebot.kb.knowledge import open_store
 from rolebot.language.normalize import clean, detect_script, to_traditional
-from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
+from rolebot.tg.context import BotServices
 from rolebot.tg.maintainers import Maintainers
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
@@ -116,111 +112,34 @@ class PerChatProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Turn rendered buttons into Telegram's inline keyboard."""
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.label, callback_data=b.action)
-                for b in row
-            ]
-            for row in reply.buttons
-        ]
-    )
-
-
-async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T | None:
-    """Send with retries for flood control, 5xx and timeouts; give up quietly on permanent errors."""
-    delay = 0.5
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-            await asyncio.sleep(float(wait) + 0.1)
-        except (Forbidden, BadRequest) as exc:
-            log.info("not delivered (%s): %s", type(exc).__name__, exc.message)
-            return None
-        except (TimedOut, NetworkError) as exc:
-            if attempt == attempts - 1:
-                log.warning("gave up after %d attempts: %s", attempts, exc)
-                return None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 8.0)
-    return None
-
-
 class RoleBot:
     """Handlers bound to one service; built by `build_application`."""
 
     def __init__(self, settings: Settings, service: Service | None = None) -> None:
-        self.settings = settings
-        self.service = service
-        self.username = ""
-        self.flood = FloodGate()
-        self.repeats = RepeatFilter()
-        self.admins = TtlCache(ttl=60.0)
-        self.maintainers = Maintainers(self)
+        self.shared = BotServices(settings, service)
+        self.send = self.shared.sender
+        self.maintainers = Maintainers(self.shared)
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Open the store, learn our username and register the command menu."""
-        if self.service is None:
-            self.service = await asyncio.to_thread(lambda: Service(open_store(self.settings.db_path)))
-        self.username = app.bot.username or ""
-        await with_retry(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+        shared = self.shared
+        if shared.service is None:
+            shared.service = await asyncio.to_thread(lambda: Service(open_store(shared.settings.db_path)))
+        shared.username = app.bot.username or ""
+        await self.send.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
 
     async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Close the store."""
-        if self.service is not None:
-            self.service.store.close()
+        if self.shared.service is not None:
+            self.shared.service.store.close()
 
     @property
     def svc(self) -> Service:
         """Return the service (set in post_init)."""
-        assert self.service is not None, "post_init has not run"
-        return self.service
+        return self.shared.svc
 
-    def deep_link(self) -> str | None:
-        """Return a t.me link template that opens one topic in a private chat."""
-        return f"https://t.me/{self.username}?start={{topic}}" if self.username else None
-
-    # -- sending ------------------------------------------------------------------------------------
-    async def say(self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
-        """Send plain text (no parse mode) to the message's chat."""
-        return await with_retry(
-            lambda: message.get_bot().send_message(message.chat_id, text[:4096], reply_markup=markup)
-        )
-
-    async def ack(self, query: Any, text: str = "") -> None:
-        """Acknowledge a button press with an optional toast."""
-        await with_retry(lambda: query.answer(text))
-
-    async def alert(self, query: Any, text: str) -> None:
-        """Acknowledge a button press with an alert."""
-        await with_retry(lambda: query.answer(text, show_alert=True))
-
-    async def reply(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
-        """Send a rendered reply to the message's chat."""
-        return await with_retry(
-            lambda: message.get_bot().send_message(
-                chat_id=message.chat_id,
-                text=reply.html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                # a deleted question should not cost the answer: send it anyway, just unquoted
-                reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
-                if quote
-                else None,
-                message_thread_id=message.message_thread_id if message.is_topic_message else None,
-            )
-        )
-
+    # -- answering ---------------------------------------------------------------------------------
     async def record(self, answer: Answer, text: str, chat_type: str) -> None:
         """Count the question after the reply went out, so a slow disk never delays an answer."""
         if answer.result.answered:
@@ -242,19 +161,19 @@ class RoleBot:
         if payload and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload):
             answer = await asyncio.to_thread(self.svc.topic, payload)
             if answer is not None:
-                await self.reply(message, answer.reply)
+                await self.send.send(message, answer.reply)
                 return
-        await self.reply(message, self.svc.welcome())
+        await self.send.send(message, self.svc.welcome())
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Explain how to use the bot."""
         if update.effective_message:
-            await self.reply(update.effective_message, self.svc.help())
+            await self.send.send(update.effective_message, self.svc.help())
 
     async def on_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show the browse menu."""
         if update.effective_message:
-            await self.reply(update.effective_message, self.svc.welcome())
+            await self.send.send(update.effective_message, self.svc.welcome())
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer `/ask <question>` (the way to ask in groups)."""
@@ -263,7 +182,7 @@ class RoleBot:
             return
         text = " ".join(context.args or [])
         if not text.strip():
-            await self.reply(
+            await self.send.send(
                 message,
                 Reply(
                     "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别",
@@ -287,7 +206,7 @@ class RoleBot:
         if message is None or not self.allow(message):
             return
         text = "我只能读文字问题哦。直接打字问我吧，比如「市场和运营有什么区别？」"
-        await self.reply(message, Reply(text, text))
+        await self.send.send(message, Reply(text, text))
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Point to /help for commands we do not have (private chats only)."""
@@ -295,17 +214,17 @@ class RoleBot:
         if message is None or not self.allow(message):
             return
         text = "没有这个命令。可以直接发问题给我，或者看看 /help。"
-        await self.reply(message, Reply(text, text))
+        await self.send.send(message, Reply(text, text))
 
     def allow(self, message: Message) -> bool:
         """Apply per-user flood control; the first message over the limit gets one notice."""
         user = message.from_user
         if user is None:
             return True
-        verdict = self.flood.check(user.id)
+        verdict = self.shared.flood.check(user.id)
         if verdict == "warn":
             text = "消息有点多，我先歇一分钟，稍后再问我吧 🙏"
-            asyncio.get_running_loop().create_task(self.reply(message, Reply(text, text)))
+            asyncio.get_running_loop().create_task(self.send.send(message, Reply(text, text)))
         return verdict == "ok"
 
     async def answer(
@@ -317,24 +236,24 @@ class RoleBot:
         private = message.chat.type == ChatType.PRIVATE
         if private:
             answer = await self.ask(text[:1000], chat_type="private", record=False)
-            await self.reply(message, answer.reply)
+            await self.send.send(message, answer.reply)
             await self.record(answer, text, "private")
             return
         if settings is None:
             settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
-        if self.repeats.seen_recently(message.chat_id, clean(text)):
+        if self.shared.repeats.seen_recently(message.chat_id, clean(text)):
             return
         answer = await self.ask(
             text[:1000],
             chat_type="group",
             short=settings.length == "short",
-            deep_link=self.deep_link(),
+            deep_link=self.shared.deep_link(),
             script=settings.script_override(),
             record=False,
         )
         if not addressed and (not answer.result.answered or answer.result.score < settings.threshold):
             return
-        await self.reply(message, answer.reply, quote=True)
+        await self.send.send(message, answer.reply, quote=True)
         await self.record(answer, text, "group")
 
     # -- groups -------------------------------------------------------------------------------------
@@ -344,8 +263,8 @@ class RoleBot:
         reply_to = message.reply_to_message
         if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == message.get_bot().id:
             return True, text
-        mention = f"@{self.username}".lower()
-        if self.username and mention in text.lower():
+        mention = f"@{self.shared.username}".lower()
+        if self.shared.username and mention in text.lower():
             return True, re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
         return False, text
 
@@ -366,12 +285,12 @@ class RoleBot:
 
     async def is_admin(self, chat_id: int, user_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
         """Check (and briefly cache) whether a user administers a chat."""
-        cached = self.admins.get((chat_id, user_id))
+        cached = self.shared.admins.get((chat_id, user_id))
         if cached is not None:
             return cached
-        member = await with_retry(lambda: context.bot.get_chat_member(chat_id, user_id))
+        member = await self.send.call(lambda: context.bot.get_chat_member(chat_id, user_id))
         ok = member is not None and member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-        self.admins.put((chat_id, user_id), ok)
+        self.shared.admins.put((chat_id, user_id), ok)
         return ok
 
     async def on_settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -382,14 +301,14 @@ class RoleBot:
             return
         if message.chat.type == ChatType.PRIVATE:
             text = "设置是给群用的：把我加进群后，由群管理员在群里发 /settings。"
-            await self.reply(message, Reply(text, text))
+            await self.send.send(message, Reply(text, text))
             return
         if not await self.is_admin(message.chat_id, user.id, context):
             text = "抱歉，只有群管理员可以修改我的设置。"
-            await self.reply(message, Reply(text, text), quote=True)
+            await self.send.send(message, Reply(text, text), quote=True)
             return
         settings = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
-        await self.reply(message, render_settings(settings))
+        await self.send.send(message, render_settings(settings))
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Carry settings over when a group becomes a supergroup."""
@@ -414,7 +333,7 @@ class RoleBot:
                 "大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
                 "用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。"
             )
-            await with_retry(lambda: context.bot.send_message(change.chat.id, text))
+            await self.send.call(lambda: context.bot.send_message(change.chat.id, text))
         elif now in (ChatMember.LEFT, ChatMember.BANNED):
             log.info("removed from chat %s", change.chat.id)
 
@@ -429,7 +348,7 @@ class RoleBot:
         script = detect_script(message.text or "") if message else "simplified"
         kind, _, value = data.partition(":")
         if len(data.encode()) > 64 or not re.fullmatch(r"[a-z]{1,2}", kind or "-"):
-            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            await self.send.alert(query, STALE)
             return
         if kind == "s":
             await self.on_settings_button(update, context, value)
@@ -446,7 +365,7 @@ class RoleBot:
         if kind == "t":
             private = message is None or message.chat.type == ChatType.PRIVATE
             answer = await asyncio.to_thread(
-                lambda: self.svc.topic(value, script, short=not private, deep_link=self.deep_link())
+                lambda: self.svc.topic(value, script, short=not private, deep_link=self.shared.deep_link())
             )
             reply = answer.reply if answer else None
         elif kind == "m":
@@ -462,23 +381,21 @@ class RoleBot:
                 message.chat.type if message else "private",
             )
             if ok:
-                await with_retry(lambda: query.answer("谢谢反馈！" if kind == "u" else "收到，我们会改进这个回答。"))
+                await self.send.ack(query, "谢谢反馈！" if kind == "u" else "收到，我们会改进这个回答。")
                 return
         elif kind == "n":
             reply, edit = self.svc.welcome(script), True
             toast = "好的，可以换个问法，或者从话题里挑一个。"
         if reply is None:
-            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            await self.send.alert(query, STALE)
             return
-        await with_retry(lambda: query.answer(to_traditional(toast) if script == "traditional" else toast))
+        await self.send.ack(query, to_traditional(toast) if script == "traditional" else toast)
         if message is None:
             return
         if edit:
-            await with_retry(
-                lambda: message.edit_text(reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
-            )
+            await self.send.edit(message, reply)
         else:
-            await self.reply(message, reply)
+            await self.send.send(message, reply)
 
     async def on_settings_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, value: str) -> None:
         """Change one group setting, for admins only."""
@@ -486,20 +403,19 @@ class RoleBot:
         assert query is not None
         message = query.message if isinstance(query.message, Message) else None
         if message is None or message.chat.type == ChatType.PRIVATE:
-            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            await self.send.alert(query, STALE)
             return
         if not await self.is_admin(message.chat_id, query.from_user.id, context):
-            await with_retry(lambda: query.answer("只有群管理员可以修改设置。", show_alert=True))
+            await self.send.alert(query, "只有群管理员可以修改设置。")
             return
         current = await asyncio.to_thread(self.svc.group_settings, message.chat_id)
         updated = current.with_change(value)
         if updated is None:
-            await with_retry(lambda: query.answer(STALE, show_alert=True))
+            await self.send.alert(query, STALE)
             return
         await asyncio.to_thread(self.svc.save_group_settings, message.chat_id, updated)
-        await with_retry(lambda: query.answer("已保存"))
-        shown = render_settings(updated)
-        await with_retry(lambda: message.edit_text(shown.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(shown)))
+        await self.send.ack(query, "已保存")
+        await self.send.edit(message, render_settings(updated))
 
     # -- inline mode --------------------------------------------------------------------------------
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -517,7 +433,7 @@ class RoleBot:
             )
             for item in items[:10]
         ]
-        await with_retry(lambda: query.answer(results, cache_time=60, is_personal=False))
+        await self.send.call(lambda: query.answer(results, cache_time=60, is_personal=False))
 
     # -- errors -------------------------------------------------------------------------------------
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -535,7 +451,7 @@ class RoleBot:
             and update.callback_query is None
         ):
             message = update.effective_message
-            await with_retry(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
+            await self.send.call(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
 
 
 def build_application(settings: Settings, service: Service | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -563,9 +479,11 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     app.add_handler(CommandHandler("topics", bot.on_topics, filters=fresh))
     app.add_handler(CommandHandler("ask", bot.on_ask, filters=fresh))
     app.add_handler(CommandHandler("settings", bot.on_settings, filters=fresh))
-    app.add_handler(CommandHandler("review", bot.maintainers.on_review, filters=fresh & private))
-    app.add_handler(CommandHandler("stats", bot.maintainers.on_stats, filters=fresh & private))
-    app.add_handler(MessageHandler(fresh & private & filters.Document.ALL, bot.maintainers.on_document))
+    # anyone else falls through to the handlers below, as if these did not exist
+    maintainer = fresh & private & filters.User(user_id=settings.maintainers)
+    app.add_handler(CommandHandler("review", bot.maintainers.on_review, filters=maintainer))
+    app.add_handler(CommandHandler("stats", bot.maintainers.on_stats, filters=maintainer))
+    app.add_handler(MessageHandler(maintainer & filters.Document.ALL, bot.maintainers.on_document))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, bot.on_migrate))
     app.add_handler(ChatMemberHandler(bot.on_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(fresh & private & filters.COMMAND, bot.on_unknown_command))
@@ -575,7 +493,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     app.add_handler(CallbackQueryHandler(bot.on_button))
     app.add_handler(InlineQueryHandler(bot.on_inline))
     app.add_error_handler(bot.on_error)
-    app.bot_data["rolebot"] = bot
+    app.bot_data["rolebot"] = bot.shared  # tests reach the service through it
     return app
 
 

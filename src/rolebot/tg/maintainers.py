@@ -7,17 +7,15 @@ import hashlib
 import secrets
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from rolebot.conversation.render import Button
 from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
-
-if TYPE_CHECKING:
-    from rolebot.tg.app import RoleBot
+from rolebot.tg.context import BotServices
 
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
 MAX_DOCUMENT = 20 * 1024 * 1024
@@ -31,72 +29,66 @@ def short_key(text: str) -> str:
 class Maintainers:
     """What ROLEBOT_MAINTAINERS can do in a private chat; everyone else sees nothing of it."""
 
-    def __init__(self, bot: RoleBot) -> None:
-        self.bot = bot
+    def __init__(self, shared: BotServices) -> None:
+        self.shared = shared
+        self.send = shared.sender
         self.pending: dict[str, Path] = {}
 
     def allowed(self, update: Update) -> bool:
         """Say whether the update comes from a maintainer in a private chat."""
         user, chat = update.effective_user, update.effective_chat
-        return bool(user and chat and chat.type == ChatType.PRIVATE and user.id in self.bot.settings.maintainers)
-
-    async def refuse(self, update: Update) -> None:
-        """Answer non-maintainers as if the command did not exist."""
-        if update.effective_message and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-            await self.bot.say(update.effective_message, "没有这个命令。可以直接发问题给我，或者看看 /help。")
+        return bool(user and chat and chat.type == ChatType.PRIVATE and user.id in self.shared.settings.maintainers)
 
     async def on_review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List the top unanswered questions with one-tap 'add as a phrasing of …' buttons."""
         message = update.effective_message
         if message is None or not self.allowed(update):
-            await self.refuse(update)
             return
-        data = await asyncio.to_thread(self.bot.svc.review, 30)
+        data = await asyncio.to_thread(self.shared.svc.review, 30)
         if not data["unanswered"]:
-            await self.bot.say(message, "最近没有答不上的问题 🎉")
+            await self.send.say(message, "最近没有答不上的问题 🎉")
             return
         for item in data["unanswered"][:5]:
             key = short_key(item["keys"][0])
             rows = [
                 [
-                    InlineKeyboardButton(
-                        f"加为「{(self.bot.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
-                        callback_data=f"a:{key}:{c['topic']}"[:64],
+                    Button(
+                        f"加为「{(self.shared.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
+                        f"a:{key}:{c['topic']}"[:64],
                     )
                 ]
                 for c in item["candidates"][:2]
                 if len(f"a:{key}:{c['topic']}".encode()) <= 64
             ]
             text = f"{item['count']}× {item['question']}"
-            await self.bot.say(message, text, InlineKeyboardMarkup(rows) if rows else None)
+            await self.send.say(message, text, rows)
 
     async def on_add_phrasing(self, update: Update, value: str) -> None:
         """Add an unanswered question as a phrasing of the chosen topic."""
         query = update.callback_query
         assert query is not None
         if not self.allowed(update):
-            await self.bot.alert(query, "只有维护者可以这样做。")
+            await self.send.alert(query, "只有维护者可以这样做。")
             return
         key, _, topic = value.partition(":")
-        keys = await asyncio.to_thread(self.bot.svc.unanswered_keys)
+        keys = await asyncio.to_thread(self.shared.svc.unanswered_keys)
         match = next((k for k in keys if short_key(k) == key), None)
         actor = f"telegram:{query.from_user.id}"
-        added = await asyncio.to_thread(self.bot.svc.teach, match, topic, actor) if match else None
+        added = await asyncio.to_thread(self.shared.svc.teach, match, topic, actor) if match else None
         if added is None:
-            await self.bot.alert(query, "这个问题已经处理过了。")
+            await self.send.alert(query, "这个问题已经处理过了。")
             return
-        await self.bot.ack(query, "已添加")
+        await self.send.ack(query, "已添加")
         if isinstance(query.message, Message):
-            await self.bot.say(query.message, f"已把「{added}」加为 {topic} 的问法，现在就能回答了。")
+            await self.send.say(query.message, f"已把「{added}」加为 {topic} 的问法，现在就能回答了。")
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show questions per day, answer rate, top topics and most disliked answers."""
         message = update.effective_message
         if message is None or not self.allowed(update):
-            await self.refuse(update)
             return
-        stats = await asyncio.to_thread(self.bot.svc.stats)
-        await self.bot.say(message, format_stats(stats))
+        stats = await asyncio.to_thread(self.shared.svc.stats)
+        await self.send.say(message, format_stats(stats))
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Validate a knowledge file and offer a dry-run summary with a 确认导入 button."""
@@ -104,49 +96,48 @@ class Maintainers:
         if message is None or message.document is None:
             return
         if not self.allowed(update):
-            await self.bot.on_private_other(update, context)
             return
         doc = message.document
         suffix = Path(doc.file_name or "").suffix.lower()
         if suffix not in IMPORTABLE or (doc.file_size or 0) > MAX_DOCUMENT:
-            await self.bot.say(message, "只能导入 .jsonl、.yaml 或 .csv 文件（20 MB 以内）。")
+            await self.send.say(message, "只能导入 .jsonl、.yaml 或 .csv 文件（20 MB 以内）。")
             return
         file = await context.bot.get_file(doc.file_id)
         folder = Path(tempfile.mkdtemp(prefix="rolebot-import-"))
         path = folder / Path(doc.file_name or f"import{suffix}").name
         await file.download_to_drive(path)
         try:
-            plan = await asyncio.to_thread(self.bot.svc.import_file, path, True)
+            plan = await asyncio.to_thread(self.shared.svc.import_file, path, True)
         except ImportFormatError as exc:
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
-            await self.bot.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
+            await self.send.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
             return
         except RolebotError as exc:
-            await self.bot.say(message, f"没有导入：{exc}")
+            await self.send.say(message, f"没有导入：{exc}")
             return
         token = secrets.token_hex(6)
         self.pending[token] = path
         warn = "\n" + "\n".join(w.replace(str(folder) + "/", "") for w in plan.warnings[:5]) if plan.warnings else ""
-        button = InlineKeyboardMarkup([[InlineKeyboardButton("确认导入", callback_data=f"ci:{token}")]])
-        await self.bot.say(message, f"试导入（还没写入）：{plan.summary()}{warn}", button)
+        button = [[Button("确认导入", f"ci:{token}")]]
+        await self.send.say(message, f"试导入（还没写入）：{plan.summary()}{warn}", button)
 
     async def on_confirm_import(self, update: Update, token: str) -> None:
         """Run the import a maintainer confirmed."""
         query = update.callback_query
         assert query is not None
         if not self.allowed(update):
-            await self.bot.alert(query, "只有维护者可以这样做。")
+            await self.send.alert(query, "只有维护者可以这样做。")
             return
         path = self.pending.pop(token, None)
         if path is None or not path.exists():
-            await self.bot.alert(query, "这个导入已经过期，请重新发送文件。")
+            await self.send.alert(query, "这个导入已经过期，请重新发送文件。")
             return
         try:
-            plan = await asyncio.to_thread(self.bot.svc.import_file, path, False, f"telegram:{query.from_user.id}")
+            plan = await asyncio.to_thread(self.shared.svc.import_file, path, False, f"telegram:{query.from_user.id}")
         except RolebotError as exc:
-            await self.bot.alert(query, f"导入失败：{str(exc)[:150]}")
+            await self.send.alert(query, f"导入失败：{str(exc)[:150]}")
             return
-        await self.bot.ack(query, "已导入")
+        await self.send.ack(query, "已导入")
         if isinstance(query.message, Message):
-            await self.bot.say(query.message, f"已导入：{plan.summary()}")
+            await self.send.say(query.message, f"已导入：{plan.summary()}")

@@ -1,0 +1,33 @@
+"""What every Telegram handler module shares, on one typed object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rolebot.config import Settings
+from rolebot.conversation.service import Service
+from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
+from rolebot.tg.sending import Sender
+
+
+@dataclass
+class BotServices:
+    """Settings, the service (opened in post_init unless given), the sender and the in-memory guards."""
+
+    settings: Settings
+    service: Service | None = None
+    sender: Sender = field(default_factory=Sender)
+    username: str = ""
+    flood: FloodGate = field(default_factory=FloodGate)
+    repeats: RepeatFilter = field(default_factory=RepeatFilter)
+    admins: TtlCache = field(default_factory=lambda: TtlCache(ttl=60.0))
+
+    @property
+    def svc(self) -> Service:
+        """Return the service (set in post_init)."""
+        assert self.service is not None, "post_init has not run"
+        return self.service
+
+    def deep_link(self) -> str | None:
+        """Return a t.me link template that opens one topic in a private chat."""
+        return f"https://t.me/{self.username}?start={{topic}}" if self.username else None
