@@ -130,18 +130,60 @@ def test_utf8_bom_jsonl_and_yaml(store: Store, tmp_path: Path, suffix: str) -> N
     assert store.entry("imp-1")["question"] == faq(1)["question"]  # type: ignore[index]
 
 
-def test_gbk_file_is_detected_or_clearly_refused(store: Store, tmp_path: Path) -> None:
-    path = tmp_path / "gbk.csv"
-    path.write_bytes(CSV_TEXT.encode("gbk"))
+BIG5_CSV = (
+    "id,topic,question,alternates,answer,sources,related,tags\n"
+    "t-1,tw-topic,業務跟行銷企劃哪個比較累,業務和行銷企劃差在哪,"
+    '"業務負責成交，行銷企劃負責讓產品好賣。",測試來源,what-is-sales,測試\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "entry_id"),
+    [
+        pytest.param(CSV_TEXT, "gbk", "c-1", id="gbk"),
+        pytest.param(CSV_TEXT, "gb18030", "c-1", id="gb18030"),
+        pytest.param(BIG5_CSV, "big5", "t-1", id="big5"),
+        pytest.param(CSV_TEXT, "utf-16", "c-1", id="utf16-bom"),
+        pytest.param(BIG5_CSV, "utf-16-be", "t-1", id="utf16-be-bom"),
+    ],
+)
+def test_legacy_and_utf16_files_import_exactly_the_right_text(
+    store: Store, tmp_path: Path, text: str, encoding: str, entry_id: str
+) -> None:
+    path = tmp_path / "legacy.csv"
+    raw = text.encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    path.write_bytes(raw)
+    import_files(store, [path])
+    stored = store.entry(entry_id)
+    expected_question = text.splitlines()[1].split(",")[2]
+    assert stored is not None and stored["question"] == expected_question
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        pytest.param(
+            "id,topic,question,answer\nj-1,jp,営業とマーケティングの違いは何ですか,営業は製品を売ることです。\n".encode(
+                "shift_jis"
+            ),
+            "looks like",
+            id="shift-jis",
+        ),
+        pytest.param(bytes(range(128, 256)) * 4 + b"\x00\x01\xff\xfe\x80", "encoding", id="random-bytes"),
+    ],
+)
+def test_other_encodings_are_refused_in_one_line(store: Store, tmp_path: Path, raw: bytes, says: str) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(raw)
     before = export_lines(store)
-    try:
+    with pytest.raises(ImportFormatError) as err:
         import_files(store, [path])
-    except ImportFormatError as exc:
-        assert f"{path}:" in str(exc) and "UTF-8" in str(exc)
-        assert export_lines(store) == before
-    else:
-        entry = store.entry("c-1")
-        assert entry is not None and entry["question"] == "仓储主管和采购主管的区别"
+    assert len(err.value.problems) == 1
+    line = str(err.value.problems[0])
+    assert line.startswith(f"{path}:1: (encoding):") and says in line and "\n" not in line
+    assert export_lines(store) == before
 
 
 def test_unknown_format_is_refused(store: Store, tmp_path: Path) -> None:

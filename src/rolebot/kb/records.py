@@ -56,20 +56,40 @@ def derive_id(question: str) -> str:
     return "faq-" + hashlib.sha1(norm.encode("utf-8")).hexdigest()[:12]
 
 
+# Chinese legacy encodings we read when a detector is sure; anything else is refused, never guessed:
+# GB18030 alone accepts almost any bytes, so "not UTF-8 → GB18030" would store Big5 as gibberish
+LEGACY_CHINESE = {"gb18030", "gbk", "gb2312", "cp936", "big5", "big5hkscs", "cp950"}
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 def decode(raw: bytes, name: str) -> str:
-    """Decode UTF-8 (BOM or not); detect GBK/GB18030, else raise naming the line."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    """Decode UTF-8 or UTF-16/32 with a BOM; read GBK/GB18030 or Big5 when detected; refuse anything else."""
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                line = raw.count(b"\n", 0, exc.start) + 1
+                raise ImportFormatError([Problem(name, line, "(encoding)", f"starts like {encoding} but is not")]) from None
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise ImportFormatError([Problem(name, 1, "(encoding)", "not text in any known encoding; save it as UTF-8")])
+    encoding = best.encoding.lower().replace("_", "-")
+    if encoding.replace("-", "") in LEGACY_CHINESE:
         try:
-            return raw.decode("gb18030")
+            return raw.decode(best.encoding)
         except UnicodeDecodeError:
-            raise ImportFormatError(
-                [Problem(name, line, "(encoding)", "not UTF-8 text; save the file as UTF-8")]
-            ) from None
+            pass
+    raise ImportFormatError(
+        [Problem(name, 1, "(encoding)", f"not UTF-8: it looks like {best.encoding}; save the file as UTF-8")]
+    )
 
 
 def _jsonl(text: str, name: str) -> Iterator[RawRecord]:
