@@ -451,11 +451,36 @@ def test_dry_run_reports_and_writes_nothing(cli, db_path: Path, tmp_path: Path) 
     second = write_jsonl(tmp_path / "second.jsonl", [faq(1), faq(2, answer="新答案。"), faq(3)])
     res = cli("import", str(second), "--dry-run", "--db", str(db_path))
     assert res.exit_code == 0, res.output
-    assert "would add: faq imp-3" in res.stdout
-    assert "would update: faq imp-2" in res.stdout
-    assert "imp-1" not in res.stdout
+    assert "would add [imported-topic-3] 导入测试问题第3条：仓储主管负责什么" in res.stdout
+    assert "would update [imported-topic-2] 导入测试问题第2条：仓储主管负责什么: answer (7 → 4 chars)" in res.stdout
+    assert "第1条" not in res.stdout
     assert "1 added, 1 updated, 1 unchanged" in res.stdout
     assert cli.export(db_path) == before
+
+
+def test_unknown_related_is_an_error_unless_allowed(cli, db_path: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "links.jsonl", [faq(1, related=["what-is-sales", "no-such-topic"])])
+    before = cli.export(db_path)
+    res = cli("import", str(path), "--db", str(db_path))
+    assert res.exit_code == 1
+    assert f"{path}:1: related: topic 'no-such-topic' exists nowhere" in res.stderr
+    assert cli.export(db_path) == before
+    res = cli("import", str(path), "--allow-unknown-related", "--db", str(db_path))
+    assert res.exit_code == 0 and f"warning: {path}:1: related: topic 'no-such-topic'" in res.stderr
+
+
+def test_related_to_a_topic_in_the_same_import_is_fine(cli, db_path: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "pair.jsonl", [faq(1, related=["imported-topic-2"]), faq(2)])
+    res = cli("import", str(path), "--db", str(db_path))
+    assert res.exit_code == 0 and "related" not in res.stderr
+
+
+def test_missing_sources_and_short_answers_are_warned(cli, db_path: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "thin.jsonl", [faq(1, sources=[]), faq(2, answer="是。")])
+    res = cli("import", str(path), "--dry-run", "--db", str(db_path))
+    assert res.exit_code == 0
+    assert f"warning: {path}:1: sources: none given" in res.stderr
+    assert f"warning: {path}:2: answer: only 2 characters" in res.stderr
 
 
 def test_import_reports_summary(cli, db_path: Path, tmp_path: Path) -> None:
@@ -632,7 +657,7 @@ def test_clean_records_are_written_and_exported(scratch: tuple[Path, Store], rec
         assert any(ch in json.dumps(recs, ensure_ascii=False) for ch in "\x1c\x1d\x1e\x85\u2028\u2029")
         return
     assert len(records_) == len(recs)
-    import_files(s, [path])
+    import_files(s, [path], allow_unknown_related=True)  # generated links point anywhere
     exported = {(r["kind"], r["id"]): r for r in map(json.loads, export_records(s))}
     for rec in records_:
         assert exported[(rec.kind, rec.id)] == rec.content()

@@ -188,11 +188,22 @@ class Service:
         return build_stats(self.store)
 
     def import_files(
-        self, paths: list[Path], dry_run: bool, actor: str | None = None, progress: Progress | None = None
+        self,
+        paths: list[Path],
+        dry_run: bool,
+        actor: str | None = None,
+        progress: Progress | None = None,
+        allow_unknown_related: bool = False,
     ) -> ImportPlan:
         """Validate (and unless dry_run, import) knowledge files; the engine sees them at once."""
         plan = import_files(
-            self.store, paths, dry_run=dry_run, actor=actor, answerer=self.confident_topic, progress=progress
+            self.store,
+            paths,
+            dry_run=dry_run,
+            actor=actor,
+            answerer=self.confident_topic,
+            progress=progress,
+            allow_unknown_related=allow_unknown_related,
         )
         if not dry_run:
             self.engine.refresh()

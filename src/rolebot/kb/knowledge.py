@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rolebot.config import knowledge_dir
+from rolebot.errors import ImportFormatError, Problem
 from rolebot.kb.records import Progress, Record, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import normalize
@@ -27,10 +28,40 @@ class ImportPlan:
     updated: list[Record] = field(default_factory=list)
     unchanged: list[Record] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    previous: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # stored data of updated records
 
     def summary(self) -> str:
         """Return one line: how many would be added, updated, left unchanged."""
         return f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+    def describe(self, limit: int = 50) -> list[str]:
+        """Return one line per added or changed record: its topic and question, and what changes."""
+        lines = [f"add {_label(r)}" for r in self.added[:limit]]
+        for rec in self.updated[:limit]:
+            old = self.previous.get((rec.kind, rec.id), {})
+            changed = [k for k in sorted(set(rec.data) | set(old)) if rec.data.get(k) != old.get(k)]
+            lines.append(f"update {_label(rec)}: {', '.join(_change(k, old.get(k), rec.data.get(k)) for k in changed)}")
+        hidden = max(0, len(self.added) - limit) + max(0, len(self.updated) - limit)
+        return lines + ([f"… and {hidden} more"] if hidden else [])
+
+
+def _label(rec: Record) -> str:
+    """Name a record the way a maintainer knows it: topic and question (or passage title)."""
+    data = rec.data
+    if rec.kind == "faq":
+        return f"[{data.get('topic')}] {data.get('question')}"
+    return f"[passage {rec.id}] {data.get('title') or str(data.get('text', ''))[:30]}"
+
+
+def _change(key: str, old: object, new: object) -> str:
+    """Say briefly how one field changes."""
+    if isinstance(old, list) and isinstance(new, list):
+        plus, minus = [x for x in new if x not in old], [x for x in old if x not in new]
+        parts = [f"+{len(plus)}" if plus else "", f"-{len(minus)}" if minus else ""]
+        return f"{key} {' '.join(p for p in parts if p) or 'reordered'}"
+    if isinstance(old, str) and isinstance(new, str):
+        return f"{key} ({len(old)} → {len(new)} chars)"
+    return key
 
 
 def tokens_for(text: str, vocab: Vocabulary) -> str:
@@ -61,6 +92,7 @@ def plan_import(store: Store, records: list[Record]) -> ImportPlan:
                 plan.added.append(rec)
             elif have[rec.id][0] != rec.data:
                 plan.updated.append(rec)
+                plan.previous[(kind, rec.id)] = have[rec.id][0]
             else:
                 plan.unchanged.append(rec)
     return plan
@@ -98,11 +130,16 @@ def import_files(
     actor: str | None = None,
     answerer: Answerer | None = None,
     progress: Progress | None = None,
+    allow_unknown_related: bool = False,
 ) -> ImportPlan:
     """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem."""
     records = load_records(paths, progress=progress)
     plan = plan_import(store, records)
-    plan.warnings = overlap_warnings(plan.added, answerer) if answerer else []
+    errors, plan.warnings = check_records(store, plan.added + plan.updated, records, allow_unknown_related)
+    if errors:
+        raise ImportFormatError(errors)
+    if answerer:
+        plan.warnings += overlap_warnings(plan.added, answerer)
     if not dry_run:
         with store.atomic():
             write_records(store, plan.added + plan.updated, "imported", progress=progress)
@@ -113,6 +150,42 @@ def import_files(
                     {"files": [p.name for p in paths], "added": len(plan.added), "updated": len(plan.updated)},
                 )
     return plan
+
+
+SHORTEST_ANSWER = 6  # characters; fewer is not yet a sentence a user can act on
+
+
+def check_records(
+    store: Store, changed: list[Record], batch: list[Record], allow_unknown_related: bool
+) -> tuple[list[Problem], list[str]]:
+    """Check links and completeness: unknown related topics are errors (or warnings if allowed)."""
+    known = {topic for topic, _, _ in store.topics()} | {str(r.data.get("topic")) for r in batch if r.kind == "faq"}
+    errors: list[Problem] = []
+    warnings: list[str] = []
+    for rec in changed:
+        where = (rec.file, rec.line)
+        if not rec.data.get("sources"):
+            warnings.append(f"{rec.file}:{rec.line}: sources: none given; answers should cite where they come from")
+        if rec.kind != "faq":
+            continue
+        answer = str(rec.data.get("answer", ""))
+        if len(answer.strip()) < SHORTEST_ANSWER:
+            warnings.append(
+                f"{rec.file}:{rec.line}: answer: only {len(answer.strip())} characters, less than a sentence"
+            )
+        for topic in rec.data.get("related", []):
+            if topic in known:
+                continue
+            problem = Problem(
+                *where,
+                "related",
+                f"topic {topic!r} exists nowhere (not stored, not in this import; --allow-unknown-related)",
+            )
+            if allow_unknown_related:
+                warnings.append(str(problem))
+            else:
+                errors.append(problem)
+    return errors, warnings
 
 
 def overlap_warnings(added: list[Record], answerer: Answerer, limit: int = 20) -> list[str]:

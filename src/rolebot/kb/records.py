@@ -59,8 +59,13 @@ def derive_id(question: str) -> str:
 # Chinese legacy encodings we read when a detector is sure; anything else is refused, never guessed:
 # GB18030 alone accepts almost any bytes, so "not UTF-8 → GB18030" would store Big5 as gibberish
 LEGACY_CHINESE = {"gb18030", "gbk", "gb2312", "cp936", "big5", "big5hkscs", "cp950"}
-BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -71,7 +76,9 @@ def decode(raw: bytes, name: str) -> str:
                 return raw[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
                 line = raw.count(b"\n", 0, exc.start) + 1
-                raise ImportFormatError([Problem(name, line, "(encoding)", f"starts like {encoding} but is not")]) from None
+                raise ImportFormatError(
+                    [Problem(name, line, "(encoding)", f"starts like {encoding} but is not")]
+                ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

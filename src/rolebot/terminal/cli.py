@@ -120,9 +120,10 @@ def chat(db: str | None) -> None:
 @main.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--allow-unknown-related", is_flag=True, help="Warn about, rather than refuse, links to unknown topics.")
 @db_option
 @edge
-def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
+def import_(files: tuple[Path, ...], dry_run: bool, allow_unknown_related: bool, db: str | None) -> None:
     """Import FAQ entries and passages from JSONL, YAML or CSV files (all or nothing).
 
     Example: rolebot import new.jsonl --dry-run
@@ -131,13 +132,18 @@ def import_(files: tuple[Path, ...], dry_run: bool, db: str | None) -> None:
 
     service = _service(db)
     with ProgressBars(enabled=sys.stderr.isatty()) as bars:
-        plan = service.import_files(list(files), dry_run=dry_run, actor=f"cli:{getpass.getuser()}", progress=bars)
+        plan = service.import_files(
+            list(files),
+            dry_run=dry_run,
+            actor=f"cli:{getpass.getuser()}",
+            progress=bars,
+            allow_unknown_related=allow_unknown_related,
+        )
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
-        for label, recs in (("add", plan.added), ("update", plan.updated)):
-            for rec in recs[:50]:
-                click.echo(f"would {label}: {rec.kind} {rec.id}")
+        for line in plan.describe():
+            click.echo(f"would {line}")
         click.echo(f"dry run: would be {plan.summary()}")
     else:
         click.echo(f"imported: {plan.summary()}")
