@@ -120,9 +120,7 @@ class Maintainers:
         self.pending[token] = path
         warn = "\n" + "\n".join(w.replace(str(folder) + "/", "") for w in plan.warnings[:5]) if plan.warnings else ""
         button = [[Button("确认导入", f"ci:{token}")]]
-        changes = "
-" + "
-".join(plan.describe(limit=10)) if plan.added or plan.updated else ""
+        changes = "\n" + "\n".join(plan.describe(limit=10)) if plan.added or plan.updated else ""
         await self.send.say(message, f"试导入（还没写入）：{plan.summary()}{changes}{warn}", button)
 
     async def on_confirm_import(self, update: Update, token: str) -> None:
