@@ -789,6 +789,7 @@ class FakeBotAPI:
         self.internal_errors: list[str] = []
         self.webhook_deliveries: list[tuple[int, int]] = []
         self.settings: dict[str, JSON] = {}
+        self.profile: dict[tuple[str, str], str] = {}  # (description | short_description, language_code) → text
 
         self._faults: list[_Fault] = []
         self._custom: dict[str, Callable[[JSON], Any]] = {}
@@ -2474,13 +2475,33 @@ class FakeBotAPI:
             self.settings[name] = dict(params)
         return True
 
+    def _profile_text(self, name: str, params: JSON, limit: int) -> bool:
+        """Store a description per language code ('' is the default), as Telegram does; ≤ limit characters."""
+        text = str(params.get(name) or "")
+        if len(text) > limit:
+            raise _bad(f"{name} is too long")
+        with self._lock:
+            self.profile[(name, str(params.get("language_code") or ""))] = text
+        return self._store_setting(name, params)
+
     def _api_setMyDescription(self, params: JSON) -> bool:
-        """setMyDescription: stored in settings."""
-        return self._store_setting("description", params)
+        """setMyDescription: per language, ≤ 512 characters; the last call is also in settings."""
+        return self._profile_text("description", params, 512)
 
     def _api_setMyShortDescription(self, params: JSON) -> bool:
-        """setMyShortDescription: stored in settings."""
-        return self._store_setting("short_description", params)
+        """setMyShortDescription: per language, ≤ 120 characters; the last call is also in settings."""
+        return self._profile_text("short_description", params, 120)
+
+    def _api_getMyDescription(self, params: JSON) -> JSON:
+        """getMyDescription: the text for exactly this language code ('' when none was set)."""
+        with self._lock:
+            return {"description": self.profile.get(("description", str(params.get("language_code") or "")), "")}
+
+    def _api_getMyShortDescription(self, params: JSON) -> JSON:
+        """getMyShortDescription: the text for exactly this language code ('' when none was set)."""
+        with self._lock:
+            key = ("short_description", str(params.get("language_code") or ""))
+            return {"short_description": self.profile.get(key, "")}
 
     def _api_setMyName(self, params: JSON) -> bool:
         """setMyName: stored in settings."""

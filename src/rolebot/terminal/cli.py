@@ -1,4 +1,4 @@
-"""The `rolebot` command: ask, chat, import, export, review and run."""
+"""The `rolebot` command: ask, chat, import, export, review, run and health."""
 
 from __future__ import annotations
 
@@ -181,13 +181,32 @@ def review(as_json: bool, since: float | None, db: str | None) -> None:
 
 
 @main.command()
-@click.option("--webhook-url", default=None, help="Use a webhook at this public URL instead of polling.")
+@click.option(
+    "--webhook-url",
+    envvar="ROLEBOT_WEBHOOK_URL",
+    default=None,
+    help="Use a webhook at this public URL instead of polling.",
+)
 @click.option("--port", type=int, default=8443, show_default=True, help="Port for the webhook server.")
-@click.option("--secret", default=None, help="Secret token Telegram sends with each webhook call.")
+@click.option("--listen", default="0.0.0.0", show_default=True, help="Address the webhook and health servers bind.")
+@click.option(
+    "--secret",
+    envvar="ROLEBOT_WEBHOOK_SECRET",
+    default=None,
+    help="Secret token Telegram sends with each webhook call.",
+)
+@click.option(
+    "--health-port",
+    type=int,
+    default=None,
+    help="Serve GET /healthz on this port (default 8080 with a webhook; 0: off).",
+)
 @db_option
 @edge
-def run(webhook_url: str | None, port: int, secret: str | None, db: str | None) -> None:
-    """Start the Telegram bot (needs TELEGRAM_BOT_TOKEN).
+def run(
+    webhook_url: str | None, port: int, listen: str, secret: str | None, health_port: int | None, db: str | None
+) -> None:
+    """Start the Telegram bot (needs TELEGRAM_BOT_TOKEN); logs go to stderr (ROLEBOT_LOG_FORMAT=json, ROLEBOT_LOG_LEVEL).
 
     Example: TELEGRAM_BOT_TOKEN=123:abc rolebot run
     """
@@ -201,6 +220,23 @@ def run(webhook_url: str | None, port: int, secret: str | None, db: str | None) 
             err=True,
         )
         sys.exit(2)
-    from rolebot.tg.app import run_bot
+    from rolebot.tg.startup import RunOptions, run_bot
 
-    run_bot(settings, webhook_url=webhook_url, port=port, secret=secret)
+    run_bot(settings, RunOptions(webhook_url, port, secret, listen, health_port))
+
+
+@main.command()
+@click.option("--max-age", type=float, default=150.0, show_default=True, help="Seconds since the last Bot API answer.")
+@db_option
+@edge
+def health(max_age: float, db: str | None) -> None:
+    """Check a running bot: its database opens and Telegram answered it lately; exit 1 when not.
+
+    Example: rolebot health --db /data/rolebot.db   (a container HEALTHCHECK)
+    """
+    from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
+
+    path = resolve_db_path(db)
+    result = check_health(path, Heartbeat(heartbeat_path(path)), max_age)
+    click.echo(result.line(), err=not result.ok)
+    sys.exit(0 if result.ok else 1)

@@ -43,6 +43,7 @@ from rolebot.errors import RolebotError
 from rolebot.kb.knowledge import open_store
 from rolebot.language.normalize import clean, detect_script, to_traditional
 from rolebot.tg.context import BotServices
+from rolebot.tg.health import Heartbeat, HeartbeatRequest, heartbeat_path
 from rolebot.tg.maintainers import Maintainers
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
@@ -457,6 +458,7 @@ class RoleBot:
 def build_application(settings: Settings, service: Service | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
     """Wire the bot: handlers, rate limiter, per-chat ordering, error handler, store life cycle."""
     bot = RoleBot(settings, service)
+    heartbeat = Heartbeat(heartbeat_path(settings.db_path))  # every answered call shows the bot is alive
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
@@ -464,8 +466,8 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
         # httpcore scans its whole pool for every request, and threads contend for the GIL: measured
         # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256
-        .connection_pool_size(8)
-        .pool_timeout(30.0)
+        .request(HeartbeatRequest(heartbeat, connection_pool_size=8, pool_timeout=30.0))
+        .get_updates_request(HeartbeatRequest(heartbeat))
         .concurrent_updates(PerChatProcessor(32))
         .post_init(bot.post_init)
         .post_shutdown(bot.post_shutdown)
@@ -508,18 +510,3 @@ def webhook_options(url: str, port: int, secret: str | None, listen: str = "0.0.
         "webhook_url": url,
         "secret_token": secret,
     }
-
-
-def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int = 8443, secret: str | None = None) -> None:
-    """Run the bot until stopped (SIGINT/SIGTERM finish in-flight work and confirm the offset)."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    quiet_logging(settings.token)
-    try:
-        open_store(settings.db_path).close()  # fail fast, in one line, on an unusable database
-    except RolebotError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    app = build_application(settings)
-    if webhook_url:
-        app.run_webhook(**webhook_options(webhook_url, port, secret), allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
