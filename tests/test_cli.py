@@ -115,11 +115,22 @@ def test_ask_records_unanswered(cli, db_path: Path) -> None:
     from rolebot.store.store import Store
 
     for question in ("今天股市怎么样？", "今天股市怎么样？", "营销和销售有什么区别"):
-        assert cli("ask", question, "--json", "--db", str(db_path)).exit_code == 0
+        assert cli("ask", question, "--json", "--log", "--db", str(db_path)).exit_code == 0
     s = Store(db_path)
     rows = s.unanswered()
     s.close()
     assert [(r["text"], r["count"], r["chat_type"]) for r in rows] == [("今天股市怎么样？", 2, "cli")]
+
+
+def test_ask_without_log_leaves_the_review_empty(cli, db_path: Path) -> None:
+    from rolebot.store.store import Store
+
+    assert cli("ask", "今天股市怎么样？", "--db", str(db_path)).exit_code == 0
+    assert cli("ask", "-", "--json", "--db", str(db_path), input="会计和出纳的区别\n红烧肉怎么做\n").exit_code == 0
+    s = Store(db_path)
+    rows, asked = s.unanswered(), s.daily(14)
+    s.close()
+    assert rows == [] and asked == []
 
 
 # -- run ------------------------------------------------------------------------------------------
@@ -196,9 +207,16 @@ def test_chat_keeps_traditional_for_buttons(service: Service) -> None:
 def test_chat_commands_and_stale_numbers(service: Service) -> None:
     read, written = scripted(["", "/help", "99", "q"])
     run_chat(service, read=read, write=written.append)
-    assert len(written) == 3  # welcome, help, the answer to "99"; the empty line is skipped
+    assert len(written) == 3  # welcome, help, the reply to "99"; the empty line is skipped
     assert "/topics" in written[1]
-    assert "不太确定" in written[2] or "没读懂" in written[2]
+    assert "没有这个选项" in written[2]  # a mistyped button number, not a question
+
+
+def test_chat_out_of_range_number_is_not_logged(store) -> None:
+    svc = Service(store, salt="s")
+    read, written = scripted(["5", "42"])
+    run_chat(svc, read=read, write=written.append)
+    assert store.unanswered() == [] and all("没有这个选项" in w for w in written[1:])
 
 
 def test_chat_feedback_button(store) -> None:

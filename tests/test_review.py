@@ -70,5 +70,36 @@ def test_stats_answer_rate(tmp_path: Path) -> None:
     for text in ["营销是什么", "销售是什么", "会计和出纳的区别", "红烧肉怎么做"]:
         service.ask(text)
     stats = build_stats(service.store)
-    assert stats["answer_rate"] == 0.5 and stats["per_day"][0]["questions"] == 4
+    assert stats["answer_rate"] == 0.5 and stats["per_day"][-1]["questions"] == 4
+    assert len(stats["per_day"]) == 14 and sum(d["questions"] for d in stats["per_day"]) == 4
+
+
+def test_sparkline_scales_lowest_to_highest() -> None:
+    from rolebot.kb.review import sparkline
+
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([None, 2.0, 2.0]) == " ▅▅"
+    assert sparkline([None, None]) == "  "
+
+
+def test_trend_shows_questions_and_answer_rate_sparklines(tmp_path: Path) -> None:
+    from rolebot.kb.review import format_trend
+
+    service = Service(open_store(tmp_path / "s.db"))
+    for text in ["营销是什么", "会计和出纳的区别"]:
+        service.ask(text)
+    trend = format_trend(build_stats(service.store)).splitlines()
+    assert trend[0].startswith("问题") and "共 2" in trend[0] and trend[0].count("█") == 1
+    assert trend[1].startswith("回答率") and "最近 50%" in trend[1]
+
+
+def test_review_suggests_only_likely_topics(tmp_path: Path) -> None:
+    from rolebot.kb.review import SUGGEST_AT
+
+    service = Service(open_store(tmp_path / "s.db"))
+    service.ask("HR和行政有什么区别")
+    service.ask("红烧肉怎么做")
+    for item in build_review(service.store)["unanswered"]:
+        best = max((c["score"] for c in item["candidates"]), default=0)
+        assert (item["suggestion"] is not None) == (best >= SUGGEST_AT)
     assert build_review(service.store)["unanswered"]

@@ -38,6 +38,28 @@ def cluster(
     return [g for _, g in groups]
 
 
+# a suggestion is offered (and in Telegram, a one-tap add) only when the best candidate's calibrated
+# score says such a topic is usually right; below it the cluster is shown as a possible new topic
+SUGGEST_AT = 50
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """Draw values as Unicode blocks, lowest ▁ to highest █; a missing value is a space."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return " " * len(values)
+    low, high = min(present), max(present)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        else:
+            out.append(SPARKS[round((v - low) / span * (len(SPARKS) - 1)) if span else len(SPARKS) // 2])
+    return "".join(out)
+
+
 def build_review(store: Store, since_days: float | None = None) -> dict[str, Any]:
     """Return unanswered clusters (with counts and candidate topics) and feedback per topic."""
     since = time.time() - since_days * 86400 if since_days else 0.0
@@ -59,6 +81,7 @@ def build_review(store: Store, since_days: float | None = None) -> dict[str, Any
                     {"topic": t, "score": s}
                     for t, s in sorted(cand_scores.items(), key=lambda kv: kv[1], reverse=True)[:3]
                 ],
+                "suggestion": _suggestion(cand_scores),
                 "variants": sorted({r["text"] for r in group}),
                 "keys": [r["question"] for r in group],
             }
@@ -69,6 +92,14 @@ def build_review(store: Store, since_days: float | None = None) -> dict[str, Any
         for r in store.feedback_by_topic(since)
     ]
     return {"unanswered": unanswered, "feedback": feedback}
+
+
+def _suggestion(cand_scores: dict[str, int]) -> str | None:
+    """Return the topic to suggest for a cluster, or None when no candidate is likely enough."""
+    if not cand_scores:
+        return None
+    topic, score = max(cand_scores.items(), key=lambda kv: kv[1])
+    return topic if score >= SUGGEST_AT else None
 
 
 def _iso(ts: float) -> str:
@@ -82,9 +113,11 @@ def format_review(data: dict[str, Any], limit: int = 30) -> str:
         lines.append(f"  {u['count']:>4}×  {u['question']}   (last {u['last_seen']})")
         if len(u["variants"]) > 1:
             lines.append(f"         also: {' / '.join(v for v in u['variants'] if v != u['question'])[:120]}")
-        if u["candidates"]:
+        if u["suggestion"]:
             best = u["candidates"][0]
             lines.append(f"         suggestion: add as a phrasing of topic {best['topic']} (score {best['score']})")
+        else:
+            lines.append("         新话题？ (no topic is a likely fit)")
     if not data["unanswered"]:
         lines.append("  (none)")
     lines.append("")
@@ -96,8 +129,8 @@ def format_review(data: dict[str, Any], limit: int = 30) -> str:
     return "\n".join(lines)
 
 
-def build_stats(store: Store, days: int = 7) -> dict[str, Any]:
-    """Return questions per day, answer rate, top topics and most disliked topics."""
+def build_stats(store: Store, days: int = 14) -> dict[str, Any]:
+    """Return questions per day (every day of the window, quiet ones too), answer rate, top and disliked topics."""
     per_day: dict[str, list[int]] = {}
     topics: Counter[str] = Counter()
     for row in store.daily(days):
@@ -109,7 +142,12 @@ def build_stats(store: Store, days: int = 7) -> dict[str, Any]:
     total = sum(d[0] for d in per_day.values())
     answered = sum(d[1] for d in per_day.values())
     disliked = [f for f in store.feedback_by_topic() if f["down"]][:5]
+    today = time.time()
+    window = [time.strftime("%Y-%m-%d", time.gmtime(today - i * 86400)) for i in range(days - 1, -1, -1)]
+    for name in window:
+        per_day.setdefault(name, [0, 0])
     return {
+        "days": days,
         "per_day": [{"day": d, "questions": v[0], "answered": v[1]} for d, v in sorted(per_day.items())],
         "answer_rate": round(answered / total, 3) if total else None,
         "top_topics": topics.most_common(5),
@@ -117,12 +155,31 @@ def build_stats(store: Store, days: int = 7) -> dict[str, Any]:
     }
 
 
+def format_trend(stats: dict[str, Any]) -> str:
+    """Render the window's questions and answer rate per day as two sparklines with their numbers."""
+    days = stats["per_day"]
+    counts = [d["questions"] for d in days]
+    rates = [d["answered"] / d["questions"] if d["questions"] else None for d in days]
+    first, last = (days[0]["day"][5:], days[-1]["day"][5:]) if days else ("", "")
+    rate_now = next((r for r in reversed(rates) if r is not None), None)
+    return "\n".join(
+        [
+            f"问题   {sparkline([float(c) for c in counts])}  共 {sum(counts)}，最多 {max(counts, default=0)}/天",
+            f"回答率 {sparkline(rates)}  最近 {rate_now:.0%}"
+            if rate_now is not None
+            else f"回答率 {sparkline(rates)}  —",
+            f"       {first}{' ' * max(1, len(days) - len(first) - len(last))}{last}",
+        ]
+    )
+
+
 def format_stats(stats: dict[str, Any]) -> str:
-    """Render /stats as plain text."""
-    lines = ["最近 7 天："]
+    """Render /stats as plain text: the trend as sparklines, then the numbers."""
+    lines = [f"最近 {stats.get('days', len(stats['per_day']))} 天：", format_trend(stats)]
     for d in stats["per_day"]:
-        lines.append(f"• {d['day']}：{d['questions']} 个问题，回答 {d['answered']}")
-    if not stats["per_day"]:
+        if d["questions"]:
+            lines.append(f"• {d['day']}：{d['questions']} 个问题，回答 {d['answered']}")
+    if not any(d["questions"] for d in stats["per_day"]):
         lines.append("• 还没有问题")
     rate = stats["answer_rate"]
     lines.append(f"回答率：{rate:.0%}" if rate is not None else "回答率：—")

@@ -49,6 +49,14 @@ def run_chat(service: Service, read: Callable[[str], str] = input, write: Callab
                 write("这个选项已经失效了，请重新提问。")
                 continue
             reply = new
+        elif line.isdigit() and len(line) <= 2:
+            # a mistyped button number is not a question: say so, and keep it out of the review
+            write(
+                f"没有这个选项：请输入 1–{len(buttons)}，或者直接提问。"
+                if buttons
+                else "没有这个选项：现在没有可选的按钮，请直接提问。"
+            )
+            continue
         elif line in ("/start", "/topics"):
             reply = service.welcome(script)
         elif line == "/help":

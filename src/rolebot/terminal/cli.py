@@ -84,9 +84,10 @@ def main() -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--log", "log", is_flag=True, help="Count the question and keep it for review if unanswered.")
 @db_option
 @edge
-def ask(question: str, as_json: bool, db: str | None) -> None:
+def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
     """Answer one question; '-' reads one question per line from stdin.
 
     Example: rolebot ask "营销和销售有什么区别" --json
@@ -97,7 +98,8 @@ def ask(question: str, as_json: bool, db: str | None) -> None:
     lines = sys.stdin if question == "-" else [question]
     for line in lines:
         text = line.rstrip("\n")
-        answer = service.ask(text, chat_type="cli")
+        # a maintainer trying entries out is not a user: only --log puts it among the review's questions
+        answer = service.ask(text, chat_type="cli", record=log)
         if as_json:
             click.echo(json.dumps(answer.result.to_json(), ensure_ascii=False))
         else:
@@ -174,10 +176,15 @@ def review(as_json: bool, since: float | None, db: str | None) -> None:
     Example: rolebot review --since 7
     """
     from rolebot.kb.knowledge import open_store
-    from rolebot.kb.review import build_review, format_review
+    from rolebot.kb.review import build_review, build_stats, format_review, format_trend
 
-    data = build_review(open_store(resolve_db_path(db)), since_days=since)
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else format_review(data))
+    store = open_store(resolve_db_path(db))
+    data = build_review(store, since_days=since)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_trend(build_stats(store, days=14)))
+        click.echo(format_review(data))
 
 
 @main.command()

@@ -50,18 +50,13 @@ class Maintainers:
             return
         for item in data["unanswered"][:5]:
             key = short_key(item["keys"][0])
-            rows = [
-                [
-                    Button(
-                        f"加为「{(self.shared.svc.engine.topic_question(c['topic']) or c['topic'])[:24]}」的问法",
-                        f"a:{key}:{c['topic']}"[:64],
-                    )
-                ]
-                for c in item["candidates"][:2]
-                if len(f"a:{key}:{c['topic']}".encode()) <= 64
-            ]
             text = f"{item['count']}× {item['question']}"
-            await self.send.say(message, text, rows)
+            topic = item["suggestion"]  # None when no candidate is likely enough for a one-tap add
+            if topic is None or len(f"a:{key}:{topic}".encode()) > 64:
+                await self.send.say(message, f"{text}\n新话题？（没有足够接近的现有话题）")
+                continue
+            label = (self.shared.svc.engine.topic_question(topic) or topic)[:24]
+            await self.send.say(message, text, [[Button(f"加为「{label}」的问法", f"a:{key}:{topic}")]])
 
     async def on_add_phrasing(self, update: Update, value: str) -> None:
         """Add an unanswered question as a phrasing of the chosen topic."""
