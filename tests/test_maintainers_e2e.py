@@ -58,6 +58,25 @@ async def test_stats_for_maintainer(running: Any) -> None:
     api.user_message("/stats", user_id=MAINTAINER)
     [msg] = await sends(api, since=mark)
     assert "2 个问题" in msg["text"] and "回答率：50%" in msg["text"]
+    trend = msg["text"].splitlines()
+    assert any(line.startswith("问题") and "█" in line and "共 2" in line for line in trend)
+    assert any(line.startswith("回答率") and "最近 50%" in line for line in trend)
+
+
+async def test_review_offers_no_one_tap_add_for_an_unlikely_topic(running: Any) -> None:
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    far = "红烧肉怎么做才好吃"
+    result = service.ask(far, record=False).result
+    assert max((c["score"] for c in result.to_json()["candidates"]), default=0) < 50
+    api.user_message(far, user_id=USER)
+    await sends(api)
+    await recorded(service)
+    mark = api.mark()
+    api.user_message("/review", user_id=MAINTAINER)
+    [item] = await sends(api, since=mark)
+    assert far in item["text"] and "新话题？" in item["text"]
+    assert not buttons(item)
 
 
 async def test_non_maintainers_get_nothing(running: Any) -> None:
