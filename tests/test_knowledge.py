@@ -26,8 +26,10 @@ DEV = SHARED / "eval" / "dev.jsonl"
 EVAL_FILES = sorted((SHARED / "eval").glob("*.jsonl"))
 
 OUT_OF_SCOPE = KNOWLEDGE / "out_of_scope.yaml"
-# the record files: everything but the vocabulary and the out-of-scope bank, which are not FAQ or passages
-FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("vocabulary.yaml", OUT_OF_SCOPE.name))
+# the record files: everything but the vocabulary, the out-of-scope bank and the Traditional glossary
+FILES = sorted(
+    p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("vocabulary.yaml", OUT_OF_SCOPE.name, "traditional.yaml")
+)
 
 
 def _yaml(path: Path) -> list[dict]:

@@ -23,6 +23,7 @@ from rolebot.conversation.render import (
 )
 from rolebot.conversation.service import Service
 from rolebot.engine.engine import Result
+from rolebot.language.script import SIMPLIFIED_READER, TRADITIONAL, Reader
 
 SOURCE = {"title": "营销、销售、市场和运营的区别是什么？", "author": "柠檬黄", "site": "知乎专栏"}
 TELEGRAM_TAGS = {
@@ -49,14 +50,14 @@ def answer(
     text: str = "一句话：销售是营销的一部分。",
     *,
     question: str = "营销和销售有什么区别？",
-    script: str = "simplified",
+    reader: Reader = SIMPLIFIED_READER,
     sources: list[dict[str, str]] | None = None,
     **over: object,
 ) -> Result:
     r = Result(
         True,
         "answer",
-        script,
+        reader,
         topic="marketing-vs-sales",
         entry_id="marketing-vs-sales",
         score=97,
@@ -140,7 +141,7 @@ def test_unsure_labels_are_plain_button_text() -> None:
     r = Result(
         False,
         "unsure",
-        "simplified",
+        SIMPLIFIED_READER,
         score=55,
         candidates=[
             {"topic": "what-is-sales", "score": 55, "question": "销售 <是> 什么？"},
@@ -160,7 +161,7 @@ def test_unsure_labels_are_plain_button_text() -> None:
     "result",
     [
         pytest.param(answer("营销" * 3000), id="long-answer"),
-        pytest.param(answer("营销" * 3000, script="traditional"), id="long-answer-traditional"),
+        pytest.param(answer("营销" * 3000, reader=Reader(TRADITIONAL)), id="long-answer-traditional"),
         pytest.param(answer("营销\n" * 2000), id="many-lines"),
         pytest.param(answer("x", sources=[SOURCE] * 40), id="many-sources"),
         pytest.param(answer("<b>" * 2000), id="escaping-grows-text"),
@@ -238,7 +239,7 @@ def test_every_reply_of_the_service_fits(service: Service) -> None:
 
 
 def test_traditional_rendering() -> None:
-    reply = render_result(answer("一句话：销售是营销的一部分。", script="traditional"))
+    reply = render_result(answer("一句话：销售是营销的一部分。", reader=Reader(TRADITIONAL)))
     assert "銷售是營銷的一部分" in reply.html
     assert "來源：" in reply.plain and "来源" not in reply.plain
     labels = [b.label for b in reply.flat_buttons()]
@@ -247,18 +248,18 @@ def test_traditional_rendering() -> None:
 
 
 def test_traditional_decline_and_welcome() -> None:
-    decline = render_result(Result(False, "decline", "traditional"), browse=["营销", "销售"])
+    decline = render_result(Result(False, "decline", Reader(TRADITIONAL)), browse=["营销", "销售"])
     assert "這個問題" in decline.plain
     assert [b.label for b in decline.flat_buttons()] == ["營銷", "銷售"]
     assert [b.action for b in decline.flat_buttons()] == ["b:营销", "b:销售"]  # data stays as stored
-    assert "營銷" in render_welcome(["营销"], "traditional").plain
-    assert "簡體" in render_help("traditional").plain or "繁體" in render_help("traditional").plain
+    assert "營銷" in render_welcome(["营销"], Reader(TRADITIONAL)).plain
+    assert "簡體" in render_help(Reader(TRADITIONAL)).plain or "繁體" in render_help(Reader(TRADITIONAL)).plain
 
 
 def test_service_reply_follows_question_script(service: Service) -> None:
     reply = service.ask("營銷和銷售的區別", record=False).reply
     assert "來源：" in reply.plain and "營銷" in reply.html
-    forced = service.ask("营销和销售有什么区别", record=False, script="traditional").reply
+    forced = service.ask("营销和销售有什么区别", record=False, script=TRADITIONAL).reply
     assert "來源：" in forced.plain
 
 
@@ -277,13 +278,13 @@ def test_answer_has_sources_line() -> None:
 @pytest.mark.parametrize(
     "result",
     [
-        pytest.param(Result(False, "decline", "simplified", score=20), id="decline"),
-        pytest.param(Result(False, "empty", "simplified"), id="empty"),
+        pytest.param(Result(False, "decline", SIMPLIFIED_READER, score=20), id="decline"),
+        pytest.param(Result(False, "empty", SIMPLIFIED_READER), id="empty"),
         pytest.param(
             Result(
                 False,
                 "unsure",
-                "simplified",
+                SIMPLIFIED_READER,
                 score=50,
                 candidates=[
                     {"topic": "a", "score": 50, "question": "甲？"},
@@ -301,7 +302,7 @@ def test_no_sources_line_without_an_answer(result: Result) -> None:
 
 
 def test_decline_offers_browse_and_honesty() -> None:
-    reply = render_result(Result(False, "decline", "simplified"), browse=["营销", "销售", "市场", "运营"])
+    reply = render_result(Result(False, "decline", SIMPLIFIED_READER), browse=["营销", "销售", "市场", "运营"])
     assert "不太确定" in reply.plain
     assert [len(row) for row in reply.buttons] == [3, 1]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
 from rolebot.engine.engine import Result
-from rolebot.language.normalize import to_traditional
+from rolebot.language.script import SIMPLIFIED_READER, Reader
 
 LIMIT = 4096
 CB_LIMIT = 64
@@ -56,12 +56,12 @@ def format_source(src: dict[str, str]) -> str:
     return f"《{src['title']}》" + (f"（{extra}）" if extra else "")
 
 
-def _convert(reply: Reply, script: str) -> Reply:
-    """Convert a reply to Traditional when the user wrote in Traditional."""
-    if script != "traditional":
+def _convert(reply: Reply, reader: Reader) -> Reply:
+    """Write a reply, its button labels too, for a reader of Traditional (titles in 《》 keep their words)."""
+    if not reader.traditional:
         return reply
-    rows = [[Button(to_traditional(b.label), b.action, b.url) for b in row] for row in reply.buttons]
-    return Reply(to_traditional(reply.html), to_traditional(reply.plain), rows)
+    rows = [[Button(reader.write(b.label), b.action, b.url) for b in row] for row in reply.buttons]
+    return Reply(reader.write(reply.html), reader.write(reply.plain), rows)
 
 
 def _fit(text: str, limit: int) -> str:
@@ -100,7 +100,7 @@ def render_result(
             "可以换个问法，或者从下面的话题里挑一个看看。"
         )
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
-    return _convert(reply, result.script)
+    return _convert(reply, result.reader)
 
 
 def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Reply:
@@ -148,16 +148,16 @@ def _browse_rows(categories: list[str]) -> list[list[Button]]:
     return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
 
 
-def render_welcome(categories: list[str], script: str = "simplified") -> Reply:
+def render_welcome(categories: list[str], reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render the /start welcome with the browse menu."""
     text = (
         "你好！我是 rolebot，专门解释营销、销售、市场、运营这些岗位有什么不同、怎么配合、怎么选。\n"
         "直接发问题给我，比如「营销和运营有什么区别？」，或者从下面的话题开始看。"
     )
-    return _convert(Reply(html.escape(text), text, _browse_rows(categories)), script)
+    return _convert(Reply(html.escape(text), text, _browse_rows(categories)), reader)
 
 
-def render_help(script: str = "simplified") -> Reply:
+def render_help(reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render /help."""
     text = (
         "怎么用：\n"
@@ -166,21 +166,21 @@ def render_help(script: str = "simplified") -> Reply:
         "• /ask 问题 —— 在群里请用这个方式问我\n"
         "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好"
     )
-    return _convert(Reply(html.escape(text), text), script)
+    return _convert(Reply(html.escape(text), text), reader)
 
 
-def render_topic_list(category: str, topics: list[tuple[str, str]], script: str = "simplified") -> Reply:
+def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render the questions under one browse category."""
     text = f"「{category}」相关的问题："
     rows = [[b] for topic, question in topics if (b := _button(question, "t", topic)) is not None]
-    return _convert(Reply(html.escape(text), text, rows), script)
+    return _convert(Reply(html.escape(text), text, rows), reader)
 
 
-def render_passages(passages: list[dict[str, object]], script: str = "simplified") -> Reply:
+def render_passages(passages: list[dict[str, object]], reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render the passage digests behind an answer (📖 更多)."""
     if not passages:
         text = "这个话题暂时没有更多原文摘要。"
-        return _convert(Reply(html.escape(text), text), script)
+        return _convert(Reply(html.escape(text), text), reader)
     blocks_html, blocks_plain = [], []
     room = LIMIT // min(len(passages), 3) - 4
     for p in passages[:3]:
@@ -192,7 +192,7 @@ def render_passages(passages: list[dict[str, object]], script: str = "simplified
         head = f"<b>{_escape_fit(title, 200)}</b>\n" if title else ""
         tail = f"\n<i>来源：{_escape_fit(src, 300)}</i>" if src else ""
         blocks_html.append(head + _escape_fit(str(p["text"]), room - len(head) - len(tail)) + tail)
-    return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), LIMIT)), script)
+    return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), LIMIT)), reader)
 
 
 def render_plain(reply: Reply) -> str:

@@ -22,7 +22,7 @@ from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files
 from rolebot.kb.records import Progress
 from rolebot.kb.review import build_review, build_stats
-from rolebot.language.normalize import to_traditional
+from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.store import Store
 
@@ -79,8 +79,7 @@ class Service:
     ) -> Answer:
         """Answer a question and remember it when we could not; `script` forces the reply's script."""
         result = self.engine.ask(text)
-        if script:
-            result.script = script
+        result.reader = result.reader.forced(script)
         if record:
             self.record(result, text, chat_type)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
@@ -95,59 +94,60 @@ class Service:
             self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])
 
     def topic(
-        self, topic: str, script: str = "simplified", *, short: bool = False, deep_link: str | None = None
+        self, topic: str, reader: Reader = SIMPLIFIED_READER, *, short: bool = False, deep_link: str | None = None
     ) -> Answer | None:
         """Show one topic's answer (a follow-up or deep link), or None when unknown."""
-        result = self.engine.show_topic(topic, script)
+        result = self.engine.show_topic(topic, reader)
         if not result.answered:
             return None
         link = deep_link.format(topic=topic) if deep_link else None
         return Answer(result, render_result(result, short=short, deep_link=link))
 
-    def more(self, entry_id: str, script: str = "simplified") -> Reply | None:
+    def more(self, entry_id: str, reader: Reader = SIMPLIFIED_READER) -> Reply | None:
         """Show the passage digests behind an entry."""
         entry = self.store.entry(entry_id)
         if entry is None:
             return None
-        return render_passages(self.store.topic_passages(entry["topic"]), script)
+        return render_passages(self.store.topic_passages(entry["topic"]), reader)
 
-    def browse(self, category: str, script: str = "simplified") -> Reply | None:
+    def browse(self, category: str, reader: Reader = SIMPLIFIED_READER) -> Reply | None:
         """List the questions under a browse category."""
         topics = self.vocab.browse.get(category)
         if topics is None:
             return None
         pairs = [(t, q) for t in topics if (q := self.engine.topic_question(t)) is not None]
-        return render_topic_list(category, pairs, script)
+        return render_topic_list(category, pairs, reader)
 
-    def welcome(self, script: str = "simplified") -> Reply:
+    def welcome(self, reader: Reader = SIMPLIFIED_READER) -> Reply:
         """Return the welcome with the browse menu."""
-        return render_welcome(self.categories, script)
+        return render_welcome(self.categories, reader)
 
-    def help(self, script: str = "simplified") -> Reply:
+    def help(self, reader: Reader = SIMPLIFIED_READER) -> Reply:
         """Return the help text."""
-        return render_help(script)
+        return render_help(reader)
 
     def inline(self, text: str, limit: int = 10) -> list[InlineItem]:
         """Return answers for an inline query: the best topics, or popular ones for an empty query."""
-        script = "simplified"
+        reader = SIMPLIFIED_READER
         if text.strip():
             result = self.engine.ask(text)
-            script = result.script
+            reader = result.reader
             topics = ([result.topic] if result.answered and result.topic else []) + [
                 c["topic"] for c in result.candidates if c["score"] >= 40
             ]
         else:
             topics = [t for ts in self.vocab.browse.values() for t in ts[:2]]
-        convert = to_traditional if script == "traditional" else str
         items: list[InlineItem] = []
         for topic in dict.fromkeys(t for t in topics if t):
-            answer = self.topic(topic, script)
+            answer = self.topic(topic, reader)
             if answer is None or not answer.result.answer:
                 continue
             res = answer.result
             gist = res.answer.splitlines()[0] if res.answer else ""
             items.append(
-                InlineItem(res.entry_id or topic, convert(res.question or topic), convert(gist), answer.reply.html)
+                InlineItem(
+                    res.entry_id or topic, reader.write(res.question or topic), reader.write(gist), answer.reply.html
+                )
             )
             if len(items) >= limit:
                 break

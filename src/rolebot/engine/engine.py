@@ -10,6 +10,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from rolebot.language import segment
+from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.store import Candidate, Store
@@ -29,7 +30,7 @@ class Result:
 
     answered: bool
     kind: str  # "answer" | "passage" | "unsure" | "decline" | "empty"
-    script: str
+    reader: Reader  # who the reply is for: script, region, the local words they wrote
     topic: str | None = None
     entry_id: str | None = None
     score: int = 0
@@ -41,6 +42,11 @@ class Result:
     passage_id: str | None = None
     has_more: bool = False
     normalized: str = ""
+
+    @property
+    def script(self) -> str:
+        """Return the reply's script: "simplified" | "traditional"."""
+        return self.reader.script
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON contract of `rolebot ask --json`."""
@@ -283,7 +289,7 @@ class Engine:
         """Answer one question (`exclude` hides phrasings by text, for leave-one-out tuning)."""
         query = understand(text, self.vocab)
         if not query.content:
-            return Result(False, "empty", query.script, normalized=query.norm.text)
+            return Result(False, "empty", query.reader, normalized=query.norm.text)
         self._check_fresh()
         # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
         terms = [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
@@ -302,7 +308,7 @@ class Engine:
         candidates: list[dict[str, Any]] = [
             {"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref} for s in ranked[:5]
         ]
-        result = Result(False, "decline", query.script, candidates=candidates, normalized=query.norm.text)
+        result = Result(False, "decline", query.reader, candidates=candidates, normalized=query.norm.text)
         top = ranked[0] if ranked else None
         runner = ranked[1].score if len(ranked) > 1 else 0.0
         if top and top.score >= ANSWER_AT and top.score - runner >= MARGIN:
@@ -392,12 +398,12 @@ class Engine:
                 break
         return out
 
-    def show_topic(self, topic: str, script: str = "simplified") -> Result:
+    def show_topic(self, topic: str, reader: Reader = SIMPLIFIED_READER) -> Result:
         """Return the answer of a topic's main entry, as if asked its canonical question."""
         entries = self.store.topic_entries(topic)
         if not entries:
-            return Result(False, "decline", script)
+            return Result(False, "decline", reader)
         entry = entries[0]
-        result = Result(False, "answer", script, candidates=[])
+        result = Result(False, "answer", reader, candidates=[])
         cand = Candidate("faq", entry["id"], topic, entry["question"], (), 0.0)
         return self._answer(result, _Scored(cand, 100.0))

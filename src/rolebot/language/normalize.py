@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import opencc
 
+from rolebot.language.script import TRADITIONAL, Reader, detect_script, reader_of
 from rolebot.language.vocabulary import Vocabulary
 
+__all__ = ["Normalized", "clean", "detect_script", "normalize", "to_traditional"]
+
 _T2S = opencc.OpenCC("t2s")
-_S2T = opencc.OpenCC("s2twp")  # Taiwan phrasing too (软件 → 軟體)
 # Characters a chat client may carry that mean nothing: zero-width, direction marks, BOM, variation selectors.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f\u00ad]")
 _SPACES = re.compile(r"\s+")
@@ -19,11 +21,16 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Normalized:
-    """A question ready for tokenising, and the script it was written in."""
+    """A question ready for tokenising, and who wrote it (script, region, local words)."""
 
     original: str
     text: str
-    script: str  # "simplified" | "traditional"
+    reader: Reader
+
+    @property
+    def script(self) -> str:
+        """Return the script the question was written in: "simplified" | "traditional"."""
+        return self.reader.script
 
 
 def _is_noise(ch: str) -> bool:
@@ -32,15 +39,9 @@ def _is_noise(ch: str) -> bool:
     return cat[0] == "C" or cat in ("So", "Sk", "Me", "Mn")
 
 
-def detect_script(text: str) -> str:
-    """Return 'traditional' when converting to Simplified changes the text."""
-    changed = sum(1 for a, b in zip(text, _T2S.convert(text), strict=False) if a != b)
-    return "traditional" if changed else "simplified"
-
-
 def to_traditional(text: str) -> str:
-    """Convert a reply to Traditional Chinese (Taiwan standard)."""
-    return str(_S2T.convert(text))
+    """Convert Simplified text to Traditional character by character (Taiwan forms, no local words)."""
+    return Reader(TRADITIONAL).write(text)
 
 
 def clean(text: str) -> str:
@@ -55,7 +56,7 @@ def clean(text: str) -> str:
 def normalize(text: str, vocab: Vocabulary) -> Normalized:
     """Normalise a question: clean, Traditional→Simplified, aliases to canonical role words."""
     cleaned = clean(text)
-    script = detect_script(cleaned)
+    reader = reader_of(cleaned)
     canon = cleaned
     for _ in range(4):  # to a fixed point: a conversion or an alias can make room for another
         before = canon
@@ -64,4 +65,4 @@ def normalize(text: str, vocab: Vocabulary) -> Normalized:
         canon = _SPACES.sub(" ", canon).strip()
         if canon == before:
             break
-    return Normalized(text, canon, script)
+    return Normalized(text, canon, reader)

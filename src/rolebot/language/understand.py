@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rolebot.language import segment
 from rolebot.language.normalize import Normalized, normalize
+from rolebot.language.script import Reader
 from rolebot.language.vocabulary import Vocabulary
 
 CONNECTORS = frozenset({"和", "跟", "与", "同", "还是", "或", "或者", "vs", "对比", "比", "及", "以及", "、"})
@@ -26,6 +27,11 @@ class Query:
     def script(self) -> str:
         """Return the script the question was written in."""
         return self.norm.script
+
+    @property
+    def reader(self) -> Reader:
+        """Return who wrote the question: script, region and the local words used."""
+        return self.norm.reader
 
 
 def intents_of(text: str, vocab: Vocabulary) -> frozenset[str]:

@@ -6,30 +6,31 @@ from collections.abc import Callable
 
 from rolebot.conversation.render import Button, Reply, render_plain
 from rolebot.conversation.service import Service
+from rolebot.language.script import SIMPLIFIED_READER, Reader
 
 
-def press(service: Service, button: Button, script: str) -> Reply | None:
+def press(service: Service, button: Button, reader: Reader) -> Reply | None:
     """Do what a button does, as the Telegram bot would."""
     kind, _, value = button.action.partition(":")
     if kind == "t":
-        answer = service.topic(value, script)
+        answer = service.topic(value, reader)
         return answer.reply if answer else None
     if kind == "m":
-        return service.more(value, script)
+        return service.more(value, reader)
     if kind == "b":
-        return service.browse(value, script)
+        return service.browse(value, reader)
     if kind in ("u", "d"):
         service.feedback(value, 1 if kind == "u" else -1, "terminal", "cli")
         return Reply("谢谢反馈！", "谢谢反馈！")
     if kind == "n":
-        return service.welcome(script)
+        return service.welcome(reader)
     return None
 
 
 def run_chat(service: Service, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> None:
     """Read questions until EOF or 'q'; a number presses a button of the last reply."""
     reply = service.welcome()
-    script = "simplified"
+    reader = SIMPLIFIED_READER
     write(render_plain(reply))
     while True:
         try:
@@ -44,7 +45,7 @@ def run_chat(service: Service, read: Callable[[str], str] = input, write: Callab
         buttons = reply.flat_buttons()
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             button = buttons[int(line) - 1]
-            new = press(service, button, script) if button.action else Reply(button.url, button.url)
+            new = press(service, button, reader) if button.action else Reply(button.url, button.url)
             if new is None:
                 write("这个选项已经失效了，请重新提问。")
                 continue
@@ -58,11 +59,11 @@ def run_chat(service: Service, read: Callable[[str], str] = input, write: Callab
             )
             continue
         elif line in ("/start", "/topics"):
-            reply = service.welcome(script)
+            reply = service.welcome(reader)
         elif line == "/help":
-            reply = service.help(script)
+            reply = service.help(reader)
         else:
             answer = service.ask(line, chat_type="cli")
-            script = answer.result.script
+            reader = answer.result.reader
             reply = answer.reply
         write(render_plain(reply))

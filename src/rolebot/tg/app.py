@@ -41,7 +41,8 @@ from rolebot.conversation.render import Reply, render_settings
 from rolebot.conversation.service import Answer, Service
 from rolebot.errors import RolebotError
 from rolebot.kb.knowledge import open_store
-from rolebot.language.normalize import clean, detect_script, to_traditional
+from rolebot.language.normalize import clean
+from rolebot.language.script import SIMPLIFIED_READER, reader_of
 from rolebot.tg.context import BotServices
 from rolebot.tg.health import Heartbeat, HeartbeatRequest, heartbeat_path
 from rolebot.tg.maintainers import Maintainers
@@ -346,7 +347,8 @@ class RoleBot:
             return
         data = query.data if isinstance(query.data, str) else ""
         message = query.message if isinstance(query.message, Message) else None
-        script = detect_script(message.text or "") if message else "simplified"
+        # our own message says who it was for: its script, region and the reader's local words
+        reader = reader_of(message.text or "") if message else SIMPLIFIED_READER
         kind, _, value = data.partition(":")
         if len(data.encode()) > 64 or not re.fullmatch(r"[a-z]{1,2}", kind or "-"):
             await self.send.alert(query, STALE)
@@ -366,13 +368,13 @@ class RoleBot:
         if kind == "t":
             private = message is None or message.chat.type == ChatType.PRIVATE
             answer = await asyncio.to_thread(
-                lambda: self.svc.topic(value, script, short=not private, deep_link=self.shared.deep_link())
+                lambda: self.svc.topic(value, reader, short=not private, deep_link=self.shared.deep_link())
             )
             reply = answer.reply if answer else None
         elif kind == "m":
-            reply = await asyncio.to_thread(self.svc.more, value, script)
+            reply = await asyncio.to_thread(self.svc.more, value, reader)
         elif kind == "b":
-            reply, edit = self.svc.browse(value, script), True
+            reply, edit = self.svc.browse(value, reader), True
         elif kind in ("u", "d") and query.from_user:
             ok = await asyncio.to_thread(
                 self.svc.feedback,
@@ -385,12 +387,12 @@ class RoleBot:
                 await self.send.ack(query, "谢谢反馈！" if kind == "u" else "收到，我们会改进这个回答。")
                 return
         elif kind == "n":
-            reply, edit = self.svc.welcome(script), True
+            reply, edit = self.svc.welcome(reader), True
             toast = "好的，可以换个问法，或者从话题里挑一个。"
         if reply is None:
             await self.send.alert(query, STALE)
             return
-        await self.send.ack(query, to_traditional(toast) if script == "traditional" else toast)
+        await self.send.ack(query, reader.write(toast))
         if message is None:
             return
         if edit:
