@@ -55,9 +55,16 @@ async def test_traditional_question_gets_traditional_reply(running: Any) -> None
     api, _ = running
     api.user_message("行銷和業務有什麼不同？", user_id=USER)
     [msg] = await sends(api)
-    assert "營銷" in msg["text"] or "銷售" in msg["text"]
-    assert "营销" not in msg["text"]
-    assert any("銷" in b["text"] or "營" in b["text"] for b in buttons(msg))
+    answer = msg["text"].split("來源")[0]
+    assert "行銷" in answer and "業務" in answer  # the reader's own Taiwan words
+    assert "营销" not in msg["text"] and "營銷" not in answer and "計程車" not in msg["text"]
+    labels = [b["text"] for b in buttons(msg)]
+    assert "行銷是什麼？" in labels and "業務是什麼？" in labels  # the same buttons, converted
+    assert [b["callback_data"] for b in buttons(msg)][:2] == ["t:what-is-marketing", "t:what-is-sales"]
+    # pressing a follow-up keeps the reader's words
+    api.callback(next(b["callback_data"] for b in buttons(msg) if b["text"] == "行銷是什麼？"), user_id=USER)
+    follow = (await sends(api, count=2))[1]
+    assert "行銷" in follow["text"] and "营销" not in follow["text"] and "營銷" not in follow["text"].split("來源")[0]
 
 
 async def test_unsure_offers_choices_and_none_of_these(running: Any) -> None:

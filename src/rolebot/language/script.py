@@ -45,30 +45,15 @@ class Glossary:
 
     def apply(self, text: str, chosen: frozenset[str]) -> str:
         """Put the local form of each chosen word into Simplified text, outside 《》 titles and kept compounds."""
-        words = [w for w in self.words if w.simplified in chosen and w.simplified in text]
-        if not words:
+        local = {w.simplified: w.local for w in self.words if w.simplified in chosen and w.simplified in text}
+        if not local:
             return text
-        out, pos = [], 0
-        for m in _TITLE.finditer(text):
-            out += [_replace(text[pos : m.start()], words), m.group(0)]
-            pos = m.end()
-        out.append(_replace(text[pos:], words))
-        return "".join(out)
-
-
-def _replace(text: str, words: list[LocalWord]) -> str:
-    """Replace each word by its local form except where a kept compound covers it."""
-    for w in words:
-        kept: set[int] = set()
-        for compound in w.keep:
-            at = compound.find(w.simplified)
-            kept |= {m.start() + at for m in re.finditer(re.escape(compound), text)}
-        parts, pos = [], 0
-        for m in re.finditer(re.escape(w.simplified), text):
-            parts += [text[pos : m.start()], m.group(0) if m.start() in kept else w.local]
-            pos = m.end()
-        text = "".join([*parts, text[pos:]])
-    return text
+        kept = {k for w in self.words if w.simplified in local for k in w.keep}
+        # one left-to-right pass, longest first: 运营销售 is 运营 + 销售, never 运 + 营销 + 售
+        pattern = re.compile(
+            "|".join([_TITLE.pattern, *(re.escape(x) for x in sorted(kept | set(local), key=len, reverse=True))])
+        )
+        return pattern.sub(lambda m: local.get(m.group(0), m.group(0)), text)
 
 
 def load_glossary(path: Path) -> Glossary:
