@@ -495,11 +495,22 @@ def test_overlap_with_shipped_topic_is_warned(store: Store, tmp_path: Path) -> N
     from rolebot.conversation.service import Service
 
     service = Service(store, salt="t")
-    plan = service.import_files(
-        [write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])], dry_run=False
-    )
-    assert len(plan.warnings) == 1 and "marketing-vs-sales" in plan.warnings[0]
-    assert f"{tmp_path / 'a.jsonl'}:1:" in plan.warnings[0]
+    path = write_jsonl(tmp_path / "a.jsonl", [faq(1, question="营销和销售有什么区别？")])
+    plan = service.import_files([path], dry_run=False)
+    answered = [w for w in plan.warnings if "already answered" in w]
+    assert len(answered) == 1 and "marketing-vs-sales" in answered[0] and f"{path}:1:" in answered[0]
+    [shared] = [w for w in plan.warnings if "several entries" in w]
+    assert shared.startswith(f"{path}:1: alternates: '营销和销售有什么区别？'") and "imp-1" in shared
+
+
+def test_shared_phrasings_are_warned_in_a_dry_run_too(store: Store, tmp_path: Path) -> None:
+    twins = [faq(1, alternates=["仓储主管怎么保养叉车"]), faq(2, alternates=["仓储主管怎么保养叉车？"])]
+    path = write_jsonl(tmp_path / "twins.jsonl", twins)
+    before = export_lines(store)
+    plan = import_files(store, [path], dry_run=True)
+    [shared] = [w for w in plan.warnings if "several entries" in w]
+    assert "imp-1, imp-2" in shared
+    assert export_lines(store) == before and store.entry("imp-1") is None  # the dry run's writes rolled back
 
 
 # -- imported knowledge is answerable at once ---------------------------------------------------------

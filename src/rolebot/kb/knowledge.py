@@ -140,16 +140,39 @@ def import_files(
         raise ImportFormatError(errors)
     if answerer:
         plan.warnings += overlap_warnings(plan.added, answerer)
-    if not dry_run:
+    changed = plan.added + plan.updated
+    try:
         with store.atomic():
-            write_records(store, plan.added + plan.updated, "imported", progress=progress)
+            # a dry run writes too, inside a transaction it then rolls back: the shared-phrasing check is
+            # one GROUP BY over what the database would hold, at any import size
+            write_records(store, changed, "imported", progress=progress)
+            plan.warnings += shared_phrasing_warnings(store, changed)
+            if dry_run:
+                raise _RollBack
             if actor:
                 store.audit(
                     actor,
                     "import",
                     {"files": [p.name for p in paths], "added": len(plan.added), "updated": len(plan.updated)},
                 )
+    except _RollBack:
+        pass
     return plan
+
+
+class _RollBack(Exception):
+    """Raised inside a dry run's transaction so that nothing it wrote stays."""
+
+
+def shared_phrasing_warnings(store: Store, changed: list[Record], limit: int = 20) -> list[str]:
+    """Warn about wordings (up to punctuation) that several entries share: only one of them can win."""
+    where = {r.id: r for r in changed if r.kind == "faq"}
+    out = []
+    for text, ids in store.shared_phrasings(list(where), limit):
+        rec = where.get(next((i for i in ids if i in where), ""))
+        place = f"{rec.file}:{rec.line}: " if rec else ""
+        out.append(f"{place}alternates: {text!r} is a phrasing of several entries: {', '.join(ids)}")
+    return out
 
 
 SHORTEST_ANSWER = 6  # characters; fewer is not yet a sentence a user can act on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,6 +108,24 @@ class Index:
                 f"SELECT term, df FROM terms WHERE term IN ({','.join('?' * len(terms))})", terms
             ).fetchall()
         return {r[0]: r[1] for r in rows}
+
+    def shared_phrasings(self, refs: list[str], limit: int = 20) -> list[tuple[str, list[str]]]:
+        """Return (a wording, entry ids) for FAQ phrasings of these entries that other entries share word for word."""
+        if not refs:
+            return []
+        with self.lock:
+            rows = self.db.execute(
+                """
+                WITH mine AS (
+                    SELECT DISTINCT tokens FROM phrasings
+                    WHERE kind = 'faq' AND ref IN (SELECT value FROM json_each(?))
+                )
+                SELECT min(p.text), group_concat(DISTINCT p.ref) FROM phrasings p JOIN mine USING (tokens)
+                WHERE p.kind = 'faq' GROUP BY p.tokens HAVING count(DISTINCT p.ref) > 1 LIMIT ?
+                """,
+                [json.dumps(refs), limit],
+            ).fetchall()
+        return [(str(text), sorted(str(ids).split(","))) for text, ids in rows]
 
     def phrasing_count(self) -> int:
         """Return the number of indexed FAQ phrasings."""

@@ -48,6 +48,7 @@ class Store:
         self.search = self.index.search
         self.doc_freq = self.index.doc_freq
         self.phrasing_count = self.index.phrasing_count
+        self.shared_phrasings = self.index.shared_phrasings
         self.record_unanswered = self.activity.record_unanswered
         self.unanswered = self.activity.unanswered
         self.forget_unanswered = self.activity.forget_unanswered
