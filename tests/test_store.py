@@ -12,6 +12,7 @@ import yaml
 from rolebot.kb.knowledge import import_files, open_store, refresh_shipped, shipped_paths
 from rolebot.kb.records import load_records
 from rolebot.store import store as store_module
+from rolebot.store.schema import FAQ_KEYS, PASSAGE_KEYS, DailyRow, FaqRow, PassageRow, UnansweredRow
 from rolebot.store.store import MIGRATIONS, Store
 from tests.helpers.index import assert_index_counts_consistent
 
@@ -55,6 +56,25 @@ def test_migrations_are_not_reapplied(tmp_path: Path, monkeypatch: pytest.Monkey
     assert calls == ["m999"]
     assert set(again) == set(first) | {"m999_probe"}
     assert all(again[name] == first[name] for name in first)
+
+
+def test_tables_the_migrations_build_match_the_record_schema(tmp_path: Path) -> None:
+    # migrations keep their literal SQL as history; the schema module must still describe what they build
+    s = Store(tmp_path / "s.db")
+    columns = {t: list(s.db[t].columns_dict) for t in ("entries", "passages", "unanswered", "daily")}
+    s.close()
+    assert columns["entries"] == ["id", *FAQ_KEYS, "origin", "updated_at"]
+    assert columns["passages"] == ["id", *PASSAGE_KEYS, "origin", "updated_at"]
+    assert columns["unanswered"] == list(UnansweredRow.__annotations__)
+    assert columns["daily"] == list(DailyRow.__annotations__)
+
+
+def test_rows_read_back_have_exactly_the_schema_keys(store: Store) -> None:
+    entry = store.topic_entries("marketing-vs-sales")[0]
+    assert set(entry) == set(FaqRow.__annotations__)
+    passage = next(r for r in store.iter_records() if r["kind"] == "passage")
+    row = store.passage(passage["id"])
+    assert row is not None and set(row) == set(PassageRow.__annotations__)
 
 
 def test_wal_mode_is_on(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from rolebot.store.schema import GroupSettingsRow
 
 MODES = ("addressed", "auto")
 THRESHOLDS = (60, 70, 80, 90)
@@ -21,7 +23,7 @@ class GroupSettings:
     length: str = "short"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroupSettings:
+    def from_dict(cls, data: GroupSettingsRow) -> GroupSettings:
         """Read stored settings, ignoring anything invalid."""
         s = cls()
         if data.get("mode") in MODES:
@@ -34,9 +36,9 @@ class GroupSettings:
             s = replace(s, length=data["length"])
         return s
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GroupSettingsRow:
         """Return the settings for storage."""
-        return asdict(self)
+        return {"mode": self.mode, "threshold": self.threshold, "script": self.script, "length": self.length}
 
     def script_override(self) -> str | None:
         """Return the forced reply script, or None to follow the asker."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
 from rolebot.engine.engine import Result
 from rolebot.language.script import SIMPLIFIED_READER, Reader
+from rolebot.store.schema import PassageRow, Source
 
 LIMIT = 4096
 CB_LIMIT = 64
@@ -50,7 +51,7 @@ def _button(label: str, kind: str, value: str = "") -> Button | None:
         return None
 
 
-def format_source(src: dict[str, str]) -> str:
+def format_source(src: Source) -> str:
     """Return '《title》 author · site' for one source."""
     extra = " · ".join(v for v in (src.get("author"), src.get("site")) if v)
     return f"《{src['title']}》" + (f"（{extra}）" if extra else "")
@@ -176,7 +177,7 @@ def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Read
     return _convert(Reply(html.escape(text), text, rows), reader)
 
 
-def render_passages(passages: list[dict[str, object]], reader: Reader = SIMPLIFIED_READER) -> Reply:
+def render_passages(passages: list[PassageRow], reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render the passage digests behind an answer (📖 更多)."""
     if not passages:
         text = "这个话题暂时没有更多原文摘要。"

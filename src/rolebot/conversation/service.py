@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import (
@@ -21,7 +20,7 @@ from rolebot.conversation.render import (
 from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files
 from rolebot.kb.records import Progress
-from rolebot.kb.review import build_review, build_stats
+from rolebot.kb.review import Review, Stats, build_review, build_stats
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.store import Store
@@ -179,11 +178,11 @@ class Service:
         """Carry a group's settings over to its new (supergroup) id."""
         self.store.move_group(old_id, new_id)
 
-    def review(self, since_days: float | None = None) -> dict[str, Any]:
+    def review(self, since_days: float | None = None) -> Review:
         """Return the unanswered clusters and feedback per topic."""
         return build_review(self.store, since_days)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Stats:
         """Return questions per day, answer rate, top and disliked topics."""
         return build_stats(self.store)
 

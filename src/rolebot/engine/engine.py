@@ -13,6 +13,7 @@ from rolebot.language import segment
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Source
 from rolebot.store.store import Candidate, Store
 
 SHORTLIST = 60
@@ -36,9 +37,9 @@ class Result:
     score: int = 0
     question: str | None = None
     answer: str | None = None
-    sources: list[dict[str, str]] = field(default_factory=list)
-    follow_ups: list[dict[str, str]] = field(default_factory=list)
-    candidates: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    candidates: list[Choice] = field(default_factory=list)
     passage_id: str | None = None
     has_more: bool = False
     normalized: str = ""
@@ -100,7 +101,7 @@ class Engine:
         self._topic_questions: dict[str, str | None] = {}
         self._related_cache: dict[tuple[str, str], float] = {}
         self._df: dict[str, int] = {}
-        self._entries: dict[str, dict[str, Any] | None] = {}
+        self._entries: dict[str, FaqRow | None] = {}
         self._has_more: dict[str, bool] = {}
         self._version = store.data_version()
         self._checked = time.monotonic()
@@ -135,7 +136,7 @@ class Engine:
                 self._df = {}
         return {t: self._df[t] for t in terms if self._df.get(t)}
 
-    def _entry(self, entry_id: str) -> dict[str, Any] | None:
+    def _entry(self, entry_id: str) -> FaqRow | None:
         """Return a stored entry, cached until the knowledge changes."""
         if entry_id not in self._entries:
             if len(self._entries) > 10_000:
@@ -305,8 +306,9 @@ class Engine:
                 continue
             per_topic.setdefault(cand.topic or cand.ref, []).append(_Scored(cand, self._score(query, cand, w)))
         ranked = sorted((self._topic_score(found) for found in per_topic.values()), key=lambda s: s.score, reverse=True)
-        candidates: list[dict[str, Any]] = [
-            {"topic": s.candidate.topic, "score": _pct(s.score), "entry_id": s.candidate.ref} for s in ranked[:5]
+        candidates: list[Choice] = [
+            {"topic": s.candidate.topic or s.candidate.ref, "score": _pct(s.score), "entry_id": s.candidate.ref}
+            for s in ranked[:5]
         ]
         result = Result(False, "decline", query.reader, candidates=candidates, normalized=query.norm.text)
         top = ranked[0] if ranked else None
@@ -385,9 +387,9 @@ class Engine:
             self._topic_questions[topic] = self.store.topic_question(topic)
         return self._topic_questions[topic]
 
-    def follow_ups(self, entry: dict[str, Any], nearby: list[str], limit: int = 3) -> list[dict[str, str]]:
+    def follow_ups(self, entry: FaqRow | Links, nearby: list[str], limit: int = 3) -> list[FollowUp]:
         """Return next questions: the entry's related topics, then nearby ones, never its own."""
-        out: list[dict[str, str]] = []
+        out: list[FollowUp] = []
         for topic in [*(entry.get("related") or []), *nearby]:
             if not topic or topic == entry.get("topic") or any(f["topic"] == topic for f in out):
                 continue

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
-from rolebot.kb.records import Progress, Record, load_records
+from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import normalize
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.schema import RecordData, faq_fields, passage_fields
 from rolebot.store.store import Store
 
 SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
@@ -28,7 +28,7 @@ class ImportPlan:
     updated: list[Record] = field(default_factory=list)
     unchanged: list[Record] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    previous: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # stored data of updated records
+    previous: dict[tuple[str, str], RecordData] = field(default_factory=dict)  # stored data of updated records
 
     def summary(self) -> str:
         """Return one line: how many would be added, updated, left unchanged."""
@@ -38,9 +38,11 @@ class ImportPlan:
         """Return one line per added or changed record: its topic and question, and what changes."""
         lines = [f"add {_label(r)}" for r in self.added[:limit]]
         for rec in self.updated[:limit]:
-            old = self.previous.get((rec.kind, rec.id), {})
-            changed = [k for k in sorted(set(rec.data) | set(old)) if rec.data.get(k) != old.get(k)]
-            lines.append(f"update {_label(rec)}: {', '.join(_change(k, old.get(k), rec.data.get(k)) for k in changed)}")
+            # compared field by field, whatever the kind
+            old: Mapping[str, object] = self.previous.get((rec.kind, rec.id), {})
+            new: Mapping[str, object] = rec.data
+            changed = [k for k in sorted(set(new) | set(old)) if new.get(k) != old.get(k)]
+            lines.append(f"update {_label(rec)}: {', '.join(_change(k, old.get(k), new.get(k)) for k in changed)}")
         hidden = max(0, len(self.added) - limit) + max(0, len(self.updated) - limit)
         return lines + ([f"… and {hidden} more"] if hidden else [])
 
@@ -74,7 +76,7 @@ def phrasings_of(rec: Record, vocab: Vocabulary) -> list[tuple[str, str]]:
     if rec.kind == "faq":
         texts = [rec.data["question"], *rec.data["alternates"]]
     else:
-        texts = [f"{rec.data.get('title') or ''} {rec.data['text']}".strip()]
+        texts = [f"{rec.data['title'] or ''} {rec.data['text']}".strip()]
     seen: dict[str, str] = {}
     for t in texts:
         seen.setdefault(t, tokens_for(t, vocab))
@@ -213,7 +215,7 @@ def check_records(
 
 def overlap_warnings(added: list[Record], answerer: Answerer, limit: int = 20) -> list[str]:
     """Warn when a new question is already answered confidently by another topic."""
-    faqs = [r for r in added if r.kind == "faq"]
+    faqs = [r for r in added if isinstance(r, FaqRecord)]
     if not faqs or len(faqs) > 2000:
         return []
     out: list[str] = []
@@ -235,12 +237,12 @@ def add_phrasing(store: Store, topic: str, text: str, actor: str, vocab: Vocabul
     if not entries:
         return False
     entry = entries[0]
-    data = {k: v for k, v in entry.items() if k != "id"}
-    if text in data["alternates"] or text == data["question"]:
+    if text in entry["alternates"] or text == entry["question"]:
         return True
+    data = faq_fields(entry)
     data["alternates"] = [*data["alternates"], text]
     with store.atomic():
-        write_records(store, [Record("faq", entry["id"], data)], "imported", vocab)
+        write_records(store, [FaqRecord("faq", entry["id"], data)], "imported", vocab)
         store.audit(actor, "add-phrasing", {"entry_id": entry["id"], "topic": topic, "text": text})
     return True
 
@@ -304,8 +306,10 @@ def _reindex_all(store: Store, vocab: Vocabulary) -> None:
     segment.prepare(vocab)
     recs: list[Record] = []
     for row in store.iter_records():
-        data: dict[str, Any] = {k: v for k, v in row.items() if k not in ("kind", "id")}
-        recs.append(Record(row["kind"], row["id"], data))
+        if row["kind"] == "faq":
+            recs.append(FaqRecord("faq", row["id"], faq_fields(row)))
+        else:
+            recs.append(PassageRecord("passage", row["id"], passage_fields(row)))
     for kind in ("faq", "passage"):
         store.replace_phrasings(kind, [(r.id, phrasings_of(r, vocab)) for r in recs if r.kind == kind])
 

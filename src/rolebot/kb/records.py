@@ -7,37 +7,67 @@ import hashlib
 import io
 import json
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import yaml
 
 from rolebot.errors import ImportFormatError, Problem
+from rolebot.store.schema import (
+    FAQ_KEYS,
+    LIST_KEYS,
+    PASSAGE_KEYS,
+    SOURCE_KEYS,
+    FaqData,
+    FaqExport,
+    PassageData,
+    PassageExport,
+    Source,
+)
 
 # told (stage, done, total) now and then during long work; the CLI draws a bar from it
 Progress = Callable[[str, int, int], None]
 
-FAQ_FIELDS = {"id", "kind", "topic", "question", "alternates", "answer", "sources", "related", "tags"}
-PASSAGE_FIELDS = {"id", "kind", "topic", "title", "text", "sources", "tags"}
-SOURCE_FIELDS = {"title", "author", "site", "url"}
-LIST_FIELDS = ("alternates", "related", "tags")
+# what a knowledge file may write, from the stored schema
+FAQ_FIELDS = {"id", "kind", *FAQ_KEYS}
+PASSAGE_FIELDS = {"id", "kind", *PASSAGE_KEYS}
+SOURCE_FIELDS = set(SOURCE_KEYS)
+LIST_FIELDS = LIST_KEYS
 
 
 @dataclass(frozen=True)
-class Record:
-    """One validated FAQ entry or passage, ready to store."""
+class FaqRecord:
+    """One validated FAQ entry, ready to store."""
 
-    kind: str
+    kind: Literal["faq"]
     id: str
-    data: dict[str, Any]
+    data: FaqData
     file: str = ""
     line: int = 0
 
-    def content(self) -> dict[str, Any]:
+    def content(self) -> FaqExport:
         """Return the record as exported: kind first, then its fields."""
         return {"kind": self.kind, "id": self.id, **self.data}
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """One validated passage, ready to store."""
+
+    kind: Literal["passage"]
+    id: str
+    data: PassageData
+    file: str = ""
+    line: int = 0
+
+    def content(self) -> PassageExport:
+        """Return the record as exported: kind first, then its fields."""
+        return {"kind": self.kind, "id": self.id, **self.data}
+
+
+Record = FaqRecord | PassageRecord
 
 
 @dataclass
@@ -206,7 +236,7 @@ def format_of(path: Path) -> str:
     return path.suffix.lower().lstrip(".")
 
 
-def _str_list(rec: dict[str, Any], key: str, problems: list[Problem], where: tuple[str, int]) -> list[str]:
+def _str_list(rec: Mapping[str, object], key: str, problems: list[Problem], where: tuple[str, int]) -> list[str]:
     val = rec.get(key, [])
     if val is None:
         return []
@@ -219,14 +249,14 @@ def _str_list(rec: dict[str, Any], key: str, problems: list[Problem], where: tup
     return [v.strip() for v in val if v.strip()]
 
 
-def _sources(rec: dict[str, Any], problems: list[Problem], where: tuple[str, int]) -> list[dict[str, str]]:
+def _sources(rec: Mapping[str, object], problems: list[Problem], where: tuple[str, int]) -> list[Source]:
     val = rec.get("sources", [])
     if val is None:
         return []
     if not isinstance(val, list):
         problems.append(Problem(*where, "sources", "must be a list of {title, author, url}"))
         return []
-    out: list[dict[str, str]] = []
+    out: list[Source] = []
     for i, src in enumerate(val):
         if isinstance(src, str):
             src = {"title": src}
@@ -240,11 +270,11 @@ def _sources(rec: dict[str, Any], problems: list[Problem], where: tuple[str, int
         if bad:
             problems.append(Problem(*where, f"sources[{i}].{bad[0]}", "must be a string"))
             continue
-        out.append({k: src[k].strip() for k in ("title", "author", "site", "url") if src.get(k)})
+        out.append(cast(Source, {k: src[k].strip() for k in SOURCE_KEYS if src.get(k)}))
     return out
 
 
-def _text(rec: dict[str, Any], key: str, problems: list[Problem], where: tuple[str, int], required: bool) -> str:
+def _text(rec: Mapping[str, object], key: str, problems: list[Problem], where: tuple[str, int], required: bool) -> str:
     val = rec.get(key)
     if val is None or (isinstance(val, str) and not val.strip()):
         if required:
@@ -281,7 +311,7 @@ def validate(raw: RawRecord) -> Record | None:
     topic = _text(rec, "topic", problems, where, required=kind == "faq")
     if kind == "faq":
         question = _text(rec, "question", problems, where, required=True)
-        data: dict[str, Any] = {
+        faq: FaqData = {
             "topic": topic,
             "question": question,
             "alternates": _str_list(rec, "alternates", problems, where),
@@ -291,20 +321,18 @@ def validate(raw: RawRecord) -> Record | None:
             "tags": tags,
         }
         rid = str(rid).strip() if rid is not None else (derive_id(question) if question else "")
-    else:
-        data = {
-            "topic": topic or None,
-            "title": _text(rec, "title", problems, where, required=False),
-            "text": _text(rec, "text", problems, where, required=True),
-            "sources": sources,
-            "tags": tags,
-        }
-        if rid is None:
-            problems.append(Problem(*where, "id", "is required for a passage"))
-        rid = str(rid).strip() if rid is not None else ""
-    if problems:
-        return None
-    return Record(kind, rid, data, raw.file, raw.line)
+        return None if problems else FaqRecord("faq", rid, faq, raw.file, raw.line)
+    passage: PassageData = {
+        "topic": topic or None,
+        "title": _text(rec, "title", problems, where, required=False),
+        "text": _text(rec, "text", problems, where, required=True),
+        "sources": sources,
+        "tags": tags,
+    }
+    if rid is None:
+        problems.append(Problem(*where, "id", "is required for a passage"))
+    rid = str(rid).strip() if rid is not None else ""
+    return None if problems else PassageRecord("passage", rid, passage, raw.file, raw.line)
 
 
 def load_records(paths: list[Path], progress: Progress | None = None) -> list[Record]:

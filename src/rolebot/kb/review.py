@@ -4,15 +4,69 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from typing import TypedDict
 
 from rapidfuzz import fuzz
 
 from rolebot.language import segment
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.schema import UnansweredRow
 from rolebot.store.store import Store
 
 SIMILAR = 80  # token_sort_ratio at which two questions count as the same question
+
+
+class TopicScore(TypedDict):
+    """A topic suggested for an unanswered question, with its best score."""
+
+    topic: str
+    score: int
+
+
+class Cluster(TypedDict):
+    """Near-duplicate unanswered questions, counted together."""
+
+    question: str
+    count: int
+    first_seen: str
+    last_seen: str
+    candidates: list[TopicScore]
+    suggestion: str | None
+    variants: list[str]
+    keys: list[str]
+
+
+class Votes(TypedDict):
+    """👍 and 👎 for one topic."""
+
+    topic: str
+    up: int
+    down: int
+
+
+class Review(TypedDict):
+    """What `rolebot review` shows."""
+
+    unanswered: list[Cluster]
+    feedback: list[Votes]
+
+
+class Day(TypedDict):
+    """Questions asked and answered on one day."""
+
+    day: str
+    questions: int
+    answered: int
+
+
+class Stats(TypedDict):
+    """What /stats shows."""
+
+    days: int
+    per_day: list[Day]
+    answer_rate: float | None
+    top_topics: list[tuple[str, int]]
+    disliked: list[Votes]
 
 
 def key_words(question: str, vocab: Vocabulary) -> str:
@@ -21,12 +75,12 @@ def key_words(question: str, vocab: Vocabulary) -> str:
 
 
 def cluster(
-    rows: list[dict[str, Any]], vocab: Vocabulary | None = None, threshold: int = SIMILAR
-) -> list[list[dict[str, Any]]]:
+    rows: list[UnansweredRow], vocab: Vocabulary | None = None, threshold: int = SIMILAR
+) -> list[list[UnansweredRow]]:
     """Group near-duplicate questions (most asked first) by their meaningful words."""
     vocab = vocab or vocabulary()
     segment.prepare(vocab)
-    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    groups: list[tuple[str, list[UnansweredRow]]] = []
     for row in sorted(rows, key=lambda r: r["count"], reverse=True):
         key = key_words(row["question"], vocab) or row["question"]
         for head, group in groups:
@@ -60,10 +114,10 @@ def sparkline(values: list[float | None]) -> str:
     return "".join(out)
 
 
-def build_review(store: Store, since_days: float | None = None) -> dict[str, Any]:
+def build_review(store: Store, since_days: float | None = None) -> Review:
     """Return unanswered clusters (with counts and candidate topics) and feedback per topic."""
     since = time.time() - since_days * 86400 if since_days else 0.0
-    unanswered = []
+    unanswered: list[Cluster] = []
     for group in cluster(store.unanswered(since)):
         wording = Counter()  # type: Counter[str]
         cand_scores: dict[str, int] = {}
@@ -87,7 +141,7 @@ def build_review(store: Store, since_days: float | None = None) -> dict[str, Any
             }
         )
     unanswered.sort(key=lambda u: u["count"], reverse=True)
-    feedback = [
+    feedback: list[Votes] = [
         {"topic": r["topic"], "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
         for r in store.feedback_by_topic(since)
     ]
@@ -106,7 +160,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts))
 
 
-def format_review(data: dict[str, Any], limit: int = 30) -> str:
+def format_review(data: Review, limit: int = 30) -> str:
     """Render the review for the terminal."""
     lines = [f"Unanswered questions ({len(data['unanswered'])} clusters):"]
     for u in data["unanswered"][:limit]:
@@ -129,7 +183,7 @@ def format_review(data: dict[str, Any], limit: int = 30) -> str:
     return "\n".join(lines)
 
 
-def build_stats(store: Store, days: int = 14) -> dict[str, Any]:
+def build_stats(store: Store, days: int = 14) -> Stats:
     """Return questions per day (every day of the window, quiet ones too), answer rate, top and disliked topics."""
     per_day: dict[str, list[int]] = {}
     topics: Counter[str] = Counter()
@@ -155,7 +209,7 @@ def build_stats(store: Store, days: int = 14) -> dict[str, Any]:
     }
 
 
-def format_trend(stats: dict[str, Any]) -> str:
+def format_trend(stats: Stats) -> str:
     """Render the window's questions and answer rate per day as two sparklines with their numbers."""
     days = stats["per_day"]
     counts = [d["questions"] for d in days]
@@ -173,7 +227,7 @@ def format_trend(stats: dict[str, Any]) -> str:
     )
 
 
-def format_stats(stats: dict[str, Any]) -> str:
+def format_stats(stats: Stats) -> str:
     """Render /stats as plain text: the trend as sparklines, then the numbers."""
     lines = [f"最近 {stats.get('days', len(stats['per_day']))} 天：", format_trend(stats)]
     for d in stats["per_day"]:

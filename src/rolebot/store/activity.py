@@ -6,9 +6,10 @@ import json
 import threading
 import time
 from collections import Counter
-from typing import Any
+from typing import cast
 
 from rolebot.store.db import Connection
+from rolebot.store.schema import Choice, DailyRow, JsonObject, TopicVotes, UnansweredRow
 
 
 class Activity:
@@ -23,7 +24,7 @@ class Activity:
         self._pending_lock = threading.Lock()
         self._flushed = time.monotonic()
 
-    def record_unanswered(self, question: str, text: str, chat_type: str, candidates: list[dict[str, Any]]) -> None:
+    def record_unanswered(self, question: str, text: str, chat_type: str, candidates: list[Choice]) -> None:
         """Count one declined or unsure question."""
         now = time.time()
         with self.lock, self.db.conn:
@@ -34,7 +35,7 @@ class Activity:
                 [question, text, now, now, chat_type, json.dumps(candidates, ensure_ascii=False)],
             )
 
-    def unanswered(self, since: float = 0.0) -> list[dict[str, Any]]:
+    def unanswered(self, since: float = 0.0) -> list[UnansweredRow]:
         """Return declined questions seen since a time, most asked first."""
         with self.lock:
             rows = list(
@@ -44,7 +45,7 @@ class Activity:
             )
         for r in rows:
             r["candidates"] = json.loads(r["candidates"] or "[]")
-        return rows
+        return cast(list[UnansweredRow], rows)
 
     def forget_unanswered(self, question: str) -> None:
         """Drop a question from the unanswered list once it has been taught."""
@@ -74,12 +75,13 @@ class Activity:
                 [(day, topic, n) for (day, topic), n in pending.items()],
             )
 
-    def daily(self, days: int = 7) -> list[dict[str, Any]]:
+    def daily(self, days: int = 7) -> list[DailyRow]:
         """Return per-day, per-topic question counts for the last days."""
         self.flush()
         since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
         with self.lock:
-            return list(self.db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
+            rows = list(self.db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
+        return cast(list[DailyRow], rows)
 
     def record_feedback(self, topic: str, entry_id: str, vote: int, chat_type: str, user_hash: str) -> bool:
         """Store a 👍 (+1) or 👎 (-1); a user's later vote on the same entry replaces the earlier one."""
@@ -91,18 +93,19 @@ class Activity:
             )
         return True
 
-    def feedback_by_topic(self, since: float = 0.0) -> list[dict[str, Any]]:
+    def feedback_by_topic(self, since: float = 0.0) -> list[TopicVotes]:
         """Return up and down votes per topic."""
         with self.lock:
-            return list(
+            rows = list(
                 self.db.query(
                     "SELECT topic, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM feedback WHERE ts >= ? "
                     "GROUP BY topic ORDER BY down DESC, up DESC",
                     [since],
                 )
             )
+        return cast(list[TopicVotes], rows)
 
-    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+    def audit(self, actor: str, action: str, detail: JsonObject) -> None:
         """Record who changed what."""
         with self.lock:
             self.table("audit").insert(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from rolebot.store.db import Connection
+from rolebot.store.schema import GroupSettingsRow
 
 
 class Groups:
@@ -16,13 +16,14 @@ class Groups:
         self.db = conn.db
         self.lock = conn.lock
 
-    def group_settings(self, chat_id: int) -> dict[str, Any]:
+    def group_settings(self, chat_id: int) -> GroupSettingsRow:
         """Return a group's stored settings (empty when none)."""
         with self.lock:
             row = self.db.execute("SELECT settings FROM group_settings WHERE chat_id = ?", [chat_id]).fetchone()
-        return json.loads(row[0]) if row else {}
+        settings: GroupSettingsRow = json.loads(row[0]) if row else {}
+        return settings
 
-    def save_group_settings(self, chat_id: int, settings: dict[str, Any]) -> None:
+    def save_group_settings(self, chat_id: int, settings: GroupSettingsRow) -> None:
         """Store a group's settings."""
         with self.lock, self.db.conn:
             self.db.execute(

@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from rolebot.store.db import Connection
 from rolebot.store.index import Index
-from rolebot.store.schema import FAQ_KEYS, PASSAGE_KEYS, data_to_row, row_to_data
+from rolebot.store.schema import (
+    FAQ_KEYS,
+    PASSAGE_KEYS,
+    Export,
+    FaqRow,
+    PassageRow,
+    RecordData,
+    columns,
+    faq_data,
+    faq_row,
+    passage_data,
+    passage_row,
+)
 
 
 class Knowledge:
@@ -26,17 +37,17 @@ class Knowledge:
         with self.lock:
             return {t: self.table(t).count for t in ("entries", "passages", "phrasings")}
 
-    def existing(self, kind: str, ids: Iterable[str]) -> dict[str, tuple[dict[str, Any], str]]:
+    def existing(self, kind: str, ids: Iterable[str]) -> dict[str, tuple[RecordData, str]]:
         """Return {id: (data, origin)} for the ids that exist."""
-        table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
-        out: dict[str, tuple[dict[str, Any], str]] = {}
+        table, read = ("entries", faq_data) if kind == "faq" else ("passages", passage_data)
+        out: dict[str, tuple[RecordData, str]] = {}
         id_list = list(ids)
         with self.lock:
             for start in range(0, len(id_list), 500):
                 chunk = id_list[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for row in self.db.query(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
-                    out[row["id"]] = (row_to_data(row, keys), row["origin"])
+                    out[row["id"]] = (read(row), row["origin"])
         return out
 
     def ids_by_origin(self, kind: str, origin: str) -> set[str]:
@@ -46,13 +57,13 @@ class Knowledge:
             return {r[0] for r in self.db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
 
     def write(
-        self, kind: str, rows: list[tuple[str, dict[str, Any], str]], phrasings: list[tuple[str, list[tuple[str, str]]]]
+        self, kind: str, rows: list[tuple[str, RecordData, str]], phrasings: list[tuple[str, list[tuple[str, str]]]]
     ) -> None:
         """Upsert (id, data, origin) rows and replace their phrasings; call inside `atomic()`."""
         table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
         now = time.time()
         self.table(table).upsert_all(
-            ({"id": rid, **data_to_row(data, keys), "origin": origin, "updated_at": now} for rid, data, origin in rows),
+            ({"id": rid, **columns(data, keys), "origin": origin, "updated_at": now} for rid, data, origin in rows),
             pk="id",
             batch_size=500,
         )
@@ -66,42 +77,41 @@ class Knowledge:
             self.db.execute(f"DELETE FROM {table} WHERE id = ?", [rid])
         self.index.drop(kind, id_list)
 
-    def iter_records(self) -> Iterator[dict[str, Any]]:
+    def iter_records(self) -> Iterator[Export]:
         """Yield every FAQ entry then every passage, as exported."""
         with self.lock:
             rows = list(self.db.query("SELECT * FROM entries ORDER BY id"))
             prows = list(self.db.query("SELECT * FROM passages ORDER BY id"))
         for row in rows:
-            yield {"kind": "faq", "id": row["id"], **row_to_data(row, FAQ_KEYS)}
+            yield {"kind": "faq", "id": row["id"], **faq_data(row)}
         for row in prows:
-            data = row_to_data(row, PASSAGE_KEYS)
-            yield {"kind": "passage", "id": row["id"], **data}
+            yield {"kind": "passage", "id": row["id"], **passage_data(row)}
 
-    def entry(self, entry_id: str) -> dict[str, Any] | None:
+    def entry(self, entry_id: str) -> FaqRow | None:
         """Return one FAQ entry with its id, or None."""
         with self.lock:
             rows = list(self.db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
-        return {"id": rows[0]["id"], **row_to_data(rows[0], FAQ_KEYS)} if rows else None
+        return faq_row(rows[0]) if rows else None
 
-    def passage(self, passage_id: str) -> dict[str, Any] | None:
+    def passage(self, passage_id: str) -> PassageRow | None:
         """Return one passage with its id, or None."""
         with self.lock:
             rows = list(self.db.query("SELECT * FROM passages WHERE id = ?", [passage_id]))
-        return {"id": rows[0]["id"], **row_to_data(rows[0], PASSAGE_KEYS)} if rows else None
+        return passage_row(rows[0]) if rows else None
 
-    def topic_entries(self, topic: str) -> list[dict[str, Any]]:
+    def topic_entries(self, topic: str) -> list[FaqRow]:
         """Return the FAQ entries of a topic, shipped first, then by id."""
         with self.lock:
             rows = list(
                 self.db.query("SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic])
             )
-        return [{"id": r["id"], **row_to_data(r, FAQ_KEYS)} for r in rows]
+        return [faq_row(r) for r in rows]
 
-    def topic_passages(self, topic: str) -> list[dict[str, Any]]:
+    def topic_passages(self, topic: str) -> list[PassageRow]:
         """Return the passages about a topic."""
         with self.lock:
             rows = list(self.db.query("SELECT * FROM passages WHERE topic = ? ORDER BY id", [topic]))
-        return [{"id": r["id"], **row_to_data(r, PASSAGE_KEYS)} for r in rows]
+        return [passage_row(r) for r in rows]
 
     def has_passages(self, topic: str) -> bool:
         """Say whether any passage is about a topic."""
