@@ -55,6 +55,17 @@ class Service:
         self.engine = Engine(store, self.vocab)
         self.salt = salt or (store.get_meta("salt") or self._new_salt())
 
+    @classmethod
+    def open(cls, path: Path) -> Service:
+        """Open (creating or migrating) the store at `path` and serve from it."""
+        from rolebot.kb.knowledge import open_store
+
+        return cls(open_store(path))
+
+    def close(self) -> None:
+        """Close the store (pending counters are written first)."""
+        self.store.close()
+
     def _new_salt(self) -> str:
         """Make and keep a random salt, so user hashes cannot be recomputed from user ids alone."""
         salt = secrets.token_hex(16)
@@ -116,6 +127,10 @@ class Service:
             return None
         pairs = [(t, q) for t in topics if (q := self.engine.topic_question(t)) is not None]
         return render_topic_list(category, pairs, reader)
+
+    def topic_question(self, topic: str) -> str | None:
+        """Return a topic's main question, or None when unknown."""
+        return self.engine.topic_question(topic)
 
     def welcome(self, reader: Reader = SIMPLIFIED_READER) -> Reply:
         """Return the welcome with the browse menu."""

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, ContextTypes, filters
 
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
 from rolebot.tg.sending import Sender
+
+Handler = BaseHandler[Update, ContextTypes.DEFAULT_TYPE, Any]
+FRESH = filters.UpdateType.MESSAGE  # edited messages and channel posts are left alone
+PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
 
 
 @dataclass

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from rolebot.conversation.render import Button
 from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
-from rolebot.tg.context import BotServices
+from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
 
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
 MAX_DOCUMENT = 20 * 1024 * 1024
@@ -33,6 +33,17 @@ class Maintainers:
         self.shared = shared
         self.send = shared.sender
         self.pending: dict[str, Path] = {}
+
+    def handlers(self) -> list[Handler]:
+        """Return the maintainers' handlers; they go first, as anyone else falls through them."""
+        maintainer = FRESH & PRIVATE & filters.User(user_id=self.shared.settings.maintainers)
+        return [
+            CommandHandler("review", self.on_review, filters=maintainer),
+            CommandHandler("stats", self.on_stats, filters=maintainer),
+            MessageHandler(maintainer & filters.Document.ALL, self.on_document),
+            CallbackQueryHandler(self.on_add_phrasing, pattern="^a:"),
+            CallbackQueryHandler(self.on_confirm_import, pattern="^ci:"),
+        ]
 
     def allowed(self, update: Update) -> bool:
         """Say whether the update comes from a maintainer in a private chat."""
@@ -55,13 +66,15 @@ class Maintainers:
             if topic is None or len(f"a:{key}:{topic}".encode()) > 64:
                 await self.send.say(message, f"{text}\n新话题？（没有足够接近的现有话题）")
                 continue
-            label = (self.shared.svc.engine.topic_question(topic) or topic)[:24]
+            label = (self.shared.svc.topic_question(topic) or topic)[:24]
             await self.send.say(message, text, [[Button(f"加为「{label}」的问法", f"a:{key}:{topic}")]])
 
-    async def on_add_phrasing(self, update: Update, value: str) -> None:
+    async def on_add_phrasing(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Add an unanswered question as a phrasing of the chosen topic."""
         query = update.callback_query
-        assert query is not None
+        if query is None:
+            return
+        value = (query.data if isinstance(query.data, str) else "").partition(":")[2]
         if not self.allowed(update):
             await self.send.alert(query, "只有维护者可以这样做。")
             return
@@ -118,10 +131,12 @@ class Maintainers:
         changes = "\n" + "\n".join(plan.describe(limit=10)) if plan.added or plan.updated else ""
         await self.send.say(message, f"试导入（还没写入）：{plan.summary()}{changes}{warn}", button)
 
-    async def on_confirm_import(self, update: Update, token: str) -> None:
+    async def on_confirm_import(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Run the import a maintainer confirmed."""
         query = update.callback_query
-        assert query is not None
+        if query is None:
+            return
+        token = (query.data if isinstance(query.data, str) else "").partition(":")[2]
         if not self.allowed(update):
             await self.send.alert(query, "只有维护者可以这样做。")
             return

@@ -24,6 +24,7 @@ log = logging.getLogger("rolebot")
 T = TypeVar("T")
 
 MESSAGE_LIMIT = 4096  # characters of one message's text
+STALE = "这个按钮已经过期了，请重新提问 🙏"
 
 
 def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
@@ -111,3 +112,7 @@ class Sender:
     async def alert(self, query: CallbackQuery, text: str) -> None:
         """Acknowledge a button press with an alert."""
         await self.call(lambda: query.answer(text, show_alert=True))
+
+    async def stale(self, query: CallbackQuery) -> None:
+        """Tell the presser that a button no longer does anything."""
+        await self.alert(query, STALE)

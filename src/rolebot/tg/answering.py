@@ -1,0 +1,71 @@
+"""Answering a question in a private chat or a group: flood control, repeats, the reply, the count."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Message
+from telegram.constants import ChatType
+
+from rolebot.conversation.groups import GroupSettings
+from rolebot.conversation.render import Reply
+from rolebot.conversation.service import Answer
+from rolebot.language.normalize import clean
+from rolebot.tg.context import BotServices
+
+FLOODED = "消息有点多，我先歇一分钟，稍后再问我吧 🙏"
+
+
+def allow(shared: BotServices, message: Message) -> bool:
+    """Apply per-user flood control; the first message over the limit gets one notice."""
+    user = message.from_user
+    if user is None:
+        return True
+    verdict = shared.flood.check(user.id)
+    if verdict == "warn":
+        asyncio.get_running_loop().create_task(shared.sender.send(message, Reply(FLOODED, FLOODED)))
+    return verdict == "ok"
+
+
+async def ask(shared: BotServices, text: str, **kwargs: Any) -> Answer:
+    """Run the engine off the event loop (matching holds the GIL for milliseconds)."""
+    return await asyncio.to_thread(lambda: shared.svc.ask(text, **kwargs))
+
+
+async def record(shared: BotServices, answer: Answer, text: str, chat_type: str) -> None:
+    """Count the question after the reply went out, so a slow disk never delays an answer."""
+    if answer.result.answered:
+        shared.svc.record(answer.result, text[:1000], chat_type)  # a counter in memory, written in batches
+    else:
+        await asyncio.to_thread(shared.svc.record, answer.result, text[:1000], chat_type)
+
+
+async def answer(
+    shared: BotServices, message: Message, text: str, *, addressed: bool, settings: GroupSettings | None = None
+) -> None:
+    """Answer a question in private or, when addressed or confident, in a group."""
+    if not allow(shared, message):
+        return
+    if message.chat.type == ChatType.PRIVATE:
+        reply = await ask(shared, text[:1000], chat_type="private", record=False)
+        await shared.sender.send(message, reply.reply)
+        await record(shared, reply, text, "private")
+        return
+    if settings is None:
+        settings = await asyncio.to_thread(shared.svc.group_settings, message.chat_id)
+    if shared.repeats.seen_recently(message.chat_id, clean(text)):
+        return
+    reply = await ask(
+        shared,
+        text[:1000],
+        chat_type="group",
+        short=settings.length == "short",
+        deep_link=shared.deep_link(),
+        script=settings.script_override(),
+        record=False,
+    )
+    if not addressed and (not reply.result.answered or reply.result.score < settings.threshold):
+        return
+    await shared.sender.send(message, reply.reply, quote=True)
+    await record(shared, reply, text, "group")
