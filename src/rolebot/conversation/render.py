@@ -5,13 +5,26 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from rolebot.conversation.actions import (
+    MAX_BYTES,
+    Action,
+    ActionTooLong,
+    Browse,
+    ChangeSetting,
+    More,
+    NoneOfThese,
+    ShowTopic,
+    Vote,
+    decode,
+    encode,
+)
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
 from rolebot.engine.engine import Result
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.store.schema import PassageRow, Source
 
 LIMIT = 4096
-CB_LIMIT = 64
+CB_LIMIT = MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -37,17 +50,18 @@ class Reply:
 
 
 def action(kind: str, value: str = "") -> str:
-    """Build compact callback data; values too long for Telegram's 64 bytes are refused."""
-    data = f"{kind}:{value}" if value else kind
-    if len(data.encode("utf-8")) > CB_LIMIT:
-        raise ValueError(f"callback data over {CB_LIMIT} bytes: {data!r}")
-    return data
+    """Return validated compact data for a prefix and value; raise ActionTooLong when it is not an action."""
+    decoded = decode(f"{kind}:{value}" if value else kind)
+    if decoded is None:
+        raise ActionTooLong(f"not an action within {MAX_BYTES} bytes: {kind}:{value}")
+    return encode(decoded)
 
 
-def _button(label: str, kind: str, value: str = "") -> Button | None:
+def _button(label: str, act: Action) -> Button | None:
+    """Return a button for an action, or None when its data would not fit."""
     try:
-        return Button(label, action(kind, value))
-    except ValueError:
+        return Button(label, encode(act))
+    except ActionTooLong:
         return None
 
 
@@ -119,14 +133,14 @@ def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Rep
             rows.append([Button("详细", url=deep_link)])
     else:
         for f in result.follow_ups[:3]:
-            if (b := _button(f["question"], "t", f["topic"])) is not None:
+            if (b := _button(f["question"], ShowTopic(f["topic"]))) is not None:
                 rows.append([b])
         tail_row = []
-        if result.has_more and result.entry_id and (b := _button("📖 更多", "m", result.entry_id)):
+        if result.has_more and result.entry_id and (b := _button("📖 更多", More(result.entry_id))):
             tail_row.append(b)
         if result.entry_id:
             for label, kind in (("👍", "u"), ("👎", "d")):
-                if (b := _button(label, kind, result.entry_id)) is not None:
+                if (b := _button(label, Vote(result.entry_id, kind == "u"))) is not None:
                     tail_row.append(b)
         if tail_row:
             rows.append(tail_row)
@@ -138,14 +152,14 @@ def _render_unsure(result: Result) -> Reply:
     rows = []
     for c in result.candidates[:3]:
         label = c.get("question") or c["topic"]
-        if (b := _button(label, "t", c["topic"])) is not None:
+        if (b := _button(label, ShowTopic(c["topic"]))) is not None:
             rows.append([b])
-    rows.append([Button("都不是", "n")])
+    rows.append([Button("都不是", encode(NoneOfThese()))])
     return Reply(html.escape(text), text, rows)
 
 
 def _browse_rows(categories: list[str]) -> list[list[Button]]:
-    buttons = [b for c in categories if (b := _button(c, "b", c)) is not None]
+    buttons = [b for c in categories if (b := _button(c, Browse(c))) is not None]
     return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
 
 
@@ -173,7 +187,7 @@ def render_help(reader: Reader = SIMPLIFIED_READER) -> Reply:
 def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render the questions under one browse category."""
     text = f"「{category}」相关的问题："
-    rows = [[b] for topic, question in topics if (b := _button(question, "t", topic)) is not None]
+    rows = [[b] for topic, question in topics if (b := _button(question, ShowTopic(topic))) is not None]
     return _convert(Reply(html.escape(text), text, rows), reader)
 
 
@@ -233,14 +247,15 @@ def render_settings(settings: GroupSettings) -> Reply:
         return ("✅ " if on else "") + label
 
     rows = [
-        [Button(mark(settings.mode == m, _LABELS[m]), action("s", f"mode={m}")) for m in MODES],
-        [Button(mark(settings.threshold == t, f"≥{t}"), action("s", f"threshold={t}")) for t in THRESHOLDS],
+        [Button(mark(settings.mode == m, _LABELS[m]), encode(ChangeSetting(f"mode={m}"))) for m in MODES],
+        [Button(mark(settings.threshold == t, f"≥{t}"), encode(ChangeSetting(f"threshold={t}"))) for t in THRESHOLDS],
         [
             Button(
-                mark(settings.script == sc, _LABELS["auto_script" if sc == "auto" else sc]), action("s", f"script={sc}")
+                mark(settings.script == sc, _LABELS["auto_script" if sc == "auto" else sc]),
+                encode(ChangeSetting(f"script={sc}")),
             )
             for sc in SCRIPTS
         ],
-        [Button(mark(settings.length == ln, _LABELS[ln]), action("s", f"length={ln}")) for ln in LENGTHS],
+        [Button(mark(settings.length == ln, _LABELS[ln]), encode(ChangeSetting(f"length={ln}"))) for ln in LENGTHS],
     ]
     return Reply(html.escape(text), text, rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rolebot.conversation.actions import Browse, More, NoneOfThese, ShowTopic, Vote, decode
 from rolebot.conversation.render import Button, Reply, render_plain
 from rolebot.conversation.service import Service
 from rolebot.language.script import SIMPLIFIED_READER, Reader
@@ -11,19 +12,19 @@ from rolebot.language.script import SIMPLIFIED_READER, Reader
 
 def press(service: Service, button: Button, reader: Reader) -> Reply | None:
     """Do what a button does, as the Telegram bot would."""
-    kind, _, value = button.action.partition(":")
-    if kind == "t":
-        answer = service.topic(value, reader)
-        return answer.reply if answer else None
-    if kind == "m":
-        return service.more(value, reader)
-    if kind == "b":
-        return service.browse(value, reader)
-    if kind in ("u", "d"):
-        service.feedback(value, 1 if kind == "u" else -1, "terminal", "cli")
-        return Reply("谢谢反馈！", "谢谢反馈！")
-    if kind == "n":
-        return service.welcome(reader)
+    match decode(button.action):
+        case ShowTopic(topic):
+            answer = service.topic(topic, reader)
+            return answer.reply if answer else None
+        case More(entry_id):
+            return service.more(entry_id, reader)
+        case Browse(category):
+            return service.browse(category, reader)
+        case Vote(entry_id, up):
+            service.feedback(entry_id, 1 if up else -1, "terminal", "cli")
+            return Reply("谢谢反馈！", "谢谢反馈！")
+        case NoneOfThese():
+            return service.welcome(reader)
     return None
 
 

@@ -8,6 +8,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
+from rolebot.conversation.actions import Action, Browse, More, NoneOfThese, ShowTopic, Vote, decode, matches
 from rolebot.conversation.render import Reply
 from rolebot.language.script import SIMPLIFIED_READER, Reader, reader_of
 from rolebot.tg.context import BotServices, Handler
@@ -15,16 +16,15 @@ from rolebot.tg.context import BotServices, Handler
 RETRY_TOAST = "好的，可以换个问法，或者从话题里挑一个。"
 
 
-def pressed(update: Update) -> tuple[CallbackQuery, str, Message | None, Reader] | None:
-    """Return the query, its value after the prefix, the message it sits on and who that message was for."""
+def pressed(update: Update) -> tuple[CallbackQuery, Action | None, Message | None, Reader] | None:
+    """Return the query, its action, the message it sits on and who that message was for."""
     query = update.callback_query
     if query is None:
         return None
-    data = query.data if isinstance(query.data, str) else ""
     message = query.message if isinstance(query.message, Message) else None
     # our own message says who it was for: its script, region and the reader's local words
     reader = reader_of(message.text or "") if message else SIMPLIFIED_READER
-    return query, data.partition(":")[2], message, reader
+    return query, decode(query.data), message, reader
 
 
 class Buttons:
@@ -37,11 +37,11 @@ class Buttons:
     def handlers(self) -> list[Handler]:
         """Return one handler per action, then a catch-all for anything stale or unknown (it goes last)."""
         return [
-            CallbackQueryHandler(self.on_topic, pattern="^t:"),
-            CallbackQueryHandler(self.on_more, pattern="^m:"),
-            CallbackQueryHandler(self.on_browse, pattern="^b:"),
-            CallbackQueryHandler(self.on_vote, pattern="^[ud]:"),
-            CallbackQueryHandler(self.on_none_of_these, pattern="^n(:|$)"),
+            CallbackQueryHandler(self.on_topic, pattern=matches(ShowTopic)),
+            CallbackQueryHandler(self.on_more, pattern=matches(More)),
+            CallbackQueryHandler(self.on_browse, pattern=matches(Browse)),
+            CallbackQueryHandler(self.on_vote, pattern=matches(Vote)),
+            CallbackQueryHandler(self.on_none_of_these, pattern=matches(NoneOfThese)),
             CallbackQueryHandler(self.on_stale),
         ]
 
@@ -62,7 +62,10 @@ class Buttons:
         """Answer a follow-up or a chosen topic, short in groups."""
         if (got := pressed(update)) is None:
             return
-        query, topic, message, reader = got
+        query, act, message, reader = got
+        if not isinstance(act, ShowTopic):
+            return
+        topic = act.topic
         short = message is not None and message.chat.type != ChatType.PRIVATE
         link = self.shared.deep_link()
         answer = await asyncio.to_thread(lambda: self.shared.svc.topic(topic, reader, short=short, deep_link=link))
@@ -72,7 +75,10 @@ class Buttons:
         """Show the passage digests behind an answer."""
         if (got := pressed(update)) is None:
             return
-        query, entry_id, message, reader = got
+        query, act, message, reader = got
+        if not isinstance(act, More):
+            return
+        entry_id = act.entry_id
         reply = await asyncio.to_thread(self.shared.svc.more, entry_id, reader)
         await self.show(query, message, reply, edit=False)
 
@@ -80,15 +86,20 @@ class Buttons:
         """List a category's questions in place of the menu."""
         if (got := pressed(update)) is None:
             return
-        query, category, message, reader = got
+        query, act, message, reader = got
+        if not isinstance(act, Browse):
+            return
+        category = act.category
         await self.show(query, message, self.shared.svc.browse(category, reader), edit=True)
 
     async def on_vote(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Record a 👍 or 👎 and thank the voter."""
         if (got := pressed(update)) is None:
             return
-        query, entry_id, message, _ = got
-        up = isinstance(query.data, str) and query.data.startswith("u:")
+        query, act, message, _ = got
+        if not isinstance(act, Vote):
+            return
+        entry_id, up = act.entry_id, act.up
         chat_type = message.chat.type if message else "private"
         ok = await asyncio.to_thread(self.shared.svc.feedback, entry_id, 1 if up else -1, query.from_user.id, chat_type)
         if not ok:

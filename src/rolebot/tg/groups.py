@@ -10,6 +10,7 @@ from telegram import ChatMember, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from rolebot.conversation.actions import ChangeSetting, decode, matches
 from rolebot.conversation.render import Reply, render_settings
 from rolebot.tg.answering import answer
 from rolebot.tg.context import FRESH, GROUPS, BotServices, Handler
@@ -40,7 +41,7 @@ class Groups:
         return [
             MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate),
             ChatMemberHandler(self.on_my_member, ChatMemberHandler.MY_CHAT_MEMBER),
-            CallbackQueryHandler(self.on_settings_button, pattern="^s:"),
+            CallbackQueryHandler(self.on_settings_button, pattern=matches(ChangeSetting)),
             MessageHandler(FRESH & GROUPS & filters.TEXT & ~filters.COMMAND, self.on_text),
         ]
 
@@ -108,9 +109,9 @@ class Groups:
         if not await self.is_admin(message.chat_id, query.from_user.id, context):
             await self.send.alert(query, "只有群管理员可以修改设置。")
             return
-        change = (query.data if isinstance(query.data, str) else "").partition(":")[2]
+        act = decode(query.data)
         current = await asyncio.to_thread(self.shared.svc.group_settings, message.chat_id)
-        updated = current.with_change(change)
+        updated = current.with_change(act.change) if isinstance(act, ChangeSetting) else None
         if updated is None:
             await self.send.stale(query)
             return

@@ -12,6 +12,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from rolebot.conversation.actions import ActionTooLong, AddPhrasing, ConfirmImport, decode, encode, matches
 from rolebot.conversation.render import Button
 from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
@@ -24,6 +25,15 @@ MAX_DOCUMENT = 20 * 1024 * 1024
 def short_key(text: str) -> str:
     """Return a 10-character key for a question, to fit callback data."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def fits(action: AddPhrasing) -> bool:
+    """Say whether an action's data fits a button."""
+    try:
+        encode(action)
+    except ActionTooLong:
+        return False
+    return True
 
 
 class Maintainers:
@@ -41,8 +51,8 @@ class Maintainers:
             CommandHandler("review", self.on_review, filters=maintainer),
             CommandHandler("stats", self.on_stats, filters=maintainer),
             MessageHandler(maintainer & filters.Document.ALL, self.on_document),
-            CallbackQueryHandler(self.on_add_phrasing, pattern="^a:"),
-            CallbackQueryHandler(self.on_confirm_import, pattern="^ci:"),
+            CallbackQueryHandler(self.on_add_phrasing, pattern=matches(AddPhrasing)),
+            CallbackQueryHandler(self.on_confirm_import, pattern=matches(ConfirmImport)),
         ]
 
     def allowed(self, update: Update) -> bool:
@@ -63,22 +73,24 @@ class Maintainers:
             key = short_key(item["keys"][0])
             text = f"{item['count']}× {item['question']}"
             topic = item["suggestion"]  # None when no candidate is likely enough for a one-tap add
-            if topic is None or len(f"a:{key}:{topic}".encode()) > 64:
+            if topic is None or not fits(AddPhrasing(key, topic)):
                 await self.send.say(message, f"{text}\n新话题？（没有足够接近的现有话题）")
                 continue
             label = (self.shared.svc.topic_question(topic) or topic)[:24]
-            await self.send.say(message, text, [[Button(f"加为「{label}」的问法", f"a:{key}:{topic}")]])
+            await self.send.say(message, text, [[Button(f"加为「{label}」的问法", encode(AddPhrasing(key, topic)))]])
 
     async def on_add_phrasing(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Add an unanswered question as a phrasing of the chosen topic."""
         query = update.callback_query
         if query is None:
             return
-        value = (query.data if isinstance(query.data, str) else "").partition(":")[2]
+        act = decode(query.data)
+        if not isinstance(act, AddPhrasing):
+            return
         if not self.allowed(update):
             await self.send.alert(query, "只有维护者可以这样做。")
             return
-        key, _, topic = value.partition(":")
+        key, topic = act.key, act.topic
         keys = await asyncio.to_thread(self.shared.svc.unanswered_keys)
         match = next((k for k in keys if short_key(k) == key), None)
         actor = f"telegram:{query.from_user.id}"
@@ -127,7 +139,7 @@ class Maintainers:
         token = secrets.token_hex(6)
         self.pending[token] = path
         warn = "\n" + "\n".join(w.replace(str(folder) + "/", "") for w in plan.warnings[:5]) if plan.warnings else ""
-        button = [[Button("确认导入", f"ci:{token}")]]
+        button = [[Button("确认导入", encode(ConfirmImport(token)))]]
         changes = "\n" + "\n".join(plan.describe(limit=10)) if plan.added or plan.updated else ""
         await self.send.say(message, f"试导入（还没写入）：{plan.summary()}{changes}{warn}", button)
 
@@ -136,7 +148,10 @@ class Maintainers:
         query = update.callback_query
         if query is None:
             return
-        token = (query.data if isinstance(query.data, str) else "").partition(":")[2]
+        act = decode(query.data)
+        if not isinstance(act, ConfirmImport):
+            return
+        token = act.token
         if not self.allowed(update):
             await self.send.alert(query, "只有维护者可以这样做。")
             return

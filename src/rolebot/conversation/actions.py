@@ -1,0 +1,133 @@
+"""The button-action protocol both edges share: typed actions, encoded to and decoded from compact data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_BYTES = 64  # the narrowest edge's limit (Telegram's callback_data), so every edge gets the same buttons
+
+
+class ActionTooLong(ValueError):
+    """An action does not fit in MAX_BYTES of UTF-8."""
+
+
+@dataclass(frozen=True)
+class ShowTopic:
+    """Answer one topic (a follow-up, a choice, a browse entry)."""
+
+    topic: str
+
+
+@dataclass(frozen=True)
+class More:
+    """Show the passage digests behind an entry."""
+
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class Browse:
+    """List a browse category's questions."""
+
+    category: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A 👍 (up) or 👎 on an entry."""
+
+    entry_id: str
+    up: bool
+
+
+@dataclass(frozen=True)
+class NoneOfThese:
+    """None of the offered topics fit: back to the menu."""
+
+
+@dataclass(frozen=True)
+class ChangeSetting:
+    """Change one group setting, like 'mode=auto'."""
+
+    change: str
+
+
+@dataclass(frozen=True)
+class AddPhrasing:
+    """Add an unanswered question (by its short key) as a phrasing of a topic."""
+
+    key: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class ConfirmImport:
+    """Run the import a dry run offered."""
+
+    token: str
+
+
+Action = ShowTopic | More | Browse | Vote | NoneOfThese | ChangeSetting | AddPhrasing | ConfirmImport
+
+
+def _fields(action: Action) -> tuple[str, str]:
+    """Return an action's prefix and value."""
+    match action:
+        case ShowTopic(topic):
+            return "t", topic
+        case More(entry_id):
+            return "m", entry_id
+        case Browse(category):
+            return "b", category
+        case Vote(entry_id, up):
+            return ("u" if up else "d"), entry_id
+        case NoneOfThese():
+            return "n", ""
+        case ChangeSetting(change):
+            return "s", change
+        case AddPhrasing(key, topic):
+            return "a", f"{key}:{topic}"
+        case ConfirmImport(token):
+            return "ci", token
+
+
+def encode(action: Action) -> str:
+    """Return the compact data for an action; raise ActionTooLong past MAX_BYTES."""
+    prefix, value = _fields(action)
+    data = f"{prefix}:{value}" if value else prefix
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise ActionTooLong(f"action data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def _add_phrasing(value: str) -> AddPhrasing | None:
+    key, _, topic = value.partition(":")
+    return AddPhrasing(key, topic) if key and topic else None
+
+
+_DECODERS: dict[str, Callable[[str], Action | None]] = {
+    "t": lambda v: ShowTopic(v) if v else None,
+    "m": lambda v: More(v) if v else None,
+    "b": lambda v: Browse(v) if v else None,
+    "u": lambda v: Vote(v, True) if v else None,
+    "d": lambda v: Vote(v, False) if v else None,
+    "n": lambda v: NoneOfThese(),
+    "s": lambda v: ChangeSetting(v) if v else None,
+    "a": _add_phrasing,
+    "ci": lambda v: ConfirmImport(v) if v else None,
+}
+
+
+def decode(data: object) -> Action | None:
+    """Return the action compact data stands for, or None for anything stale, foreign or malformed."""
+    if not isinstance(data, str) or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    prefix, _, value = data.partition(":")
+    decoder = _DECODERS.get(prefix)
+    return decoder(value) if decoder else None
+
+
+def matches(kind: type[Action]) -> Callable[[object], bool]:
+    """Return a predicate for data decoding to one kind of action (a routing pattern for the edges)."""
+    return lambda data: isinstance(decode(data), kind)
