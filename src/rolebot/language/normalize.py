@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import opencc
 
 from rolebot.language.script import TRADITIONAL, Reader, detect_script, reader_of
+from rolebot.language.typos import fix_homophones, read_pinyin
 from rolebot.language.vocabulary import Vocabulary
 
 __all__ = ["Normalized", "clean", "detect_script", "normalize", "to_traditional"]
@@ -54,13 +55,14 @@ def clean(text: str) -> str:
 
 
 def normalize(text: str, vocab: Vocabulary) -> Normalized:
-    """Normalise a question: clean, Traditional→Simplified, aliases to canonical role words."""
+    """Normalise a question: clean, plain pinyin to Chinese, Traditional→Simplified, homophones of role
+    words to the words, aliases to canonical role words."""
     cleaned = clean(text)
     reader = reader_of(cleaned)
-    canon = cleaned
+    canon = read_pinyin(cleaned, vocab)
     for _ in range(4):  # to a fixed point: a conversion or an alias can make room for another
         before = canon
-        canon = _T2S.convert(canon)
+        canon = fix_homophones(_T2S.convert(canon), vocab)
         canon = vocab.alias_re.sub(lambda m: vocab.aliases.get(m.group(0), m.group(0)), canon)
         canon = _SPACES.sub(" ", canon).strip()
         if canon == before:
