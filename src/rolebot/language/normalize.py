@@ -60,7 +60,7 @@ def normalize(text: str, vocab: Vocabulary) -> Normalized:
     cleaned = clean(text)
     reader = reader_of(cleaned)
     canon = read_pinyin(cleaned, vocab)
-    for _ in range(4):  # to a fixed point: a conversion or an alias can make room for another
+    for _ in range(64):  # to a fixed point: a conversion or an alias can make room for another (市场市场行銷)
         before = canon
         canon = fix_homophones(_T2S.convert(canon), vocab)
         canon = vocab.alias_re.sub(lambda m: vocab.aliases.get(m.group(0), m.group(0)), canon)
