@@ -11,6 +11,7 @@ import pytest
 from pypinyin import Style, lazy_pinyin
 
 from rolebot.engine.engine import Engine
+from rolebot.kb.knowledge import shipped_paths
 from rolebot.kb.records import load_records
 from rolebot.language import pinyin
 from rolebot.language.normalize import _T2S, clean, normalize
@@ -18,7 +19,7 @@ from rolebot.language.typos import fix_homophones, read_pinyin
 from rolebot.language.vocabulary import vocabulary
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name != "vocabulary.yaml")
+FILES = shipped_paths(KNOWLEDGE)
 CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 COMMON_FREQ = 2000  # a character this frequent in jieba's dictionary is one a pinyin keyboard offers early
 
