@@ -172,6 +172,22 @@ def render_welcome(categories: list[str], reader: Reader = SIMPLIFIED_READER) ->
     return _convert(Reply(html.escape(text), text, _browse_rows(categories)), reader)
 
 
+SMALL_TALK_REPLIES = {
+    "greeting": "你好！我是 rolebot，可以问我营销、销售、市场、运营这些岗位的区别和关系，比如「营销和运营有什么区别？」",
+    "thanks": "不客气！还有想了解的，随时问我 😊",
+    "identity": "我是 rolebot，专门解释营销、销售、市场、运营这些岗位有什么不同、怎么配合、怎么选。直接发问题给我就好。",
+    "ack": "好的！还有想问的直接发给我，或者从下面的话题里挑一个。",
+    "bye": "再见！有问题随时来问 👋",
+    "nothing-to-expand": "想详细了解哪个问题？先问我一个问题，再说「详细说说」就能看到更多。",
+}
+
+
+def render_small_talk(kind: str, categories: list[str], reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Render a short friendly reply to small talk, with the browse menu."""
+    text = SMALL_TALK_REPLIES.get(kind, SMALL_TALK_REPLIES["greeting"])
+    return _convert(Reply(html.escape(text), text, _browse_rows(categories)), reader)
+
+
 def render_help(reader: Reader = SIMPLIFIED_READER) -> Reply:
     """Render /help."""
     text = (

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rolebot.conversation.context import Contexts, read_follow_up, swap_roles
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import (
     Reply,
@@ -14,13 +16,16 @@ from rolebot.conversation.render import (
     render_passages,
     render_plain,
     render_result,
+    render_small_talk,
     render_topic_list,
     render_welcome,
 )
+from rolebot.conversation.smalltalk import read_small_talk
 from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files
 from rolebot.kb.records import Progress
 from rolebot.kb.review import Review, Stats, build_review, build_stats
+from rolebot.language.normalize import normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.store import Store
@@ -54,6 +59,7 @@ class Service:
         self.vocab = vocab or vocabulary()
         self.engine = Engine(store, self.vocab)
         self.salt = salt or (store.get_meta("salt") or self._new_salt())
+        self.contexts = Contexts()
 
     @classmethod
     def open(cls, path: Path) -> Service:
@@ -86,19 +92,46 @@ class Service:
         deep_link: str | None = None,
         record: bool = True,
         script: str | None = None,
+        context: Hashable | None = None,
+        follow_ups: bool = True,
     ) -> Answer:
-        """Answer a question and remember it when we could not; `script` forces the reply's script."""
-        result = self.engine.ask(text)
+        """Answer a question and remember it when we could not; `script` forces the reply's script.
+
+        With a `context` key (a chat and its user), an answered question is remembered for ten minutes and,
+        when `follow_ups` is on, an elliptical message (那运营呢, 详细说说) is read against it.
+        """
+        talk = read_small_talk(text, self.vocab)
+        if talk is not None:
+            shown = normalize(text, self.vocab).reader.forced(script)
+            return Answer(Result(False, "smalltalk", shown), render_small_talk(talk, self.categories, shown))
+        follow = read_follow_up(text, self.vocab) if follow_ups else None
+        turn = self.contexts.get(context) if context is not None and follow is not None else None
+        asked = text
+        if follow is not None and follow.kind == "more":
+            shown = (turn.reader if turn else normalize(text, self.vocab).reader).forced(script)
+            more = self.more(turn.entry_id, shown) if turn and turn.entry_id else None
+            if more is not None and turn is not None:
+                return Answer(Result(False, "more", shown, entry_id=turn.entry_id), more)
+            return Answer(
+                Result(False, "smalltalk", shown), render_small_talk("nothing-to-expand", self.categories, shown)
+            )
+        if follow is not None and turn is not None:
+            asked = swap_roles(turn.text, follow, self.vocab) or text
+        result = self.engine.ask(asked)
+        if asked is not text:
+            result.reader = normalize(text, self.vocab).reader  # the previous question is stored Simplified
         result.reader = result.reader.forced(script)
         if record:
             self.record(result, text, chat_type)
+        if context is not None and result.answered:
+            self.contexts.put(context, result.normalized or asked, result.entry_id, result.reader)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
         return Answer(result, render_result(result, short=short, deep_link=link, browse=self.categories))
 
     def record(self, result: Result, text: str, chat_type: str) -> None:
         """Count a question, and remember it when it went unanswered (for `rolebot review`)."""
-        if result.kind == "empty":
-            return
+        if result.kind in ("empty", "smalltalk", "more"):
+            return  # nothing was asked that knowledge could answer
         self.store.count_question(result.topic if result.answered else None)
         if not result.answered and result.normalized:
             self.store.record_unanswered(result.normalized, text.strip()[:300], chat_type, result.candidates[:3])

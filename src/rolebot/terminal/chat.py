@@ -64,7 +64,7 @@ def run_chat(service: Service, read: Callable[[str], str] = input, write: Callab
         elif line == "/help":
             reply = service.help(reader)
         else:
-            answer = service.ask(line, chat_type="cli")
+            answer = service.ask(line, chat_type="cli", context=("cli", 0))
             reader = answer.result.reader
             reply = answer.reply
         write(render_plain(reply))

@@ -41,14 +41,22 @@ async def record(shared: BotServices, answer: Answer, text: str, chat_type: str)
         await asyncio.to_thread(shared.svc.record, answer.result, text[:1000], chat_type)
 
 
+def replies_to_me(message: Message) -> bool:
+    """Say whether a message replies to one of ours."""
+    reply_to = message.reply_to_message
+    return reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == message.get_bot().id
+
+
 async def answer(
     shared: BotServices, message: Message, text: str, *, addressed: bool, settings: GroupSettings | None = None
 ) -> None:
     """Answer a question in private or, when addressed or confident, in a group."""
     if not allow(shared, message):
         return
+    # follow-ups (那运营呢) are read per chat and user: in groups only in a reply to us
+    key = (message.chat_id, message.from_user.id if message.from_user else 0)
     if message.chat.type == ChatType.PRIVATE:
-        reply = await ask(shared, text[:1000], chat_type="private", record=False)
+        reply = await ask(shared, text[:1000], chat_type="private", record=False, context=key)
         await shared.sender.send(message, reply.reply)
         await record(shared, reply, text, "private")
         return
@@ -64,6 +72,8 @@ async def answer(
         deep_link=shared.deep_link(),
         script=settings.script_override(),
         record=False,
+        context=key if addressed else None,
+        follow_ups=replies_to_me(message),
     )
     if not addressed and (not reply.result.answered or reply.result.score < settings.threshold):
         return
