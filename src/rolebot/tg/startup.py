@@ -164,7 +164,8 @@ def explain(exc: BaseException, settings: Settings, opts: RunOptions) -> str:
     if isinstance(exc, TelegramError):
         return f"the Bot API refused to start the bot: {exc.message}"
     if isinstance(exc, OSError):
-        return f"cannot start: {exc.strerror or exc}: check --port, --health-port and the database folder"
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot start: {exc.strerror or exc}{where}: check the folders and ports it needs are free and writable"
     if isinstance(exc, RolebotError):
         return str(exc)
     return f"unexpected {type(exc).__name__} at start-up: {exc} (ROLEBOT_LOG_LEVEL=debug shows where)"
