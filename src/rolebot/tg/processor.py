@@ -1,32 +1,78 @@
-"""Update processing: different chats at once, each chat's updates in order."""
+"""Update processing: different chats at once, each chat's updates in order, a chat's turn before a slot."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Awaitable
-from typing import Any
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+T = TypeVar("T")
+# PTB takes its own semaphore before it hands us the update, i.e. before we know the chat; keep it wide
+# open and bound the work with ChatTurns' slots, which are taken only once it is the chat's turn
+UNBOUNDED = 1 << 20
+
+
+def chat_key(update: object) -> int:
+    """Return what orders an update: its chat, else its user (inline queries), else 0."""
+    if not isinstance(update, Update):
+        return 0
+    chat, user = update.effective_chat, update.effective_user
+    return chat.id if chat else (user.id if user else 0)
+
+
+class ChatTurns:
+    """Run work for many chats at once, one at a time and in arrival order per chat, in a bounded number of slots.
+
+    A chat waits for its turn before it takes a slot, so a chat whose sends are paced (a group gets 20 a
+    minute) holds at most one slot while the rest of its updates wait without holding any.
+    """
+
+    def __init__(self, slots: int = 32) -> None:
+        self.slots = slots
+        self._slots = asyncio.Semaphore(slots)
+        self._turns: dict[int, asyncio.Lock] = {}
+        self._queued: Counter[int] = Counter()  # updates per chat waiting or running: the lock goes at zero
+        self.busy = 0
+
+    async def run(self, key: int, work: Callable[[], Awaitable[T]]) -> T:
+        """Wait for the chat's turn, then for a slot, then do the work."""
+        lock = self._turns.setdefault(key, asyncio.Lock())
+        self._queued[key] += 1
+        try:
+            async with lock, self._slots:
+                self.busy += 1
+                try:
+                    return await work()
+                finally:
+                    self.busy -= 1
+        finally:
+            self._queued[key] -= 1
+            if not self._queued[key]:
+                del self._queued[key]
+                self._turns.pop(key, None)
+
+    @property
+    def chats(self) -> int:
+        """Return how many chats have work waiting or running."""
+        return len(self._queued)
+
 
 class PerChatProcessor(BaseUpdateProcessor):
-    """Process updates from different chats at once, but each chat's updates in order."""
+    """Process updates from different chats at once, but each chat's updates in order (PTB's hook)."""
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+    def __init__(self, slots: int = 32) -> None:
+        super().__init__(UNBOUNDED)
+        self.turns = ChatTurns(slots)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        user = update.effective_user if isinstance(update, Update) else None
-        key = chat.id if chat else (user.id if user else 0)
-        lock = self._locks[key]
-        async with lock:
+        async def work() -> None:
             await coroutine
-        if not lock.locked() and not getattr(lock, "_waiters", None):
-            self._locks.pop(key, None)
+
+        await self.turns.run(chat_key(update), work)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
