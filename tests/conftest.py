@@ -16,7 +16,7 @@ from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import open_store
 from rolebot.store.store import Store
 from rolebot.tg.app import build_application
-from tests.helpers.bot import USER
+from tests.helpers.bot import USER, serving
 from tests.helpers.cli import CliInvoker
 from tests.helpers.db import copy_db
 from tests.helpers.fakeapi import FakeBotAPI
@@ -117,14 +117,5 @@ async def running(fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path) -> AsyncI
         maintainers=frozenset({USER + 1}),
     )
     app = build_application(settings, Service(open_store(db)))
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)  # run_polling would call it; the pytest way does it by hand
-        await app.updater.start_polling(timeout=1, poll_interval=0)
-        await app.start()
-        try:
-            yield fake_api, app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
+    async with serving(app):
+        yield fake_api, app

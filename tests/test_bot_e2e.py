@@ -310,6 +310,8 @@ async def test_webhook_mode_checks_secret(
         await app.post_init(app)
         await app.updater.start_webhook(**webhook_options(url, unused_tcp_port, "s3cret", listen="127.0.0.1"))
         await app.start()
+        delivery = app.bot_data["rolebot"].delivery
+        await delivery.start(poll=False)  # webhook updates reach the inbox through the update queue
         try:
             assert fake_api.webhook is not None and fake_api.webhook["secret_token"] == "s3cret"
             fake_api.user_message("营销是什么", user_id=USER)
@@ -319,6 +321,7 @@ async def test_webhook_mode_checks_secret(
                 forged = await client.post(url, json={"update_id": 1, "message": {}})
             assert forged.status_code == 403
         finally:
+            await delivery.stop()
             await app.updater.stop()
             await app.stop()
             await app.post_shutdown(app)

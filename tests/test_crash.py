@@ -16,6 +16,7 @@ from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
+from tests.helpers.bot import serving
 from tests.helpers.fakeapi import FakeBotAPI
 
 
@@ -55,15 +56,8 @@ def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None
 async def _run_once(api: FakeBotAPI, db: Path, until: int) -> None:
     settings = Settings(token=api.token, db_path=db, base_url=api.base_url, base_file_url=api.base_file_url)
     app = build_application(settings, Service(open_store(db)))
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
-        await app.updater.start_polling(timeout=1, poll_interval=0)  # type: ignore[union-attr]
-        await app.start()
+    async with serving(app):
         await api.wait_for("sendMessage", count=until, timeout=10)
-        await app.updater.stop()  # type: ignore[union-attr]
-        await app.stop()
-        await app.post_shutdown(app)
 
 
 async def test_restart_answers_everything_exactly_once(fake_api: FakeBotAPI, tmp_path: Path) -> Any:

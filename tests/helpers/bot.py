@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.helpers.fakeapi import FakeBotAPI
@@ -30,3 +32,21 @@ def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
 async def sends(api: FakeBotAPI, count: int = 1, since: int = 0, **kw: Any) -> list[dict[str, Any]]:
     """Wait for sendMessage calls."""
     return await api.wait_for("sendMessage", count=count, since=since, **kw)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[Any]:
+    """Run the real Application as `rolebot run` does (post_init, the delivery loop polling), without signals."""
+    async with app:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.start()
+        delivery = app.bot_data["rolebot"].delivery
+        delivery.poll_timeout = 1
+        await delivery.start()
+        try:
+            yield delivery
+        finally:
+            await delivery.stop()
+            await app.stop()
+            await app.post_shutdown(app)

@@ -17,14 +17,14 @@ from rolebot.tg.context import BotServices
 FLOODED = "消息有点多，我先歇一分钟，稍后再问我吧 🙏"
 
 
-def allow(shared: BotServices, message: Message) -> bool:
+async def allow(shared: BotServices, message: Message) -> bool:
     """Apply per-user flood control; the first message over the limit gets one notice."""
     user = message.from_user
     if user is None:
         return True
     verdict = shared.flood.check(user.id)
     if verdict == "warn":
-        asyncio.get_running_loop().create_task(shared.sender.send(message, Reply(FLOODED, FLOODED)))
+        await shared.sender.send(message, Reply(FLOODED, FLOODED))  # within the update: it is done once sent
     return verdict == "ok"
 
 
@@ -51,7 +51,7 @@ async def answer(
     shared: BotServices, message: Message, text: str, *, addressed: bool, settings: GroupSettings | None = None
 ) -> None:
     """Answer a question in private or, when addressed or confident, in a group."""
-    if not allow(shared, message):
+    if not await allow(shared, message):
         return
     # follow-ups (那运营呢) are read per chat and user: in groups only in a reply to us
     key = (message.chat_id, message.from_user.id if message.from_user else 0)

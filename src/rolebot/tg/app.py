@@ -16,14 +16,15 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.errors import RolebotError
+from rolebot.store.inbox import inbox_path
 from rolebot.tg.buttons import Buttons
 from rolebot.tg.context import BotServices
+from rolebot.tg.delivery import Delivery, InboxQueue
 from rolebot.tg.groups import Groups
 from rolebot.tg.health import Heartbeat, HeartbeatRequest, heartbeat_path
 from rolebot.tg.inline import Inline
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
-from rolebot.tg.processor import PerChatProcessor
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -101,7 +102,7 @@ def error_handler(shared: BotServices) -> Callable[[object, ContextTypes.DEFAULT
             and update.callback_query is None
         ):
             message = update.effective_message
-            await shared.sender.call(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
+            await shared.sender.deliver(lambda: message.get_bot().send_message(message.chat_id, SORRY), attempts=2)
 
     return on_error
 
@@ -114,13 +115,19 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
+    queue = InboxQueue()  # webhook mode: the update is in the inbox before Telegram gets its 200
     app = (
         builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
         # httpcore scans its whole pool for every request, and threads contend for the GIL: measured
-        # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256
-        .request(HeartbeatRequest(heartbeat, connection_pool_size=8, pool_timeout=30.0))
+        # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256.
+        # A send that times out after it went out may have arrived: wait longer before calling it lost
+        .request(
+            HeartbeatRequest(
+                heartbeat, connection_pool_size=8, pool_timeout=30.0, read_timeout=20.0, write_timeout=20.0
+            )
+        )
         .get_updates_request(HeartbeatRequest(heartbeat))
-        .concurrent_updates(PerChatProcessor(32))
+        .update_queue(queue)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -140,6 +147,8 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         ]
     )
     app.add_error_handler(error_handler(shared))
+    # 32 updates at once: more only adds contention (see the request pool above)
+    shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32)
     app.bot_data["rolebot"] = shared  # tests reach the service through it
     return app
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, ContextTypes, filters
@@ -12,6 +12,9 @@ from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
 from rolebot.tg.sending import Sender
+
+if TYPE_CHECKING:
+    from rolebot.tg.delivery import Delivery
 
 Handler = BaseHandler[Update, ContextTypes.DEFAULT_TYPE, Any]
 FRESH = filters.UpdateType.MESSAGE  # edited messages and channel posts are left alone
@@ -30,6 +33,7 @@ class BotServices:
     flood: FloodGate = field(default_factory=FloodGate)
     repeats: RepeatFilter = field(default_factory=RepeatFilter)
     admins: TtlCache = field(default_factory=lambda: TtlCache(ttl=60.0))
+    delivery: Delivery | None = None  # set by build_application
 
     @property
     def svc(self) -> Service:

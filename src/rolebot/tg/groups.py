@@ -138,6 +138,6 @@ class Groups:
         now = change.new_chat_member.status
         joined = was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
         if joined:
-            await self.send.call(lambda: context.bot.send_message(change.chat.id, HELLO))
+            await self.send.deliver(lambda: context.bot.send_message(change.chat.id, HELLO))
         elif now in (ChatMember.LEFT, ChatMember.BANNED):
             log.info("removed from chat %s", change.chat.id)

@@ -39,4 +39,4 @@ class Inline:
             )
             for item in items[:10]
         ]
-        await self.send.call(lambda: query.answer(results, cache_time=60, is_personal=False))
+        await self.send.deliver(lambda: query.answer(results, cache_time=60, is_personal=False))

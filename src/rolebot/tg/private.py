@@ -86,13 +86,13 @@ class PrivateChat:
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Reply politely to stickers, photos, voice, documents and the like."""
         message = update.effective_message
-        if message is None or not allow(self.shared, message):
+        if message is None or not await allow(self.shared, message):
             return
         await self.send.send(message, Reply(TEXT_ONLY, TEXT_ONLY))
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Point to /help for commands we do not have (private chats only)."""
         message = update.effective_message
-        if message is None or not allow(self.shared, message):
+        if message is None or not await allow(self.shared, message):
             return
         await self.send.send(message, Reply(NO_SUCH_COMMAND, NO_SUCH_COMMAND))

@@ -1,19 +1,15 @@
-"""Update processing: different chats at once, each chat's updates in order, a chat's turn before a slot."""
+"""Update processing: different chats at once, each chat's updates in order, a chat's turn before a slot (used by tg/delivery.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
 
 T = TypeVar("T")
-# PTB takes its own semaphore before it hands us the update, i.e. before we know the chat; keep it wide
-# open and bound the work with ChatTurns' slots, which are taken only once it is the chat's turn
-UNBOUNDED = 1 << 20
 
 
 def chat_key(update: object) -> int:
@@ -59,23 +55,3 @@ class ChatTurns:
     def chats(self) -> int:
         """Return how many chats have work waiting or running."""
         return len(self._queued)
-
-
-class PerChatProcessor(BaseUpdateProcessor):
-    """Process updates from different chats at once, but each chat's updates in order (PTB's hook)."""
-
-    def __init__(self, slots: int = 32) -> None:
-        super().__init__(UNBOUNDED)
-        self.turns = ChatTurns(slots)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        async def work() -> None:
-            await coroutine
-
-        await self.turns.run(chat_key(update), work)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TypeVar
 
+import httpx
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -16,7 +19,7 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from rolebot.conversation.render import Button, Reply
 
@@ -44,47 +47,124 @@ def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
     )
 
 
-async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T | None:
-    """Send with retries for flood control, 5xx and timeouts; give up quietly on permanent errors."""
+@dataclass
+class Receipt:
+    """The replies made for one update: how many an earlier try delivered (a replay skips them), and failures."""
+
+    update_id: int
+    skip: int = 0
+    sent: int = 0
+    failed: bool = False  # a reply Telegram never received: the update stays in the inbox for a later try
+    on_sent: Callable[[int, int], None] | None = None  # (update_id, replies delivered so far)
+
+
+# the update being processed: the delivery loop sets it, every reply made within its handlers reads it
+RECEIPT: ContextVar[Receipt | None] = ContextVar("rolebot_receipt", default=None)
+
+
+@dataclass
+class SendStats:
+    """What happened to sends, for the logs and the load test."""
+
+    retried: int = 0  # not received by Telegram (connection refused, 5xx): sent again
+    unsure: int = 0  # timed out or cut off after the request went out: maybe delivered
+    unsure_retried: int = 0  # of those, sent once more
+    failed: int = 0  # still not delivered after every try
+
+
+def was_sent(exc: NetworkError) -> bool:
+    """Say whether a failed request may have reached Telegram (timed out or cut off after it went out)."""
+    cause = exc.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    # any other httpx failure happened on an open connection; without one, Telegram answered (5xx)
+    return isinstance(cause, httpx.HTTPError)
+
+
+async def with_retry(
+    call: Callable[[], Awaitable[T]],
+    attempts: int = 6,
+    stats: SendStats | None = None,
+    receipt: Receipt | None = None,
+) -> T | None:
+    """Send, retrying what Telegram did not receive; flood control (429) is the rate limiter's to wait out.
+
+    A request that may have arrived (timed out, or the connection dropped, after it went out) is sent
+    at most once more, so a slow Telegram doubles a reply rarely instead of always. Returns None when
+    the call could not be made; the receipt, if given, is marked failed when it might work later.
+    """
+    stats = stats or SendStats()
     delay = 0.5
+    unsure = 0
     for attempt in range(attempts):
         try:
             return await call()
-        except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-            await asyncio.sleep(float(wait) + 0.1)
         except (Forbidden, BadRequest) as exc:
             log.info("not delivered (%s): %s", type(exc).__name__, exc.message)
             return None
-        except (TimedOut, NetworkError) as exc:
+        except RetryAfter as exc:  # AIORateLimiter already waited it out max_retries times
+            log.warning("flood control still refuses after the rate limiter's retries: %s", exc)
+            break
+        except NetworkError as exc:
+            if was_sent(exc):
+                stats.unsure += 1
+                unsure += 1
+                if unsure > 1:
+                    log.warning("not sending again: Telegram may have it already (%s)", exc)
+                    return None
+                stats.unsure_retried += 1
+            elif attempt < attempts - 1:
+                stats.retried += 1
             if attempt == attempts - 1:
                 log.warning("gave up after %d attempts: %s", attempts, exc)
-                return None
+                break
             await asyncio.sleep(delay)
             delay = min(delay * 2, 8.0)
+    stats.failed += 1
+    if receipt is not None:
+        receipt.failed = True
     return None
 
 
 class Sender:
     """What handlers use to talk back: every call retried, permanent failures logged and dropped."""
 
-    def __init__(self, attempts: int = 5) -> None:
+    def __init__(self, attempts: int = 6) -> None:
         self.attempts = attempts
+        self.stats = SendStats()
 
     async def call(self, call: Callable[[], Awaitable[T]], attempts: int | None = None) -> T | None:
-        """Run any Bot API call with the retry policy."""
-        return await with_retry(call, attempts or self.attempts)
+        """Run a Bot API call that delivers nothing to a user (a look-up) with the retry policy."""
+        return await with_retry(call, attempts or self.attempts, self.stats)
+
+    async def deliver(self, call: Callable[[], Awaitable[T]], attempts: int | None = None) -> T | None:
+        """Make a call a user sees (a message, an edit, a toast) once per update, even when the update is replayed."""
+        receipt = RECEIPT.get()
+        if receipt is not None and receipt.sent < receipt.skip:
+            receipt.sent += 1  # delivered by an earlier try of this update
+            return None
+        if receipt is None:
+            return await with_retry(call, attempts or self.attempts, self.stats)
+        failed_before, receipt.failed = receipt.failed, False
+        result = await with_retry(call, attempts or self.attempts, self.stats, receipt)
+        failed_now = receipt.failed
+        receipt.failed = failed_before or failed_now
+        if not failed_now:  # delivered, or refused for good (a replay would be refused too)
+            receipt.sent += 1
+            if receipt.on_sent is not None:
+                receipt.on_sent(receipt.update_id, receipt.sent)
+        return result
 
     async def say(self, message: Message, text: str, buttons: list[list[Button]] | None = None) -> Message | None:
         """Send plain text (no parse mode) to the message's chat."""
         markup = keyboard(buttons or [])
-        return await self.call(
+        return await self.deliver(
             lambda: message.get_bot().send_message(message.chat_id, text[:MESSAGE_LIMIT], reply_markup=markup)
         )
 
     async def send(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
         """Send a rendered reply to the message's chat, quoting the message when asked."""
-        return await self.call(
+        return await self.deliver(
             lambda: message.get_bot().send_message(
                 chat_id=message.chat_id,
                 text=reply.html,
@@ -101,17 +181,17 @@ class Sender:
 
     async def edit(self, message: Message, reply: Reply) -> None:
         """Replace a message's text and buttons with a rendered reply."""
-        await self.call(
+        await self.deliver(
             lambda: message.edit_text(reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons))
         )
 
     async def ack(self, query: CallbackQuery, text: str = "") -> None:
         """Acknowledge a button press with an optional toast."""
-        await self.call(lambda: query.answer(text))
+        await self.deliver(lambda: query.answer(text))
 
     async def alert(self, query: CallbackQuery, text: str) -> None:
         """Acknowledge a button press with an alert."""
-        await self.call(lambda: query.answer(text, show_alert=True))
+        await self.deliver(lambda: query.answer(text, show_alert=True))
 
     async def stale(self, query: CallbackQuery) -> None:
         """Tell the presser that a button no longer does anything."""

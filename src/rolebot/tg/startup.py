@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import socket
 import urllib.parse
 from dataclasses import dataclass
@@ -216,6 +217,42 @@ def attach(
     return app
 
 
+async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions) -> None:
+    """Run the bot until SIGTERM or SIGINT: resume the inbox, take updates, then stop within a few seconds.
+
+    PTB's run_polling would confirm updates as soon as they are fetched, and on SIGTERM drain every
+    fetched update before exiting; our Delivery keeps them in the inbox instead.
+    """
+    delivery = app.bot_data["rolebot"].delivery
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with app:  # initialize, and shutdown at the end
+        try:
+            if app.post_init is not None:
+                await app.post_init(app)
+            if opts.webhook_url:
+                options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
+                await app.updater.start_webhook(**options, allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
+            else:
+                await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            await app.start()
+            await delivery.start(poll=not opts.webhook_url)
+            await stop.wait()
+            log.info("stopping: no more updates taken; finishing the answers in flight")
+        finally:
+            await delivery.stop()
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
 def run_bot(settings: Settings, opts: RunOptions) -> None:
     """Run the bot until stopped; any start-up failure becomes one StartupError line, token redacted."""
     redact = setup_logging(settings.token, [opts.secret])
@@ -224,11 +261,7 @@ def run_bot(settings: Settings, opts: RunOptions) -> None:
         summary = open_knowledge(settings.db_path)
         asyncio.run(ask_telegram(settings))
         app = attach(build_application(settings), opts, summary)
-        if opts.webhook_url:
-            options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
-            app.run_webhook(**options, allowed_updates=Update.ALL_TYPES)
-        else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES)
+        asyncio.run(serve(app, opts))
     except StartupError as exc:
         raise StartupError(redact(str(exc))) from None
     except StoreError as exc:

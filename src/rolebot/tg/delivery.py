@@ -1,0 +1,251 @@
+"""Delivery: take updates into the inbox before Telegram learns they are taken, answer them fairly, mark them done.
+
+Polling is ours rather than PTB's Updater, because the Updater confirms a batch (moves the getUpdates
+offset) as soon as it has fetched it: a crash then loses whatever was fetched and not yet answered.
+Here a batch is in the inbox before the next getUpdates confirms it, only a bounded number of updates
+wait in memory (we stop fetching, Telegram keeps the rest), and a stop leaves what is left in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from rolebot.store import inbox
+from rolebot.store.worker import Worker
+from rolebot.tg.processor import ChatTurns, chat_key
+from rolebot.tg.sending import RECEIPT, Receipt
+
+log = logging.getLogger("rolebot")
+App = Application[Any, Any, Any, Any, Any, Any]
+RETRY_DELAYS = (5.0, 20.0, 60.0)  # an answer Telegram never received is tried again after these pauses
+MAX_TRIES = 5  # starts after which an update that still cannot be answered is given up
+
+
+def seconds(value: float | timedelta) -> float:
+    """Return a duration PTB may give as a number or a timedelta, in seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Delivery:
+    """Take updates (polling, or from the webhook through InboxQueue), keep them in the inbox until answered."""
+
+    def __init__(
+        self,
+        app: App,
+        path: Path,
+        *,
+        slots: int = 32,
+        backlog: int = 1000,
+        grace: float = 5.0,
+        poll_timeout: int = 10,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.turns = ChatTurns(slots)
+        self.worker = Worker(lambda: inbox.open_inbox(path), "rolebot-inbox")
+        self.backlog = backlog  # updates in memory (taken, not yet answered) before we stop fetching
+        self.grace = grace  # seconds a stop gives the answers being made
+        self.poll_timeout = poll_timeout
+        self.retry_delays = retry_delays
+        self.tasks: dict[int, asyncio.Task[None]] = {}  # update id → the task answering it
+        self.offset: int | None = None
+        self.closing = False
+        self.answered = 0
+        self.resumed = 0
+        self._room = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[Any]] = set()
+        self._more_in_inbox = False  # the inbox held more unfinished updates than memory may: load them before fetching
+        self._resumed_upto = -1
+
+    async def start(self, poll: bool = True) -> int:
+        """Answer what the inbox holds from an earlier run first, then (when polling) fetch; return how many resumed."""
+        self.closing = False
+        self._resumed_upto = -1
+        self.worker.start()
+        await self.worker.run(inbox.prune)
+        last = await self.worker.run(inbox.last_update_id)
+        self.offset = last + 1 if last is not None else None
+        self.resumed = await self._resume()
+        if self.resumed:
+            log.info("resuming %d updates taken before the last stop", self.resumed)
+        if poll:
+            self._poller = asyncio.create_task(self._poll(), name="rolebot-poll")
+        return self.resumed
+
+    async def _resume(self) -> int:
+        """Load unfinished updates from the inbox (at most what memory may hold), oldest first."""
+        room = self.backlog - len(self.tasks)
+        rows = await self.worker.run(lambda c: inbox.unfinished(c, room, after=self._resumed_upto))
+        self._more_in_inbox = len(rows) >= room
+        if rows:
+            self._resumed_upto = rows[-1].update_id
+        loaded = 0
+        for row in rows:
+            if row.tries >= MAX_TRIES:
+                log.warning("giving up update %d after %d tries", row.update_id, row.tries)
+                await self.worker.run(partial(inbox.finish, update_ids=[row.update_id]))
+                continue
+            try:
+                update = Update.de_json(json.loads(row.body), self.app.bot)
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("unreadable update %d in the inbox (%s): dropped", row.update_id, exc)
+                await self.worker.run(partial(inbox.finish, update_ids=[row.update_id]))
+                continue
+            if row.update_id not in self.tasks:
+                self._dispatch(update, row.sent)
+                loaded += 1
+        return loaded
+
+    async def receive(self, updates: list[Update]) -> None:
+        """Write updates to the inbox, then start answering the new ones (Telegram may be told they are taken after)."""
+        if not updates:
+            return
+        rows = [(u.update_id, chat_key(u), json.dumps(u.to_dict(), ensure_ascii=False)) for u in updates]
+        new = await self.worker.run(lambda c: inbox.add(c, rows))
+        self.offset = max(self.offset or 0, max(u.update_id for u in updates) + 1)
+        for update in updates:
+            if update.update_id in new and update.update_id not in self.tasks and not self.closing:
+                self._dispatch(update, 0)
+
+    async def wait_for_room(self) -> None:
+        """Wait until fewer than `backlog` updates are in memory."""
+        while len(self.tasks) >= self.backlog:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _poll(self) -> None:
+        """Fetch while there is room; each batch is in the inbox before the next call confirms it."""
+        delay = 1.0
+        while not self.closing:
+            await self.wait_for_room()
+            if self._more_in_inbox:
+                await self._resume()
+                continue
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=self.offset,
+                    timeout=self.poll_timeout,
+                    limit=max(1, min(100, self.backlog - len(self.tasks))),
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except InvalidToken:
+                log.error("Telegram rejected the token: polling stopped")
+                return
+            except RetryAfter as exc:
+                await asyncio.sleep(seconds(exc.retry_after) + 0.5)
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s): trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 30.0)
+                continue
+            delay = 1.0
+            await self.receive(list(updates))
+
+    def _dispatch(self, update: Update, sent: int) -> None:
+        """Start answering one update; the task is kept until it is done."""
+        update_id = update.update_id
+        task = asyncio.create_task(self._handle(update, sent), name=f"rolebot-update-{update_id}")
+        self.tasks[update_id] = task
+        task.add_done_callback(lambda _: self._forget(update_id))
+
+    def _forget(self, update_id: int) -> None:
+        self.tasks.pop(update_id, None)
+        if len(self.tasks) < self.backlog:
+            self._room.set()
+
+    async def _handle(self, update: Update, sent: int) -> None:
+        """Answer an update in its chat's turn; mark it done once delivered, or keep it for a later try."""
+        key = chat_key(update)
+        for pause in (0.0, *self.retry_delays):
+            if pause:
+                await asyncio.sleep(pause)  # holding neither the chat's turn nor a slot
+            receipt = await self.turns.run(key, partial(self._process, update, sent))
+            if receipt is None:
+                return  # stopping: it waits in the inbox
+            if not receipt.failed:
+                self.answered += 1
+                await self.worker.run(lambda c: inbox.finish(c, [update.update_id]))
+                return
+            sent = receipt.sent
+            await self.worker.run(lambda c: inbox.tried(c, update.update_id))
+        log.warning("update %d: reply still not delivered; it waits in the inbox for the next start", update.update_id)
+
+    async def _process(self, update: Update, sent: int) -> Receipt | None:
+        """Run the handlers for one update with its receipt, unless we are stopping."""
+        if self.closing:
+            return None
+        receipt = Receipt(update.update_id, skip=sent, on_sent=self._sent)
+        token = RECEIPT.set(receipt)
+        try:
+            await self.app.process_update(update)
+        finally:
+            RECEIPT.reset(token)
+        return receipt
+
+    def _sent(self, update_id: int, sent: int) -> None:
+        """Record a delivered reply, so that a replay of its update does not send it again."""
+        self._spawn(self.worker.run(lambda c: inbox.mark_sent(c, update_id, sent)))
+
+    def _spawn(self, job: Awaitable[Any]) -> None:
+        async def run() -> None:
+            await job
+
+        task = asyncio.create_task(run())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def stop(self) -> None:
+        """Stop fetching, give the answers in flight `grace` seconds, leave the rest in the inbox."""
+        self.closing = True
+        if not self.worker.started:
+            return
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        # updates still waiting for their turn return at once (closing); those being answered get the grace
+        tasks = list(self.tasks.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            if late:
+                log.warning("stopped %d answers in flight; their updates wait in the inbox", len(late))
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        left, _ = await self.worker.run(inbox.counts)
+        await asyncio.to_thread(self.worker.close)
+        if left:
+            log.info("stopped with %d updates waiting in the inbox", left)
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """PTB's update queue, for webhook mode: an update is in the inbox before the webhook answers Telegram 200."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivery: Delivery | None = None
+
+    async def put(self, item: object) -> None:
+        """Hand updates to the delivery (after waiting for room); anything else (PTB's stop signal) is queued."""
+        if isinstance(item, Update) and self.delivery is not None:
+            await self.delivery.wait_for_room()
+            await self.delivery.receive([item])
+            return
+        await super().put(item)

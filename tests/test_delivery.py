@@ -1,0 +1,192 @@
+"""Delivery through the inbox: real `rolebot run` processes killed in the middle of a backlog lose nothing."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
+from rolebot.store.inbox import inbox_path
+from tests.helpers.fakeapi import FakeBotAPI
+
+ROLEBOT = str(Path(sys.executable).parent / "rolebot")
+BOLD = re.compile(r"^<b>(.*?)</b>")
+CHATS, PER_CHAT = 60, 10  # 600 messages; 10 a chat stays under the per-user flood limit
+SLOTS = 32  # answers in flight at once (tg/app.py): the most a hard kill can double
+
+
+@pytest.fixture(scope="module")
+def questions(seed_db: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
+    """Ten questions with different answers: (question, the bold title of its answer)."""
+    db = tmp_path_factory.mktemp("q") / "q.db"
+    shutil.copy(seed_db, db)
+    service = Service(open_store(db))
+    pairs: dict[str, str] = {}
+    for _, question, _ in service.store.topics():
+        title = service.ask(question, record=False).result.question or ""
+        if title and title not in pairs.values():
+            pairs[question] = title
+        if len(pairs) == PER_CHAT:
+            break
+    service.close()
+    return list(pairs.items())
+
+
+def start(api: FakeBotAPI, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start `rolebot run` against the stand-in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ROLEBOT_"))}
+    env.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_BASE_URL=api.base_url, ROLEBOT_SEND_RATE="0")
+    with log.open("ab") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen([ROLEBOT, "run", "--db", str(db)], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def answered(api: FakeBotAPI) -> dict[int, list[str]]:
+    """Return, per chat, the titles of the answers the bot delivered."""
+    got: dict[int, list[str]] = {}
+    for rec in api.log:
+        if rec.method == "sendMessage" and rec.error is None:
+            m = BOLD.match(rec.params.get("text", ""))
+            got.setdefault(int(rec.params["chat_id"]), []).append(html.unescape(m.group(1)) if m else "?")
+    return got
+
+
+def lost_and_doubled(api: FakeBotAPI, titles: list[str]) -> tuple[int, int]:
+    """Count answers never delivered and answers delivered more than once, over every chat."""
+    lost = doubled = 0
+    got = answered(api)
+    for c in range(CHATS):
+        have = Counter(got.get(10_000 + c, []))
+        for t in titles:
+            lost += max(1 - have[t], 0)
+            doubled += max(have[t] - 1, 0)
+    return lost, doubled
+
+
+def backlog(api: FakeBotAPI, questions: list[tuple[str, str]]) -> None:
+    """Queue 600 messages: every chat asks the ten questions in order."""
+    for q, _ in questions:
+        for c in range(CHATS):
+            api.user_message(q, user_id=10_000 + c)
+
+
+def wait_sends(api: FakeBotAPI, count: int, timeout: float) -> int:
+    """Wait until `count` replies went out (or the time is up); return how many did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(api.calls_to("sendMessage")) < count:
+        time.sleep(0.05)
+    return len(api.calls_to("sendMessage"))
+
+
+@pytest.fixture
+def bot_db(seed_db: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "bot.db"
+    shutil.copy(seed_db, db)
+    return db
+
+
+def test_sigkill_mid_backlog_then_restart_loses_nothing(
+    bot_db: Path, tmp_path: Path, questions: list[tuple[str, str]]
+) -> None:
+    log = tmp_path / "bot.log"
+    with FakeBotAPI() as api:
+        api.delay("sendMessage", 0.2, times=None)  # slow Telegram: the backlog takes a while
+        bot = start(api, bot_db, log)
+        try:
+            api.wait_for_sync("getUpdates", timeout=60)
+            backlog(api, questions)
+            before = wait_sends(api, 150, timeout=60)
+            bot.send_signal(signal.SIGKILL)
+            bot.wait(timeout=10)
+            assert 150 <= before < 600, log.read_text()
+            bot = start(api, bot_db, log)
+            wait_sends(api, 600, timeout=120)
+            time.sleep(1.0)  # let any doubles arrive
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=20)
+        lost, doubled = lost_and_doubled(api, [t for _, t in questions])
+        assert lost == 0, log.read_text()[-3000:]
+        assert doubled <= SLOTS
+        assert inbox_path(bot_db).exists()
+
+
+def test_sigterm_exits_fast_and_sigkill_after_10s_loses_nothing(
+    bot_db: Path, tmp_path: Path, questions: list[tuple[str, str]]
+) -> None:
+    log = tmp_path / "bot.log"
+    with FakeBotAPI() as api:
+        api.delay("sendMessage", 0.2, times=None)
+        bot = start(api, bot_db, log)
+        try:
+            api.wait_for_sync("getUpdates", timeout=60)
+            backlog(api, questions)
+            wait_sends(api, 150, timeout=60)
+            t0 = time.monotonic()
+            bot.send_signal(signal.SIGTERM)
+            try:
+                code = bot.wait(timeout=10)  # what docker stop and systemd allow before SIGKILL
+            except subprocess.TimeoutExpired:
+                bot.send_signal(signal.SIGKILL)
+                code = bot.wait()
+            took = time.monotonic() - t0
+            assert code == 0 and took < 10, f"exit {code} after {took:.1f}s\n" + log.read_text()[-3000:]
+            assert len(api.calls_to("sendMessage")) < 600  # it did not drain the backlog before exiting
+            bot = start(api, bot_db, log)
+            wait_sends(api, 600, timeout=120)
+            time.sleep(1.0)
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=20)
+        lost, doubled = lost_and_doubled(api, [t for _, t in questions])
+        assert lost == 0 and doubled == 0, log.read_text()[-3000:]
+
+
+def unfinished_ids(db: Path) -> list[int]:
+    """Return the update ids the inbox still holds unanswered."""
+    import sqlite3
+
+    conn = sqlite3.connect(inbox_path(db))
+    try:
+        return [r[0] for r in conn.execute("SELECT update_id FROM inbox WHERE done IS NULL")]
+    finally:
+        conn.close()
+
+
+async def test_answer_that_cannot_be_sent_waits_in_the_inbox(fake_api: FakeBotAPI, bot_db: Path) -> None:
+    from rolebot.config import Settings
+    from rolebot.tg.app import build_application
+    from tests.helpers.bot import serving
+
+    settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
+    fake_api.fail("sendMessage", 502, times=None)  # Telegram's side is down for longer than we retry
+    app = build_application(settings, Service(open_store(bot_db)))
+    app.bot_data["rolebot"].sender.attempts = 2
+    async with serving(app) as delivery:
+        delivery.retry_delays = (0.2,)
+        fake_api.user_message("营销是什么", user_id=4242)
+        import asyncio
+
+        for _ in range(100):  # two tries of two attempts each
+            if len(fake_api.faulted) >= 4:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        assert len(fake_api.faulted) == 4
+    assert len(unfinished_ids(bot_db)) == 1 and not fake_api.pending_updates  # taken, not answered, kept
+    fake_api.clear_faults()
+    app = build_application(settings, Service(open_store(bot_db)))
+    async with serving(app):
+        [msg] = await fake_api.wait_for("sendMessage", predicate=lambda p: "营销" in p.get("text", ""))
+    assert unfinished_ids(bot_db) == []
+    assert len([r for r in fake_api.log if r.method == "sendMessage" and r.error is None]) == 1
