@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from rolebot.kb.review import Review, Stats, build_review, build_stats
 from rolebot.language.normalize import normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.activity import write_pending
 from rolebot.store.store import Store
 
 __all__ = ["Service", "Answer", "render_plain"]
@@ -127,6 +129,23 @@ class Service:
             self.contexts.put(context, result.normalized or asked, result.entry_id, result.reader)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
         return Answer(result, render_result(result, short=short, deep_link=link, browse=self.categories))
+
+    def defer_writes(self) -> None:
+        """Keep question counts and unanswered questions in memory until write_activity writes them."""
+        self.store.defer_activity()
+
+    def write_activity(self, conn: sqlite3.Connection) -> int:
+        """Write what record() buffered on the caller's own connection; kept for a later try if it fails."""
+        pending = self.store.take_pending()
+        if not len(pending):
+            return 0
+        try:
+            with conn:
+                write_pending(conn, pending)
+        except sqlite3.Error:
+            self.store.restore_pending(pending)
+            raise
+        return len(pending)
 
     def record(self, result: Result, text: str, chat_type: str) -> None:
         """Count a question, and remember it when it went unanswered (for `rolebot review`)."""

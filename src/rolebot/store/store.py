@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 
 from rolebot.store.activity import Activity
@@ -12,6 +14,7 @@ from rolebot.store.knowledge import Knowledge
 from rolebot.store.migrations import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "Candidate", "Store"]
+log = logging.getLogger("rolebot")
 
 
 class Store:
@@ -54,6 +57,9 @@ class Store:
         self.forget_unanswered = self.activity.forget_unanswered
         self.count_question = self.activity.count_question
         self.flush = self.activity.flush
+        self.defer_activity = self.activity.defer
+        self.take_pending = self.activity.take_pending
+        self.restore_pending = self.activity.restore_pending
         self.daily = self.activity.daily
         self.record_feedback = self.activity.record_feedback
         self.feedback_by_topic = self.activity.feedback_by_topic
@@ -63,6 +69,9 @@ class Store:
         self.move_group = self.groups.move_group
 
     def close(self) -> None:
-        """Write what is buffered and close the connection."""
-        self.activity.flush()
+        """Write what is buffered (unless the database stays locked) and close the connection."""
+        try:
+            self.activity.flush()
+        except sqlite3.OperationalError as exc:
+            log.warning("question counts not written at close: %s", exc)
         self.conn.close()

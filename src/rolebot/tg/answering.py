@@ -34,11 +34,8 @@ async def ask(shared: BotServices, text: str, **kwargs: Any) -> Answer:
 
 
 async def record(shared: BotServices, answer: Answer, text: str, chat_type: str) -> None:
-    """Count the question after the reply went out, so a slow disk never delays an answer."""
-    if answer.result.answered:
-        shared.svc.record(answer.result, text[:1000], chat_type)  # a counter in memory, written in batches
-    else:
-        await asyncio.to_thread(shared.svc.record, answer.result, text[:1000], chat_type)
+    """Count the question after the reply went out: in memory, written by the writer thread in batches."""
+    shared.svc.record(answer.result, text[:1000], chat_type)
 
 
 def replies_to_me(message: Message) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -17,6 +19,7 @@ from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.errors import RolebotError
 from rolebot.store.inbox import inbox_path
+from rolebot.store.worker import Worker, connect
 from rolebot.tg.buttons import Buttons
 from rolebot.tg.context import BotServices
 from rolebot.tg.delivery import Delivery, InboxQueue
@@ -72,17 +75,44 @@ def quiet_logging(token: str) -> None:
 def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
     """Return post_init (open the service, learn our username, set the menu) and post_shutdown (close it)."""
 
+    flusher: list[asyncio.Task[None]] = []
+
     async def post_init(app: App) -> None:
         if shared.service is None:
             shared.service = await asyncio.to_thread(Service.open, shared.settings.db_path)
+        if shared.writer is not None:
+            shared.service.defer_writes()  # counts wait in memory for the writer thread, never for a lock
+            shared.writer.start()
+            flusher.append(asyncio.get_running_loop().create_task(write_activity(shared), name="rolebot-counts"))
         shared.username = app.bot.username or ""
         await shared.sender.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
 
     async def post_shutdown(app: App) -> None:
+        for task in flusher:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if shared.writer is not None and shared.writer.started and shared.service is not None:
+            try:  # the last counts, unless another process keeps the database locked past the deadline
+                await asyncio.wait_for(shared.writer.run(shared.service.write_activity), timeout=3.0)
+            except (TimeoutError, sqlite3.Error) as exc:
+                log.warning("question counts not written at stop: %s", exc or "database locked")
+            await asyncio.to_thread(shared.writer.close, 1.0)
         if shared.service is not None:
             shared.service.close()
 
     return post_init, post_shutdown
+
+
+async def write_activity(shared: BotServices, every: float = 2.0) -> None:
+    """Write buffered question counts every few seconds on the writer thread (kept in memory while locked)."""
+    assert shared.writer is not None
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await shared.writer.run(shared.svc.write_activity)
+        except sqlite3.Error as exc:  # not a lock (the writer waits those out): keep the counts, try later
+            log.warning("question counts not written yet: %s", exc)
 
 
 def error_handler(shared: BotServices) -> Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
@@ -149,6 +179,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     app.add_error_handler(error_handler(shared))
     # 32 updates at once: more only adds contention (see the request pool above)
     shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32)
+    shared.writer = Worker(lambda: connect(settings.db_path), "rolebot-writer")
     app.bot_data["rolebot"] = shared  # tests reach the service through it
     return app
 

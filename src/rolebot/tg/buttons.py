@@ -101,7 +101,9 @@ class Buttons:
             return
         entry_id, up = act.entry_id, act.up
         chat_type = message.chat.type if message else "private"
-        ok = await asyncio.to_thread(self.shared.svc.feedback, entry_id, 1 if up else -1, query.from_user.id, chat_type)
+        ok = await self.shared.write(
+            lambda: self.shared.svc.feedback(entry_id, 1 if up else -1, query.from_user.id, chat_type)
+        )
         if not ok:
             await self.send.stale(query)
             return

@@ -115,7 +115,7 @@ class Groups:
         if updated is None:
             await self.send.stale(query)
             return
-        await asyncio.to_thread(self.shared.svc.save_group_settings, message.chat_id, updated)
+        await self.shared.write(lambda: self.shared.svc.save_group_settings(message.chat_id, updated))
         await self.send.ack(query, "已保存")
         await self.send.edit(message, render_settings(updated))
 
@@ -124,10 +124,11 @@ class Groups:
         message = update.effective_message
         if message is None:
             return
-        if message.migrate_to_chat_id:
-            await asyncio.to_thread(self.shared.svc.move_group, message.chat_id, message.migrate_to_chat_id)
-        elif message.migrate_from_chat_id:
-            await asyncio.to_thread(self.shared.svc.move_group, message.migrate_from_chat_id, message.chat_id)
+        old, new = message.chat_id, message.migrate_to_chat_id
+        if message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat_id
+        if new:
+            await self.shared.write(lambda: self.shared.svc.move_group(old, new))
 
     async def on_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Introduce ourselves once when added to a group; forget nothing harmful when removed."""

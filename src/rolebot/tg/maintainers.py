@@ -94,7 +94,7 @@ class Maintainers:
         keys = await asyncio.to_thread(self.shared.svc.unanswered_keys)
         match = next((k for k in keys if short_key(k) == key), None)
         actor = f"telegram:{query.from_user.id}"
-        added = await asyncio.to_thread(self.shared.svc.teach, match, topic, actor) if match else None
+        added = await self.shared.write(lambda: self.shared.svc.teach(match, topic, actor)) if match else None
         if added is None:
             await self.send.alert(query, "这个问题已经处理过了。")
             return
@@ -127,7 +127,7 @@ class Maintainers:
         path = folder / Path(doc.file_name or f"import{suffix}").name
         await file.download_to_drive(path)
         try:
-            plan = await asyncio.to_thread(self.shared.svc.import_file, path, True)
+            plan = await self.shared.write(lambda: self.shared.svc.import_file(path, True))
         except ImportFormatError as exc:
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
@@ -160,7 +160,9 @@ class Maintainers:
             await self.send.alert(query, "这个导入已经过期，请重新发送文件。")
             return
         try:
-            plan = await asyncio.to_thread(self.shared.svc.import_file, path, False, f"telegram:{query.from_user.id}")
+            plan = await self.shared.write(
+                lambda: self.shared.svc.import_file(path, False, f"telegram:{query.from_user.id}")
+            )
         except RolebotError as exc:
             await self.send.alert(query, f"导入失败：{str(exc)[:150]}")
             return
