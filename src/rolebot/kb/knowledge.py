@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from rolebot.language.normalize import normalize
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.schema import RecordData, faq_fields, passage_fields
 from rolebot.store.store import Store
+from rolebot.store.worker import is_busy
 
 SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
 
@@ -159,6 +161,11 @@ def import_files(
                 )
     except _RollBack:
         pass
+    except sqlite3.Error as exc:
+        if is_busy(exc):
+            raise  # the bot's writer waits for the lock and tries again
+        # a full disk, a read-only or damaged database: the transaction rolled back, nothing stays
+        raise ImportFormatError([Problem(str(store.path), 0, "(database)", f"{exc}; nothing was written")]) from None
     return plan
 
 

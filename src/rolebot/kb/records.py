@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,39 @@ def decode(raw: bytes, name: str) -> str:
     )
 
 
+# a record is at most file → entries → record → sources → source → text deep; anything deeper is no record
+MAX_DEPTH = 10
+# what a \ud800-style escape leaves behind alone: half of a UTF-16 pair, no character, and no UTF-8 for it
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unfit(value: object, where: tuple[str, int]) -> Problem | None:
+    """Return the first value no record can hold (nested too deeply, a lone surrogate), or None."""
+    stack: list[tuple[object, str, int]] = [(value, "", 1)]
+    while stack:  # a loop, not recursion: the nesting is what is being checked
+        val, path, depth = stack.pop()
+        field_name = path or "(record)"
+        if depth > MAX_DEPTH:
+            return Problem(*where, field_name, f"nested deeper than {MAX_DEPTH} levels; records are flat")
+        if isinstance(val, str):
+            if found := SURROGATE.search(val):
+                return Problem(
+                    *where,
+                    field_name,
+                    f"holds \\u{ord(found.group()):04x}, half of a UTF-16 surrogate pair and not a character; "
+                    "fix the escape",
+                )
+        elif isinstance(val, dict):
+            for key, item in val.items():
+                key_name = str(key)
+                if SURROGATE.search(key_name):
+                    return Problem(*where, field_name, "a field name holds half of a UTF-16 surrogate pair")
+                stack.append((item, f"{path}.{key_name}" if path else key_name, depth + 1))
+        elif isinstance(val, list):
+            stack += [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(val)]
+    return None
+
+
 def _jsonl(text: str, name: str) -> Iterator[RawRecord]:
     # split on \n only: str.splitlines() also breaks on U+2028 and friends, which JSON strings may hold raw
     for no, line in enumerate(text.split("\n"), 1):
@@ -139,11 +173,40 @@ def _jsonl(text: str, name: str) -> Iterator[RawRecord]:
             yield RawRecord(name, no, json.loads(line))
         except json.JSONDecodeError as exc:
             yield RawRecord(name, no, None, [Problem(name, no, "(json)", f"bad JSON: {exc.msg} at column {exc.colno}")])
+        except RecursionError:
+            problem = f"bad JSON: nested deeper than {MAX_DEPTH} levels; records are flat"
+            yield RawRecord(name, no, None, [Problem(name, no, "(json)", problem)])
+        except ValueError as exc:  # an integer of more than 4300 digits, say
+            yield RawRecord(name, no, None, [Problem(name, no, "(json)", f"bad JSON: {exc}")])
+
+
+class KnowledgeLoader(yaml.SafeLoader):
+    """SafeLoader without aliases and with a nesting limit: a 400-byte alias bomb expands to gigabytes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose a node, refusing aliases and nesting deeper than records go."""
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = cast(yaml.error.Mark, event.start_mark)
+        if isinstance(event, yaml.AliasEvent):
+            problem = f"an alias (*{event.anchor}); knowledge files may not use aliases"
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                problem = f"nested deeper than {MAX_DEPTH} levels; records are flat"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _yaml(text: str, name: str) -> Iterator[RawRecord]:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = KnowledgeLoader(text)
         try:
             root = loader.get_single_node()
             if root is None:
@@ -292,6 +355,9 @@ def validate(raw: RawRecord) -> Record | None:
     problems = raw.problems
     rec = raw.value
     if problems:
+        return None
+    if (problem := unfit(rec, where)) is not None:
+        problems.append(problem)
         return None
     if not isinstance(rec, dict):
         problems.append(Problem(*where, "(record)", "must be an object with fields"))
