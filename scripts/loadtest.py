@@ -7,6 +7,7 @@ Example: python scripts/loadtest.py --chats 300 --messages 10 --faults --restart
 from __future__ import annotations
 
 import argparse
+import collections
 import html
 import os
 import random
@@ -16,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,13 +48,122 @@ def start_bot(api: FakeBotAPI, db: Path, log: Path, profile: str | None = None) 
     return subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def restart(
+    proc: subprocess.Popen[bytes], api: FakeBotAPI, db: Path, log: Path, how: str, total: int
+) -> subprocess.Popen[bytes]:
+    """Stop the bot the way asked (SIGTERM, SIGKILL, or SIGTERM then SIGKILL after 10 s) and start it again."""
+    stopped_at = time.monotonic()
+    before = len(api.calls_to("sendMessage"))
+    proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=10 if how == "term-kill" else 60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        code = proc.wait()
+    print(
+        f"restart: bot exited {code} {time.monotonic() - stopped_at:.1f} s after {how}; "
+        f"{before} of {total} answered before, {len(api.calls_to('sendMessage')) - before} while stopping"
+    )
+    return start_bot(api, db, log)
+
+
+def pace_groups(api: FakeBotAPI, per_minute: int = 20) -> list[float]:
+    """Answer 429 (as Telegram does) to a group's sendMessage beyond `per_minute` a minute; return the 429 times."""
+    sent: dict[str, collections.deque[float]] = {}
+    refused: list[float] = []
+    lock = threading.Lock()
+
+    def over(params: dict[str, object]) -> bool:
+        chat = str(params.get("chat_id", ""))
+        if not chat.startswith("-"):
+            return False
+        now = time.monotonic()
+        with lock:
+            window = sent.setdefault(chat, collections.deque())
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= per_minute:
+                refused.append(now)
+                return True
+            window.append(now)
+            return False
+
+    api.fail("sendMessage", 429, retry_after=3, times=None, when=over)
+    return refused
+
+
+def private_latencies(api: FakeBotAPI, questions: list[str], users: range, gap: float) -> list[float]:
+    """Ask one question per user, `gap` seconds apart; return each answer's latency."""
+    latencies: list[float] = []
+    for n, user in enumerate(users):
+        mark = api.mark()
+        asked = time.monotonic()
+        api.user_message(questions[n % len(questions)], user_id=user)
+        try:
+            api.wait_for_sync(
+                "sendMessage", predicate=lambda p, u=user: str(p.get("chat_id")) == str(u), since=mark, timeout=30
+            )
+        except AssertionError:
+            latencies.append(30.0)
+            continue
+        latencies.append(time.monotonic() - asked)
+        time.sleep(gap)
+    return latencies
+
+
+def group_scenario(api: FakeBotAPI, db: Path, log: Path, questions: list[str], asks: int) -> int:
+    """Private answers while one group sends `asks` /ask from as many members, paced by 429s over 20 a minute."""
+    refused = pace_groups(api)
+    proc = start_bot(api, db, log)
+    api.wait_for_sync("getUpdates", timeout=30)
+    private_latencies(api, questions, range(50_000, 50_005), 0.1)  # warm up
+    calm = private_latencies(api, questions, range(50_100, 50_140), 0.2)
+    group = -1_000_555
+    for i in range(asks):
+        q = questions[i % len(questions)]
+        api.user_message(f"/ask {q}", user_id=60_000 + i, chat_id=group, chat_type="group", chat_title="Busy")
+    time.sleep(0.5)
+    busy = private_latencies(api, questions, range(50_200, 50_240), 0.2)
+    group_sent = len(
+        [
+            r
+            for r in api.log
+            if r.method == "sendMessage" and r.error is None and str(r.params.get("chat_id")) == str(group)
+        ]
+    )
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    api.stop(check=False)
+    p50 = statistics.median
+    print(
+        f"group: {asks} /ask from {asks} members in one group; {group_sent} group answers sent, {len(refused)} answered 429"
+    )
+    print(
+        f"private latency calm p50={p50(calm) * 1000:.0f} ms max={max(calm) * 1000:.0f} ms; "
+        f"with the busy group p50={p50(busy) * 1000:.0f} ms max={max(busy) * 1000:.0f} ms "
+        f"(p50 ratio {p50(busy) / p50(calm):.2f}); exit code on SIGTERM={code}"
+    )
+    return 0 if p50(busy) <= 2 * p50(calm) else 1
+
+
 def main() -> int:
     """Run one load test and print its numbers."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chats", type=int, default=300)
     ap.add_argument("--messages", type=int, default=10, help="per chat (≤ 20: the per-user flood limit)")
     ap.add_argument("--faults", action="store_true", help="inject 429, 5xx, slow answers and dropped connections")
-    ap.add_argument("--restart", action="store_true", help="SIGTERM the bot half-way and start it again")
+    ap.add_argument("--restart", action="store_true", help="stop the bot half-way (see --stop) and start it again")
+    ap.add_argument(
+        "--stop",
+        choices=["term", "kill", "term-kill"],
+        default="term",
+        help="how --restart stops the bot: SIGTERM, SIGKILL, or SIGTERM then SIGKILL after 10 s (docker stop)",
+    )
+    ap.add_argument(
+        "--stop-after", type=int, default=0, help="restart once this many answers went out (after all are sent)"
+    )
+    ap.add_argument("--group-asks", type=int, default=0, help="instead: private latency while one group sends N /ask")
+    ap.add_argument("--slow", type=float, default=0, help="the stand-in takes this long for every sendMessage")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--rate", type=float, default=0, help="inject at this many messages/s (0: all at once)")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process here")
@@ -76,6 +187,10 @@ def main() -> int:
         api.delay("sendMessage", 2.0, times=20)
         api.drop("sendMessage", times=10)
         api.fail("getUpdates", 502, times=3)
+    if args.slow:
+        api.delay("sendMessage", args.slow, times=None)
+    if args.group_asks:
+        return group_scenario(api, db, log, questions, args.group_asks)
     proc = start_bot(api, db, log, args.profile)
     api.wait_for_sync("getUpdates", timeout=30)
     expected: dict[int, list[str]] = {}
@@ -99,23 +214,27 @@ def main() -> int:
             expected.setdefault(chat, []).append(title[q])
             sent_at.setdefault((chat, title[q]), []).append(time.monotonic())
             api.user_message(q, user_id=chat)
-        if args.restart and not restarted and i >= args.messages // 2:
+        if args.restart and not restarted and not args.stop_after and i >= args.messages // 2:
             time.sleep(0.5)
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=60)
-            print(f"restart: bot exited {code} after SIGTERM")
-            proc = start_bot(api, db, log)
+            proc = restart(proc, api, db, log, args.stop, total)
             restarted = True
         try:
             rss.append(psutil.Process(proc.pid).memory_info().rss)
         except psutil.Error:
             pass
+    if args.restart and args.stop_after:  # in the middle of the backlog: some answered, most waiting
+        while len(api.calls_to("sendMessage")) < args.stop_after and time.monotonic() - t0 < args.timeout:
+            time.sleep(0.05)
+        proc = restart(proc, api, db, log, args.stop, total)
     deadline = time.monotonic() + args.timeout
+    by_progress: dict[int, int] = {}  # RSS when 10 %, 20 % … of the answers had gone out
     while time.monotonic() < deadline:
-        if len(api.calls_to("sendMessage")) >= total:
+        done = len(api.calls_to("sendMessage"))
+        if done >= total:
             break
         try:
             rss.append(psutil.Process(proc.pid).memory_info().rss)
+            by_progress.setdefault(done * 10 // total * 10, rss[-1])
         except psutil.Error:
             pass
         time.sleep(0.2)
@@ -155,6 +274,14 @@ def main() -> int:
         print(
             f"bot rss: first={rss[0] / 2**20:.0f} MB at 25%={warm_rss / 2**20:.0f} MB "
             f"max={max(rss) / 2**20:.0f} MB last={rss[-1] / 2**20:.0f} MB{drift}"
+        )
+    if by_progress:
+        steps = " ".join(f"{pct}%:{v / 2**20:.0f}" for pct, v in sorted(by_progress.items()))
+        settled = by_progress.get(20) or by_progress[min(by_progress)]
+        tail = [v for pct, v in by_progress.items() if pct >= 20] or [settled]
+        print(
+            f"bot rss (MB) by answers sent: {steps}; from 20% on: "
+            f"{(min(tail) - settled) / settled:+.1%} .. {(max(tail) - settled) / settled:+.1%}"
         )
     print(f"faults injected={len(api.faulted)} exit code on SIGTERM={code} log={log}")
     return 0 if lost == 0 and doubled == 0 else 1

@@ -13,7 +13,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
@@ -28,6 +28,7 @@ from rolebot.tg.health import Heartbeat, HeartbeatRequest, heartbeat_path
 from rolebot.tg.inline import Inline
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
+from rolebot.tg.sending import FairRateLimiter
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -147,7 +148,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         builder = builder.base_file_url(settings.base_file_url)
     queue = InboxQueue()  # webhook mode: the update is in the inbox before Telegram gets its 200
     app = (
-        builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
+        builder.rate_limiter(FairRateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
         # httpcore scans its whole pool for every request, and threads contend for the GIL: measured
         # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256.
         # A send that times out after it went out may have arrived: wait longer before calling it lost

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -70,6 +72,7 @@ class Delivery:
         self._writes: set[asyncio.Task[Any]] = set()
         self._more_in_inbox = False  # the inbox held more unfinished updates than memory may: load them before fetching
         self._resumed_upto = -1
+        self._pruned = time.monotonic()
 
     async def start(self, poll: bool = True) -> int:
         """Answer what the inbox holds from an earlier run first, then (when polling) fetch; return how many resumed."""
@@ -154,7 +157,15 @@ class Delivery:
                 delay = min(delay * 1.5, 30.0)
                 continue
             delay = 1.0
-            await self.receive(list(updates))
+            try:
+                await self.receive(list(updates))
+            except Exception as exc:  # a full disk, say: Telegram keeps them, as they are not confirmed
+                log.error("cannot write updates to the inbox (%s): trying again in 5 s", exc)
+                await asyncio.sleep(5.0)
+                continue
+            if time.monotonic() - self._pruned > 3600:
+                self._pruned = time.monotonic()
+                self._spawn(self.worker.run(inbox.prune))
 
     def _dispatch(self, update: Update, sent: int) -> None:
         """Start answering one update; the task is kept until it is done."""
@@ -179,10 +190,10 @@ class Delivery:
                 return  # stopping: it waits in the inbox
             if not receipt.failed:
                 self.answered += 1
-                await self.worker.run(lambda c: inbox.finish(c, [update.update_id]))
+                await self._record(partial(inbox.finish, update_ids=[update.update_id]))
                 return
             sent = receipt.sent
-            await self.worker.run(lambda c: inbox.tried(c, update.update_id))
+            await self._record(partial(inbox.tried, update_id=update.update_id))
         log.warning("update %d: reply still not delivered; it waits in the inbox for the next start", update.update_id)
 
     async def _process(self, update: Update, sent: int) -> Receipt | None:
@@ -197,9 +208,16 @@ class Delivery:
             RECEIPT.reset(token)
         return receipt
 
+    async def _record(self, job: Callable[[sqlite3.Connection], None]) -> None:
+        """Write an update's progress; if the inbox cannot take it, the update is answered again next start."""
+        try:
+            await self.worker.run(job)
+        except sqlite3.Error as exc:
+            log.warning("inbox not updated (%s): that update may be answered again after a restart", exc)
+
     def _sent(self, update_id: int, sent: int) -> None:
         """Record a delivered reply, so that a replay of its update does not send it again."""
-        self._spawn(self.worker.run(lambda c: inbox.mark_sent(c, update_id, sent)))
+        self._spawn(self._record(partial(inbox.mark_sent, update_id=update_id, sent=sent)))
 
     def _spawn(self, job: Awaitable[Any]) -> None:
         async def run() -> None:

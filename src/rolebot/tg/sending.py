@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import httpx
 from telegram import (
@@ -20,6 +22,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import AIORateLimiter
 
 from rolebot.conversation.render import Button, Reply
 
@@ -196,3 +199,39 @@ class Sender:
     async def stale(self, query: CallbackQuery) -> None:
         """Tell the presser that a button no longer does anything."""
         await self.alert(query, STALE)
+
+
+class FairRateLimiter(AIORateLimiter):
+    """PTB's rate limiter (30 a second overall, 20 a minute per group), but a group's flood control pauses that group only.
+
+    AIORateLimiter waits out every 429 by holding back all requests; Telegram's 429 for sending too much
+    to one group says nothing about the other chats, so a busy group would stall every private answer.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Send through the limiters; a group's 429 is waited out by that request alone."""
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        if not ((isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)):
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        retries = rate_limit_args or self._max_retries
+        for attempt in range(retries + 1):
+            try:
+                return await self._run_request(
+                    chat=True, group=chat_id, allow_paid_broadcast=False, callback=callback, args=args, kwargs=kwargs
+                )
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                wait = exc.retry_after
+                await asyncio.sleep((wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) + 0.1)
+        raise AssertionError("unreachable")

@@ -243,6 +243,16 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
             log.info("stopping: no more updates taken; finishing the answers in flight")
         finally:
             await delivery.stop()
+            stats = app.bot_data["rolebot"].sender.stats
+            log.info(
+                "sends: %d retried (not received), %d timed out or cut off after going out (%d sent once more), "
+                "%d not delivered; %d updates answered",
+                stats.retried,
+                stats.unsure,
+                stats.unsure_retried,
+                stats.failed,
+                delivery.answered,
+            )
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
