@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -273,3 +274,64 @@ async def test_descriptions_set_once_then_left_alone(running: Any) -> None:
         assert len(profile.description) <= 512 and len(profile.short_description) <= 120
         key = ("description", profile.language_code)
         assert api.profile[key] == profile.description
+
+
+def test_webhook_without_secret_runs_with_a_random_one_and_refuses_forgeries(seed_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "hook.db"
+    shutil.copy(seed_db, db)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    maintainer = 4242
+    args = ["--webhook-url", url, "--port", str(port), "--listen", "127.0.0.1", "--health-port", "0"]
+    with FakeBotAPI(token=TOKEN) as api:
+        bot = Running(args, env_for(api.base_url, db, ROLEBOT_MAINTAINERS=str(maintainer)))
+        try:
+            assert "a random secret for this run" in bot.wait_for("started:")
+            assert api.webhook is not None
+            secret = api.webhook["secret_token"]
+            assert isinstance(secret, str) and len(secret) >= 32
+            # a press of "add as a phrasing" claiming to be the maintainer, without the secret or with a wrong one
+            press = {
+                "update_id": 77,
+                "callback_query": {
+                    "id": "forged",
+                    "from": {"id": maintainer, "is_bot": False, "first_name": "M"},
+                    "chat_instance": "x",
+                    "data": "a:0123456789:marketing-vs-sales",
+                },
+            }
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guessed"}):
+                request = urllib.request.Request(
+                    url, json.dumps(press).encode(), {"Content-Type": "application/json", **headers}
+                )
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(request, timeout=10)
+                refused.value.close()
+                assert refused.value.code == 403
+            api.user_message("营销是什么", user_id=1001)  # Telegram itself sends the secret: answered
+            api.wait_for_sync("sendMessage")
+            assert not api.calls_to("answerCallbackQuery")
+        finally:
+            printed = bot.stop()
+    assert_clean(printed)
+    assert secret not in printed
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM audit").fetchone() == (0,)
+
+
+def test_listening_on_all_interfaces_is_warned() -> None:
+    from rolebot.tg.startup import RunOptions, exposure_warning
+
+    hook = "https://bot.example.org/telegram"
+    assert "all interfaces (0.0.0.0)" in (exposure_warning(RunOptions(hook, secret="s")) or "")
+    assert "all interfaces" in (exposure_warning(RunOptions(None, listen="::", health_port=8080)) or "")
+    assert exposure_warning(RunOptions(hook, secret="s", listen="127.0.0.1")) is None
+    assert exposure_warning(RunOptions(None)) is None  # polling listens on nothing
+
+
+def test_webhook_options_refuse_no_secret() -> None:
+    from rolebot.tg.app import webhook_options
+
+    for secret in (None, ""):
+        with pytest.raises(ValueError, match="secret"):
+            webhook_options("https://bot.example.org/telegram", 8443, secret)

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import signal
 import socket
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class RunOptions:
     secret: str | None = None
     listen: str = "0.0.0.0"
     health_port: int | None = None  # None: 8080 in webhook mode, off when polling
+    secret_generated: bool = False  # no --secret given: a random one for this run
 
     @property
     def health(self) -> int | None:
@@ -139,12 +141,34 @@ def public_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+
+
+def with_secret(opts: RunOptions) -> RunOptions:
+    """Give a webhook without --secret a random one for this run: setWebhook tells Telegram, forgeries lack it."""
+    if opts.webhook_url is None or opts.secret:
+        return opts
+    return replace(opts, secret=secrets.token_urlsafe(32), secret_generated=True)
+
+
+def exposure_warning(opts: RunOptions) -> str | None:
+    """Say what listening on every interface means, or None when the servers listen on one address."""
+    if opts.listen not in ALL_INTERFACES or (opts.webhook_url is None and opts.health is None):
+        return None
+    return (
+        f"listening on all interfaces ({opts.listen or '*'}): anyone who reaches the port can post to the webhook "
+        "(only updates carrying the secret are taken) and read /healthz; behind a proxy use --listen 127.0.0.1"
+    )
+
+
 def describe_mode(opts: RunOptions) -> str:
     """Say how updates arrive, for the start-up line."""
     if not opts.webhook_url:
         mode = "polling"
     else:
         mode = f"webhook {public_url(opts.webhook_url)} (listening on {opts.listen}:{opts.port})"
+        if opts.secret_generated:
+            mode += ", a random secret for this run (none given)"
     if opts.health is not None:
         mode += f", /healthz on port {opts.health}"
     return mode
@@ -187,6 +211,8 @@ def attach(
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if inner_init is not None:
             await inner_init(app)
+        if (warning := exposure_warning(opts)) is not None:
+            log.warning("%s", warning)
         changed = await sync_profile(app.bot)
         if opts.health is not None:
             await server.start(opts.listen, opts.health)
@@ -265,6 +291,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
 
 def run_bot(settings: Settings, opts: RunOptions) -> None:
     """Run the bot until stopped; any start-up failure becomes one StartupError line, token redacted."""
+    opts = with_secret(opts)
     redact = setup_logging(settings.token, [opts.secret])
     try:
         check_settings(settings, opts)
