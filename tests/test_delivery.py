@@ -73,6 +73,12 @@ def lost_and_doubled(api: FakeBotAPI, titles: list[str]) -> tuple[int, int]:
     return lost, doubled
 
 
+def out_of_order(api: FakeBotAPI, titles: list[str]) -> int:
+    """Count chats whose answers (first deliveries) came in another order than asked."""
+    got = answered(api)
+    return sum(list(dict.fromkeys(got.get(10_000 + c, []))) != titles for c in range(CHATS))
+
+
 def backlog(api: FakeBotAPI, questions: list[tuple[str, str]]) -> None:
     """Queue 600 messages: every chat asks the ten questions in order."""
     for q, _ in questions:
@@ -100,7 +106,7 @@ def test_sigkill_mid_backlog_then_restart_loses_nothing(
 ) -> None:
     log = tmp_path / "bot.log"
     with FakeBotAPI() as api:
-        api.delay("sendMessage", 0.2, times=None)  # slow Telegram: the backlog takes a while
+        api.delay("sendMessage", 0.1, times=None)  # slow Telegram: the backlog takes a while
         bot = start(api, bot_db, log)
         try:
             api.wait_for_sync("getUpdates", timeout=60)
@@ -118,6 +124,7 @@ def test_sigkill_mid_backlog_then_restart_loses_nothing(
         lost, doubled = lost_and_doubled(api, [t for _, t in questions])
         assert lost == 0, log.read_text()[-3000:]
         assert doubled <= SLOTS
+        assert out_of_order(api, [t for _, t in questions]) == 0
         assert inbox_path(bot_db).exists()
 
 
@@ -126,7 +133,7 @@ def test_sigterm_exits_fast_and_sigkill_after_10s_loses_nothing(
 ) -> None:
     log = tmp_path / "bot.log"
     with FakeBotAPI() as api:
-        api.delay("sendMessage", 0.2, times=None)
+        api.delay("sendMessage", 0.1, times=None)
         bot = start(api, bot_db, log)
         try:
             api.wait_for_sync("getUpdates", timeout=60)
@@ -150,6 +157,7 @@ def test_sigterm_exits_fast_and_sigkill_after_10s_loses_nothing(
             bot.wait(timeout=20)
         lost, doubled = lost_and_doubled(api, [t for _, t in questions])
         assert lost == 0 and doubled == 0, log.read_text()[-3000:]
+        assert out_of_order(api, [t for _, t in questions]) == 0
 
 
 def unfinished_ids(db: Path) -> list[int]:
@@ -190,3 +198,64 @@ async def test_answer_that_cannot_be_sent_waits_in_the_inbox(fake_api: FakeBotAP
         [msg] = await fake_api.wait_for("sendMessage", predicate=lambda p: "营销" in p.get("text", ""))
     assert unfinished_ids(bot_db) == []
     assert len([r for r in fake_api.log if r.method == "sendMessage" and r.error is None]) == 1
+
+
+async def test_fetching_waits_while_the_backlog_is_full(fake_api: FakeBotAPI, bot_db: Path) -> None:
+    import asyncio
+
+    from rolebot.config import Settings
+    from rolebot.tg.app import build_application
+    from tests.helpers.bot import serving
+
+    settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
+    app = build_application(settings, Service(open_store(bot_db)))
+    app.bot_data["rolebot"].delivery.backlog = 5
+    fake_api.delay("sendMessage", 1.0, times=None)
+    async with serving(app) as delivery:
+        for i in range(40):
+            fake_api.user_message("营销是什么", user_id=6000 + i)
+        await asyncio.sleep(0.8)
+        assert len(delivery.tasks) <= 5  # in memory
+        assert len(fake_api.pending_updates) >= 35  # the rest Telegram keeps, as nothing confirmed them
+        await fake_api.wait_for("sendMessage", count=40, timeout=30)
+
+
+async def test_webhook_update_is_in_the_inbox_before_the_200(fake_api: FakeBotAPI, bot_db: Path) -> None:
+    import sqlite3
+
+    from telegram import Update
+
+    from rolebot.config import Settings
+    from rolebot.tg.app import build_application
+
+    settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
+    app = build_application(settings, Service(open_store(bot_db)))
+    delivery = app.bot_data["rolebot"].delivery
+    fake_api.delay("sendMessage", 2.0, times=None)  # the answer is still being sent when we look
+    async with app:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.start()
+        await delivery.start(poll=False)
+        try:
+            update = {
+                "update_id": 777,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": 4343, "type": "private", "first_name": "U"},
+                    "from": {"id": 4343, "is_bot": False, "first_name": "U"},
+                    "text": "营销是什么",
+                },
+            }
+            # what PTB's webhook handler does before it answers Telegram 200
+            await app.update_queue.put(Update.de_json(update, app.bot))
+            conn = sqlite3.connect(inbox_path(bot_db))
+            [(done,)] = conn.execute("SELECT done FROM inbox WHERE update_id = 777").fetchall()
+            conn.close()
+            assert done is None  # stored, not yet answered
+            await fake_api.wait_for("sendMessage", timeout=10)
+        finally:
+            await delivery.stop()
+            await app.stop()
+            await app.post_shutdown(app)
