@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_BYTES = 64  # the narrowest edge's limit (Telegram's callback_data), so every edge gets the same buttons
+
+
+DIGEST = "#"  # an entry reference starting with it is a digest of an id too long for a button
+ENTRY_ROOM = MAX_BYTES - 2  # after the shortest prefix and its colon ("m:", "u:", "d:")
+
+
+def entry_ref(entry_id: str) -> str:
+    """Return how buttons name an entry: its id when it fits, else '#' and 24 hex digits of its SHA-256."""
+    if len(entry_id.encode("utf-8")) <= ENTRY_ROOM and not entry_id.startswith(DIGEST):
+        return entry_id
+    return DIGEST + hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:24]
 
 
 class ActionTooLong(ValueError):

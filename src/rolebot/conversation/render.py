@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from rolebot.conversation.actions import (
@@ -17,13 +18,13 @@ from rolebot.conversation.actions import (
     Vote,
     decode,
     encode,
+    entry_ref,
 )
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
 from rolebot.engine.engine import Result
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.store.schema import PassageRow, Source
 
-LIMIT = 4096
 CB_LIMIT = MAX_BYTES
 
 
@@ -71,25 +72,46 @@ def format_source(src: Source) -> str:
     return f"《{src['title']}》" + (f"（{extra}）" if extra else "")
 
 
-def _convert(reply: Reply, reader: Reader) -> Reply:
+def _convert(reply: Reply, reader: Reader, limit: int | None = None) -> Reply:
     """Write a reply, its button labels too, for a reader of Traditional (titles in 《》 keep their words)."""
     if not reader.traditional:
         return reply
     rows = [[Button(reader.write(b.label), b.action, b.url) for b in row] for row in reply.buttons]
-    return Reply(reader.write(reply.html), reader.write(reply.plain), rows)
+    text, plain = reader.write(reply.html), _fit(reader.write(reply.plain), limit)
+    if limit is not None and units(shown := visible(text)) > limit:
+        # a glossary word longer than the word it replaces can push a full reply over: send the
+        # text cut and without its tags rather than HTML cut inside a tag
+        text = html.escape(_fit(shown, limit))
+    return Reply(text, plain, rows)
 
 
-def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+def units(text: str) -> int:
+    """Return the length of a text in UTF-16 code units, as Telegram counts it (an emoji is 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def _escape_fit(text: str, limit: int) -> str:
-    """Escape text for HTML within `limit` characters, cutting the text (never a tag or entity)."""
-    escaped = html.escape(text)
-    while len(escaped) > limit and text:
-        text = text[: max(len(text) - (len(escaped) - limit) - 1, 0)]
-        escaped = html.escape(text) + "…"
-    return escaped
+def _fit(text: str, limit: int | None) -> str:
+    """Cut a text to `limit` UTF-16 code units (None: no limit), ending in … when cut, never inside a pair."""
+    if limit is None or units(text) <= limit:
+        return text
+    room = max(limit - 1, 0)
+    # utf-16 bytes cut at an even offset; a half pair at the end is dropped by errors="ignore"
+    return text.encode("utf-16-le")[: 2 * room].decode("utf-16-le", errors="ignore") + "…"
+
+
+def visible(html_text: str) -> str:
+    """Return what Telegram shows of our HTML (tags gone, entities read): what its limit counts."""
+    return html.unescape(re.sub(r"<[^>]*>", "", html_text))
+
+
+def _escape_fit(text: str, limit: int | None) -> str:
+    """Escape text for HTML after cutting it to `limit` units: Telegram counts the text after parsing, &amp; as 1."""
+    return html.escape(_fit(text, limit))
+
+
+def _less(limit: int | None, *parts: str) -> int | None:
+    """Return what is left of a limit once the visible parts are counted."""
+    return None if limit is None else max(limit - sum(units(p) for p in parts), 0)
 
 
 def _short(answer: str, lines: int = 3) -> str:
@@ -99,11 +121,16 @@ def _short(answer: str, lines: int = 3) -> str:
 
 
 def render_result(
-    result: Result, *, short: bool = False, deep_link: str | None = None, browse: list[str] | None = None
+    result: Result,
+    *,
+    short: bool = False,
+    deep_link: str | None = None,
+    browse: list[str] | None = None,
+    limit: int | None = None,
 ) -> Reply:
-    """Render what the engine decided: an answer, a choice, or an honest decline."""
+    """Render what the engine decided: an answer, a choice, or an honest decline; text within `limit` units."""
     if result.kind in ("answer", "passage") and result.answer:
-        reply = _render_answer(result, short=short, deep_link=deep_link)
+        reply = _render_answer(result, short=short, deep_link=deep_link, limit=limit)
     elif result.kind == "unsure" and result.candidates:
         reply = _render_unsure(result)
     elif result.kind == "empty":
@@ -115,18 +142,20 @@ def render_result(
             "可以换个问法，或者从下面的话题里挑一个看看。"
         )
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
-    return _convert(reply, result.reader)
+    return _convert(reply, result.reader, limit)
 
 
-def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Reply:
+def _render_answer(result: Result, *, short: bool, deep_link: str | None, limit: int | None) -> Reply:
     answer = _short(result.answer or "") if short else (result.answer or "")
     title = result.question or ""
     sources = "；".join(format_source(s) for s in result.sources)
     source_line = f"来源：{sources}" if sources else ""
     body_plain = "\n\n".join(p for p in (title, answer, source_line) if p)
-    head = f"<b>{_escape_fit(title, 300)}</b>\n\n" if title else ""
-    tail = f"\n\n<i>{_escape_fit(source_line, 600)}</i>" if source_line else ""
-    body_html = head + _escape_fit(answer, LIMIT - len(head) - len(tail)) + tail
+    title, source_line = _fit(title, 300), _fit(source_line, 600)
+    head = f"<b>{html.escape(title)}</b>\n\n" if title else ""
+    tail = f"\n\n<i>{html.escape(source_line)}</i>" if source_line else ""
+    room = _less(limit, title, "\n\n" if title else "", "\n\n" if source_line else "", source_line)
+    body_html = head + _escape_fit(answer, room) + tail
     rows: list[list[Button]] = []
     if short:
         if deep_link:
@@ -136,15 +165,17 @@ def _render_answer(result: Result, *, short: bool, deep_link: str | None) -> Rep
             if (b := _button(f["question"], ShowTopic(f["topic"]))) is not None:
                 rows.append([b])
         tail_row = []
-        if result.has_more and result.entry_id and (b := _button("📖 更多", More(result.entry_id))):
+        # an id too long for a button travels as its digest (the service finds the entry again)
+        ref = entry_ref(result.entry_id) if result.entry_id else ""
+        if result.has_more and ref and (b := _button("📖 更多", More(ref))):
             tail_row.append(b)
-        if result.entry_id:
+        if ref:
             for label, kind in (("👍", "u"), ("👎", "d")):
-                if (b := _button(label, Vote(result.entry_id, kind == "u"))) is not None:
+                if (b := _button(label, Vote(ref, kind == "u"))) is not None:
                     tail_row.append(b)
         if tail_row:
             rows.append(tail_row)
-    return Reply(body_html, _fit(body_plain, LIMIT), rows)
+    return Reply(body_html, _fit(body_plain, limit), rows)
 
 
 def _render_unsure(result: Result) -> Reply:
@@ -207,23 +238,25 @@ def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Read
     return _convert(Reply(html.escape(text), text, rows), reader)
 
 
-def render_passages(passages: list[PassageRow], reader: Reader = SIMPLIFIED_READER) -> Reply:
-    """Render the passage digests behind an answer (📖 更多)."""
+def render_passages(passages: list[PassageRow], reader: Reader = SIMPLIFIED_READER, limit: int | None = None) -> Reply:
+    """Render the passage digests behind an answer (📖 更多), within `limit` UTF-16 units."""
     if not passages:
         text = "这个话题暂时没有更多原文摘要。"
         return _convert(Reply(html.escape(text), text), reader)
     blocks_html, blocks_plain = [], []
-    room = LIMIT // min(len(passages), 3) - 4
+    room = None if limit is None else limit // min(len(passages), 3) - 4  # 4: the blank lines between blocks
     for p in passages[:3]:
         title = str(p.get("title") or "")
         srcs = p.get("sources") or []
         src = "；".join(format_source(s) for s in srcs) if isinstance(srcs, list) else ""
         plain = "\n".join(x for x in (title, str(p["text"]), f"来源：{src}" if src else "") if x)
         blocks_plain.append(plain)
-        head = f"<b>{_escape_fit(title, 200)}</b>\n" if title else ""
-        tail = f"\n<i>来源：{_escape_fit(src, 300)}</i>" if src else ""
-        blocks_html.append(head + _escape_fit(str(p["text"]), room - len(head) - len(tail)) + tail)
-    return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), LIMIT)), reader)
+        title, src = _fit(title, 200), _fit(src, 300)
+        head = f"<b>{html.escape(title)}</b>\n" if title else ""
+        tail = f"\n<i>来源：{html.escape(src)}</i>" if src else ""
+        text_room = _less(room, title, "\n" if title else "", f"\n来源：{src}" if src else "")
+        blocks_html.append(head + _escape_fit(str(p["text"]), text_room) + tail)
+    return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), limit)), reader, limit)
 
 
 def render_plain(reply: Reply) -> str:

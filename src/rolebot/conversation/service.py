@@ -9,6 +9,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rolebot.conversation.actions import DIGEST, entry_ref
 from rolebot.conversation.context import Contexts, read_follow_up, swap_roles
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import (
@@ -30,6 +31,7 @@ from rolebot.language.normalize import normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.activity import write_pending
+from rolebot.store.schema import FaqRow
 from rolebot.store.store import Store
 
 __all__ = ["Service", "Answer", "render_plain"]
@@ -56,8 +58,13 @@ class InlineItem:
 class Service:
     """Answers, browsing, passages and feedback over one store."""
 
-    def __init__(self, store: Store, vocab: Vocabulary | None = None, salt: str = "") -> None:
+    def __init__(
+        self, store: Store, vocab: Vocabulary | None = None, salt: str = "", text_limit: int | None = None
+    ) -> None:
         self.store = store
+        # how long a reply's text may be, in UTF-16 code units (the edge sets it; None: the terminal, no limit)
+        self.text_limit = text_limit
+        self._refs: dict[str, str] = {}  # digest → entry id, for ids too long for a button (entry_ref)
         self.vocab = vocab or vocabulary()
         self.engine = Engine(store, self.vocab)
         self.salt = salt or (store.get_meta("salt") or self._new_salt())
@@ -128,7 +135,27 @@ class Service:
         if context is not None and result.answered:
             self.contexts.put(context, result.normalized or asked, result.entry_id, result.reader)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
-        return Answer(result, render_result(result, short=short, deep_link=link, browse=self.categories))
+        return self._answer(result, short=short, deep_link=link, browse=self.categories)
+
+    def _answer(self, result: Result, *, short: bool, deep_link: str | None, browse: list[str] | None = None) -> Answer:
+        """Render a result within the edge's limit, remembering a long entry id its buttons name by digest."""
+        if result.entry_id and (ref := entry_ref(result.entry_id)) != result.entry_id:
+            self._refs[ref] = result.entry_id
+        reply = render_result(result, short=short, deep_link=deep_link, browse=browse, limit=self.text_limit)
+        return Answer(result, reply)
+
+    def entry(self, ref: str) -> FaqRow | None:
+        """Return the entry a button names (its id, or the digest of a long id), or None."""
+        if not ref.startswith(DIGEST):
+            return self.store.entry(ref)
+        entry_id = self._refs.get(ref)
+        if entry_id is None:  # a button from before a restart: look through the ids once
+            ids = self.store.ids_by_origin("faq", "shipped") | self.store.ids_by_origin("faq", "imported")
+            entry_id = next((i for i in ids if entry_ref(i) == ref), None)
+            if entry_id is None:
+                return None
+            self._refs[ref] = entry_id
+        return self.store.entry(entry_id)
 
     def defer_writes(self) -> None:
         """Keep question counts and unanswered questions in memory until write_activity writes them."""
@@ -163,14 +190,14 @@ class Service:
         if not result.answered:
             return None
         link = deep_link.format(topic=topic) if deep_link else None
-        return Answer(result, render_result(result, short=short, deep_link=link))
+        return self._answer(result, short=short, deep_link=link)
 
     def more(self, entry_id: str, reader: Reader = SIMPLIFIED_READER) -> Reply | None:
-        """Show the passage digests behind an entry."""
-        entry = self.store.entry(entry_id)
+        """Show the passage digests behind an entry (named by its id or a button's digest of it)."""
+        entry = self.entry(entry_id)
         if entry is None:
             return None
-        return render_passages(self.store.topic_passages(entry["topic"]), reader)
+        return render_passages(self.store.topic_passages(entry["topic"]), reader, self.text_limit)
 
     def browse(self, category: str, reader: Reader = SIMPLIFIED_READER) -> Reply | None:
         """List the questions under a browse category."""
@@ -293,9 +320,10 @@ class Service:
         return hashlib.sha256(f"{self.salt}:{user_id}".encode()).hexdigest()[:16]
 
     def feedback(self, entry_id: str, vote: int, user_id: int | str, chat_type: str = "private") -> bool:
-        """Record a 👍 or 👎 on an entry; False when the entry is unknown."""
-        entry = self.store.entry(entry_id)
+        """Record a 👍 or 👎 on an entry (named by its id or a button's digest of it); False when unknown."""
+        entry = self.entry(entry_id)
         if entry is None:
             return False
-        self.store.record_feedback(entry["topic"], entry_id, 1 if vote > 0 else -1, chat_type, self.user_hash(user_id))
+        vote = 1 if vote > 0 else -1
+        self.store.record_feedback(entry["topic"], entry["id"], vote, chat_type, self.user_hash(user_id))
         return True

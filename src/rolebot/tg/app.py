@@ -26,6 +26,7 @@ from rolebot.tg.delivery import Delivery, InboxQueue
 from rolebot.tg.groups import Groups
 from rolebot.tg.health import Heartbeat, HeartbeatRequest, heartbeat_path
 from rolebot.tg.inline import Inline
+from rolebot.tg.limits import MESSAGE_UNITS
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
 from rolebot.tg.sending import FairRateLimiter
@@ -81,6 +82,7 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
     async def post_init(app: App) -> None:
         if shared.service is None:
             shared.service = await asyncio.to_thread(Service.open, shared.settings.db_path)
+        shared.service.text_limit = MESSAGE_UNITS  # the conversation layer renders within Telegram's limit
         if shared.writer is not None:
             shared.service.defer_writes()  # counts wait in memory for the writer thread, never for a lock
             shared.writer.start()

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, InlineQueryHandler
 
 from rolebot.tg.context import BotServices, Handler
+from rolebot.tg.limits import RESULT_ID_BYTES
 
-RESULT_ID_BYTES = 64  # Telegram's limit for InlineQueryResult.id
+
+def result_id(item_id: str) -> str:
+    """Return an inline result id within Telegram's 64 bytes: the entry id, or a digest of a longer one."""
+    if len(item_id.encode("utf-8")) <= RESULT_ID_BYTES:
+        return item_id
+    return hashlib.sha256(item_id.encode("utf-8")).hexdigest()  # 64 ASCII bytes, distinct per id
 
 
 class Inline:
@@ -32,7 +39,7 @@ class Inline:
         items = await asyncio.to_thread(self.shared.svc.inline, query.query[:256])
         results = [
             InlineQueryResultArticle(
-                id=item.id.encode()[:RESULT_ID_BYTES].decode(errors="ignore"),
+                id=result_id(item.id),
                 title=item.title[:256],
                 description=item.description[:256],
                 input_message_content=InputTextMessageContent(item.html, parse_mode=ParseMode.HTML),
