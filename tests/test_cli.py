@@ -22,6 +22,7 @@ CONTRACT = {
     "follow_ups",
     "candidates",
     "script",
+    "kind",
 }
 
 
@@ -31,6 +32,8 @@ def check_contract(out: dict) -> None:
     assert isinstance(out["answered"], bool)
     assert isinstance(out["score"], int) and not isinstance(out["score"], bool) and 0 <= out["score"] <= 100
     assert out["script"] in ("simplified", "traditional")
+    assert out["kind"] in ("answer", "choice", "related", "decline")
+    assert (out["kind"] == "answer") == out["answered"]
     for c in out["candidates"]:
         assert set(c) == {"topic", "score"}
         assert isinstance(c["topic"], str) and isinstance(c["score"], int) and 0 <= c["score"] <= 100

@@ -9,6 +9,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from rolebot.engine.features import Shortlisted, TopicProfile, build_profile, pair_features
+from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
@@ -17,10 +19,9 @@ from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Source
 from rolebot.store.store import Candidate, Store
 
 SHORTLIST = 60
-ANSWER_AT = 62  # confident enough to answer
-UNSURE_AT = 45  # close enough to offer as a choice
-MARGIN = 5  # a runner-up this close (from another topic) makes us ask
+SCORED_TOPICS = 8  # topics the learned scorer looks at: the hand-made score's best
 PASSAGE_AT = 85
+PASSAGE_BELOW = 45  # a passage answers only when no entry comes this close by the hand-made score
 EXACT_BONUS = 0.1
 UNSEEN_WEIGHT = 1.5  # weight of a word no phrasing or passage uses (see Engine._weights)
 
@@ -30,7 +31,7 @@ class Result:
     """What the engine decided for one question; `to_json` is the stable `rolebot ask --json` contract."""
 
     answered: bool
-    kind: str  # "answer" | "passage" | "unsure" | "decline" | "empty"
+    kind: str  # "answer" | "passage" | "unsure" (a choice) | "related" | "decline" | "empty"
     reader: Reader  # who the reply is for: script, region, the local words they wrote
     topic: str | None = None
     entry_id: str | None = None
@@ -62,7 +63,12 @@ class Result:
             "follow_ups": self.follow_ups,
             "candidates": [{"topic": c["topic"], "score": c["score"]} for c in self.candidates],
             "script": self.script,
+            "kind": OUTCOMES.get(self.kind, "decline"),
         }
+
+
+# what `--json` reports as kind: the four outcomes a user can get
+OUTCOMES = {"answer": "answer", "passage": "answer", "unsure": "choice", "related": "related"}
 
 
 def _pct(score: float) -> int:
@@ -92,9 +98,14 @@ class _Scored:
 class Engine:
     """Answers questions from one store; safe to call from worker threads."""
 
-    def __init__(self, store: Store, vocab: Vocabulary | None = None, weights: Weights | None = None) -> None:
+    def __init__(
+        self, store: Store, vocab: Vocabulary | None = None, weights: Weights | None = None, model: Model | None = None
+    ) -> None:
         self.store = store
         self.weights = weights or Weights()
+        self.model = model or load_model()
+        self._profiles: dict[str, TopicProfile] = {}
+        self._profiles_without: frozenset[str] = frozenset()
         self.vocab = vocab or vocabulary()
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
@@ -114,6 +125,7 @@ class Engine:
         self._df = {}
         self._entries = {}
         self._has_more = {}
+        self._profiles = {}
         self._version = self.store.data_version()
 
     def _check_fresh(self) -> None:
@@ -286,17 +298,16 @@ class Engine:
         return [head, *rows[:limit]]
 
     # -- deciding ----------------------------------------------------------------------------------
-    def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
-        """Answer one question (`exclude` hides phrasings by text, for leave-one-out tuning)."""
-        query = understand(text, self.vocab)
-        if not query.content:
-            return Result(False, "empty", query.reader, normalized=query.norm.text)
+    def shortlist(
+        self, query: Query, exclude: frozenset[str] = frozenset()
+    ) -> tuple[list[Shortlisted], list[_Scored], list[_Scored]]:
+        """Return the topics the hand-made score ranks best, with their best phrasings, and the scored passages."""
         self._check_fresh()
         # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
         terms = [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
         shortlist = self.store.search(terms, SHORTLIST, df=self._doc_freq(set(terms)))
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
-        per_topic: dict[str, list[_Scored]] = {}
+        per_topic: dict[str, list[tuple[_Scored, dict[str, float]]]] = {}
         passages: list[_Scored] = []
         for cand in shortlist:
             if cand.text in exclude:
@@ -304,28 +315,127 @@ class Engine:
             if cand.kind == "passage":
                 passages.append(_Scored(cand, self._passage_score(query, cand, w)))
                 continue
-            per_topic.setdefault(cand.topic or cand.ref, []).append(_Scored(cand, self._score(query, cand, w)))
-        ranked = sorted((self._topic_score(found) for found in per_topic.values()), key=lambda s: s.score, reverse=True)
+            parts = self._parts(query, cand, w)
+            per_topic.setdefault(cand.topic or cand.ref, []).append((_Scored(cand, parts["score"]), parts))
+        found: list[Shortlisted] = []
+        bests: list[_Scored] = []
+        for topic, scored in per_topic.items():
+            scored.sort(key=lambda sp: sp[0].score, reverse=True)
+            best = self._topic_score([s for s, _ in scored])
+            found.append(
+                Shortlisted(
+                    topic=topic,
+                    score=best.score,
+                    parts=scored[0][1],
+                    second=scored[1][0].score if len(scored) > 1 else 0.0,
+                    phrasings=[s.candidate.tokens for s, _ in scored],
+                    rank=min(s.candidate.rank for s, _ in scored),
+                )
+            )
+            bests.append(best)
+        order = sorted(range(len(found)), key=lambda i: found[i].score, reverse=True)[:SCORED_TOPICS]
+        return [found[i] for i in order], [bests[i] for i in order], passages
+
+    def pairs(
+        self, text: str, exclude: frozenset[str] = frozenset()
+    ) -> tuple[Query, list[Shortlisted], list[list[float]]]:
+        """Return a question, its shortlisted topics and their feature rows (what the learned scorer sees)."""
+        query = understand(text, self.vocab)
+        if not query.content:
+            return query, [], []
+        found, _, _ = self.shortlist(query, exclude)
+        return query, found, self._features(query, found, exclude)
+
+    def _features(self, query: Query, found: list[Shortlisted], exclude: frozenset[str]) -> list[list[float]]:
+        if exclude != self._profiles_without:
+            self._profiles, self._profiles_without = {}, exclude
+        profiles = {s.topic: self._profile(s.topic, exclude) for s in found}
+        return pair_features(
+            query,
+            found,
+            profiles,
+            self.model.space,
+            self.vocab,
+            self._related,
+            lambda word: not self._doc_freq({word}),
+            self.model.off_topic,
+        )
+
+    def _profile(self, topic: str, exclude: frozenset[str]) -> TopicProfile:
+        """Return what a topic's knowledge says (cached until the knowledge changes)."""
+        hit = self._profiles.get(topic)
+        if hit is None:
+            if len(self._profiles) > 10_000:
+                self._profiles = {}
+            phrasings = [(t, w) for t, w in self.store.topic_phrasings(topic) if t not in exclude]
+            answers = [e["answer"] for e in self.store.topic_entries(topic)]
+            hit = self._profiles[topic] = build_profile(topic, phrasings, answers, self.model.space, self.vocab)
+        return hit
+
+    def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
+        """Answer one question (`exclude` hides phrasings by text, for cross-validation)."""
+        query = understand(text, self.vocab)
+        if not query.content:
+            return Result(False, "empty", query.reader, normalized=query.norm.text)
+        found, bests, passages = self.shortlist(query, exclude)
+        rows = self._features(query, found, exclude)
+        probs = [self.model.probability(r) for r in rows]
+        order = sorted(range(len(found)), key=lambda i: probs[i], reverse=True)
         candidates: list[Choice] = [
-            {"topic": s.candidate.topic or s.candidate.ref, "score": _pct(s.score), "entry_id": s.candidate.ref}
-            for s in ranked[:5]
+            {"topic": found[i].topic, "score": _pct(100 * probs[i]), "entry_id": bests[i].candidate.ref}
+            for i in order[:5]
         ]
         result = Result(False, "decline", query.reader, candidates=candidates, normalized=query.norm.text)
-        top = ranked[0] if ranked else None
-        runner = ranked[1].score if len(ranked) > 1 else 0.0
-        if top and top.score >= ANSWER_AT and top.score - runner >= MARGIN:
-            return self._answer(result, top)
-        passage = max(passages, key=lambda s: s.score, default=None)
-        if passage and passage.score >= PASSAGE_AT and (not top or top.score < UNSURE_AT):
-            return self._answer_passage(result, passage)
-        close = [c for c in candidates if c["score"] >= UNSURE_AT - 15][:3]
-        if top and top.score >= UNSURE_AT and len(close) >= 2:
+        th = self.model.thresholds
+        p1 = probs[order[0]] if order else 0.0
+        p2 = probs[order[1]] if len(order) > 1 else 0.0
+        result.score = _pct(100 * p1)
+        exact = [i for i, s in enumerate(found) if any(self._same_question(query, p) for p in s.phrasings)]
+        if len(exact) > 1:
+            # several topics were asked exactly this way: only the asker can say which is meant
             result.kind = "unsure"
-            result.score = _pct(top.score)
+            result.candidates = [
+                {
+                    "topic": found[i].topic,
+                    "score": _pct(100 * probs[i]),
+                    "entry_id": bests[i].candidate.ref,
+                    "question": self.topic_question(found[i].topic) or found[i].topic,
+                }
+                for i in sorted(exact, key=lambda i: probs[i], reverse=True)[:3]
+            ]
+            return result
+        if len(exact) == 1:
+            # asked word for word as one topic's phrasing (an entry's own question, just imported, say)
+            p1 = max(p1, th.answer)
+            result.score = _pct(100 * p1)
+            return self._answer(result, _Scored(bests[exact[0]].candidate, 100 * p1))
+        # roles without a question ("运营和营销"): which of their topics is meant is for the asker to say
+        underspecified = not query.intents and len(query.entities) >= 2
+        if order and p1 >= th.answer and p1 - p2 >= th.margin and not underspecified:
+            best = bests[order[0]]
+            return self._answer(result, _Scored(best.candidate, 100 * p1))
+        passage = max(passages, key=lambda s: s.score, default=None)
+        heuristic = max((s.score for s in found), default=0.0)
+        if passage and passage.score >= PASSAGE_AT and heuristic < PASSAGE_BELOW and p1 < th.choice:
+            return self._answer_passage(result, passage)
+        close = [c for c in candidates if c["score"] >= 100 * (th.related if underspecified else th.choice)][:3]
+        if len(close) >= 2 or (close and p1 >= th.answer):
+            result.kind = "unsure"
             result.candidates = [{**c, "question": self.topic_question(c["topic"]) or c["topic"]} for c in close]
             return result
-        result.score = _pct(top.score) if top else 0
+        near = [c for c in candidates if c["score"] >= 100 * th.related][:3]
+        if near and query.entities:
+            # about our roles, but asking what no entry covers: say so and show what is nearest
+            result.kind = "related"
+            result.candidates = [{**c, "question": self.topic_question(c["topic"]) or c["topic"]} for c in near]
         return result
+
+    def _same_question(self, query: Query, words: tuple[str, ...]) -> bool:
+        """Say whether a phrasing asks the question itself: the same words, or the same content words and intents."""
+        if words == query.words:
+            return True
+        content, _, intents = self._read_phrasing(words)
+        return bool(query.content) and set(content) == set(query.content) and intents == query.intents
 
     def _topic_score(self, found: list[_Scored]) -> _Scored:
         """Return a topic's best phrasing, lifted a little when a second phrasing of it agrees."""

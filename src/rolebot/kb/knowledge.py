@@ -276,6 +276,15 @@ def shipped_fingerprint(folder: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+def training_fingerprint(folder: Path | None = None) -> str:
+    """Hash what the learned scorer is trained from: the shipped knowledge, the vocabulary, the out-of-scope bank."""
+    folder = folder or knowledge_dir()
+    bank = folder / "out_of_scope.yaml"
+    digest = hashlib.sha256(shipped_fingerprint(folder).encode() + segment.VERSION.encode())
+    digest.update(bank.read_bytes() if bank.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
 def refresh_shipped(store: Store, folder: Path | None = None, force: bool = False) -> bool:
     """Load the shipped knowledge when it changed; imported entries and user data stay as they are."""
     fingerprint = shipped_fingerprint(folder)

@@ -70,14 +70,27 @@ def understand(text: str, vocab: Vocabulary) -> Query:
     norm = normalize(text, vocab)
     words = segment.words(norm.text)
     content = tuple(segment.content(words, vocab))
+    intents = intents_of(norm.text, vocab)
+    operands = operands_of(_with_separators(norm.text, words), vocab)
+    if not operands and "difference" in intents:
+        operands = _juxtaposed(words, vocab)
     return Query(
         norm=norm,
         words=tuple(words),
         content=content,
         entities=entities_of(words, vocab),
-        intents=intents_of(norm.text, vocab),
-        operands=operands_of(_with_separators(norm.text, words), vocab),
+        intents=intents,
+        operands=operands,
     )
+
+
+def _juxtaposed(words: list[str], vocab: Vocabulary) -> tuple[str, ...]:
+    """Return the things compared without a connector ("产品经理项目经理区别"): two or three words before the cue."""
+    cues = set(vocab.intents.get("difference", ()))
+    at = next((i for i, w in enumerate(words) if w in cues), len(words))
+    skip = vocab.stopwords | vocab.cue_words | vocab.role_verbs | vocab.role_suffixes
+    before = [w for w in words[:at] if w not in skip]
+    return tuple(dict.fromkeys(before)) if 2 <= len(set(before)) <= 3 else ()
 
 
 def _with_separators(text: str, words: list[str]) -> list[str]:

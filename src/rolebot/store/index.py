@@ -127,6 +127,16 @@ class Index:
             ).fetchall()
         return [(str(text), sorted(str(ids).split(","))) for text, ids in rows]
 
+    def topic_phrasings(self, topic: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Return (text, words) of every FAQ phrasing of a topic: its canonical question first."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT p.text, p.tokens FROM phrasings p JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
+                "WHERE e.topic = ? ORDER BY e.origin = 'shipped' DESC, e.rowid, p.id",
+                [topic],
+            ).fetchall()
+        return [(str(text), tuple(str(tokens).split())) for text, tokens in rows]
+
     def phrasing_count(self) -> int:
         """Return the number of indexed FAQ phrasings."""
         with self.lock:

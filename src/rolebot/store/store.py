@@ -51,6 +51,7 @@ class Store:
         self.search = self.index.search
         self.doc_freq = self.index.doc_freq
         self.phrasing_count = self.index.phrasing_count
+        self.topic_phrasings = self.index.topic_phrasings
         self.shared_phrasings = self.index.shared_phrasings
         self.record_unanswered = self.activity.record_unanswered
         self.unanswered = self.activity.unanswered

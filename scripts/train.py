@@ -1,0 +1,480 @@
+"""Train the learned scorer from the knowledge itself and write src/rolebot/engine/model.json.
+
+Positives and in-topic negatives: every FAQ phrasing, asked with its cross-validation fold's phrasings hidden
+from the index (grouped k-fold), so a phrasing never finds itself. Out-of-scope negatives: the curated bank in
+knowledge/out_of_scope.yaml, plus questions generated from the knowledge (a role swapped for another job; a role
+asked about an aspect we do not cover). Every (question, shortlisted topic) pair is one row; the label says
+whether that topic answers the question.
+
+The model is a logistic regression over standardised pair features (rolebot.engine.features.FEATURES). Out-of-fold
+probabilities give the reliability table and the outcome thresholds (answer / choice / related), chosen to keep
+confidently wrong answers on the cross-validated questions at or under --max-wrong. Needs scikit-learn
+(`pip install -e ".[train]"`); the shipped bot does not.
+
+  python scripts/train.py            # train, print the tables, write the model
+  python scripts/train.py --check    # train and print, write nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import random
+import shutil
+import sys
+import tempfile
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from rolebot.config import knowledge_dir  # noqa: E402
+from rolebot.engine.engine import Engine  # noqa: E402
+from rolebot.engine.features import FEATURES, CharSpace, char_grams  # noqa: E402
+from rolebot.engine.scorer import Model, Thresholds, Tree  # noqa: E402
+from rolebot.kb.knowledge import open_store, training_fingerprint  # noqa: E402
+from rolebot.language import segment  # noqa: E402
+from rolebot.language.normalize import normalize  # noqa: E402
+from rolebot.language.vocabulary import vocabulary  # noqa: E402
+
+MODEL_PATH = ROOT / "src" / "rolebot" / "engine" / "model.json"
+FOLDS = 4
+TREES = 150
+SEED = 7
+
+# Jobs the knowledge does not cover, to swap in for ours (none of them is a role or alias in the vocabulary).
+OTHER_JOBS = (
+    "会计", "出纳", "人事", "行政", "财务", "采购", "客服", "法务", "审计", "程序员", "测试", "设计师",
+    "律师", "教师", "护士", "前台", "仓管", "物流", "司机", "文员", "质检", "厨师", "保安", "猎头",
+    "工程师", "运维", "药剂师", "建筑师", "导游", "记者", "快递员", "服务员", "银行柜员", "公务员", "警察", "医生",
+    "飞行员", "摄影师", "翻译官", "保洁", "电工", "会计师",
+)  # fmt: skip
+JOB_ENDINGS = ("营销", "销售", "市场", "运营", "产品经理", "总监", "推销")
+# Aspects of our roles the knowledge does not answer.
+ASPECTS = (
+    "工资一般多少", "面试一般问什么", "简历怎么写", "要考什么证书", "常用哪些软件", "加班多不多",
+    "提成怎么算", "需要什么学历", "年终奖有多少", "试用期一般多久", "社保怎么交", "招聘要求是什么",
+    "用什么电脑好", "在哪个城市发展好", "穿什么衣服上班", "考研选什么专业", "五险一金交多少", "周末双休吗",
+    "离职要提前多久说", "劳动合同怎么签", "出差补贴怎么算", "体检查什么",
+)  # fmt: skip
+
+
+# Context and chatter people put around a question; a topic still answers the question inside.
+PREFIXES = (
+    "请问", "想问一下，", "小白求问：", "一直搞不懂，", "刚毕业，", "我是应届生，", "在传统行业干了几年，",
+    "朋友问我", "老板让我搞清楚", "说实话，", "大家觉得", "有没有懂行的，", "新人提问：", "纠结很久了，",
+    "公司刚成立，", "最近在找工作，", "身边的人都说不清，",
+)  # fmt: skip
+SUFFIXES = (
+    "？", "，求解答", "，谢谢", "，有没有人能讲讲", "，在线等", "？急", "，通俗点说", "，说简单点", "呢",
+    "啊", "，大家怎么看", "，求科普", "？真心求教", "，想听听过来人的看法",
+)  # fmt: skip
+AUGMENTED = 0.4
+RELATED_AT = 0.05  # a topic this likely is worth showing as "the closest we have"  # share of phrasings also asked with context around them
+
+
+@dataclass
+class Question:
+    """One training question: its text, the topic that answers it (None: none does) and its fold."""
+
+    text: str
+    topic: str | None
+    fold: int
+    source: str  # "phrasing" | "augmented" | "bank" | "generated"
+
+
+def knowledge_questions(engine: Engine, rng: random.Random) -> tuple[list[Question], list[str]]:
+    """Return every FAQ phrasing as a question with its topic and a fold, and the canonical questions."""
+    out: list[Question] = []
+    canonical: list[str] = []
+    seen: set[str] = set()
+    for rec in engine.store.iter_records():
+        if rec["kind"] != "faq":
+            continue
+        canonical.append(rec["question"])
+        for text in [rec["question"], *rec["alternates"]]:
+            if text not in seen:
+                seen.add(text)
+                fold = rng.randrange(FOLDS)
+                out.append(Question(text, rec["topic"], fold, "phrasing"))
+                if rng.random() < AUGMENTED:
+                    # hidden with its fold like the phrasing it wraps, so it cannot find that phrasing either
+                    framed = _frame(text, rng)
+                    out.append(Question(framed, rec["topic"], fold, "augmented"))
+    return out, canonical
+
+
+def _frame(text: str, rng: random.Random) -> str:
+    """Return a question with context before it, chatter after it, or both."""
+    core = text.rstrip("？?。！!")
+    pick = rng.random()
+    head = rng.choice(PREFIXES) if pick < 0.7 else ""
+    tail = rng.choice(SUFFIXES) if pick > 0.4 else ""
+    return f"{head}{core}{tail}"
+
+
+def bank_questions(rng: random.Random) -> list[Question]:
+    """Return the curated out-of-scope questions."""
+    data = yaml.safe_load((knowledge_dir() / "out_of_scope.yaml").read_text(encoding="utf-8"))
+    return [Question(str(q["q"]), None, rng.randrange(FOLDS), "bank") for q in data["questions"]]
+
+
+def generated_questions(phrasings: list[Question], rng: random.Random, limit: int = 700) -> list[Question]:
+    """Return questions our knowledge must not answer, made from its own phrasings and roles.
+
+    Each fold gets its own jobs and aspects, so what a held-out fold asks about was never seen in training.
+    """
+    vocab = vocabulary()
+    roles = sorted(vocab.roles, key=len, reverse=True)
+    # swap jobs only: 4P, 德鲁克 or 渠道 are roles of the vocabulary but not jobs someone could do instead
+    jobs = [r for r in roles if r.endswith(JOB_ENDINGS)]
+    plain = [r for r in jobs if not r.isascii()]
+    out: list[Question] = []
+    for fold in range(FOLDS):
+        others = OTHER_JOBS[fold::FOLDS]
+        swapped: list[str] = []
+        for q in phrasings:
+            if q.source != "phrasing" or q.fold != fold:
+                continue
+            norm = normalize(q.text, vocab).text
+            present = [r for r in jobs if r in norm]
+            if not present or len(present) > len(others) or any(r in norm for r in roles if r not in jobs):
+                continue
+            text = norm
+            for role, job in zip(present, rng.sample(others, len(present)), strict=True):
+                text = text.replace(role, job)
+            if not any(r in text for r in roles):
+                swapped.append(text)  # every role swapped: a question about other jobs
+            if len(present) == 2:
+                swapped.append(norm.replace(present[0], rng.choice(others)))  # one of ours beside another job
+        aspects = [f"{r}{rng.choice(['', '岗位', '这行', '的'])}{a}" for r in plain for a in ASPECTS[fold::FOLDS]]
+        rng.shuffle(swapped)
+        rng.shuffle(aspects)
+        share = limit // (2 * FOLDS)
+        for text in dict.fromkeys(swapped[:share] + aspects[:share]):
+            out.append(Question(text, None, fold, "generated"))
+    return out
+
+
+def char_idf(texts: list[str]) -> tuple[dict[str, float], float]:
+    """Return smoothed IDF of character n-grams over the phrasings, and the IDF of an unseen n-gram."""
+    df: Counter[str] = Counter()
+    for t in texts:
+        df.update(set(char_grams(t)))
+    n = len(texts)
+    idf = {g: round(math.log((n + 1) / (c + 1)) + 1.0, 4) for g, c in df.items() if c >= 2}
+    return idf, round(math.log((n + 1) / 1.5) + 1.0, 4)
+
+
+@dataclass
+class Pairs:
+    """Feature rows with labels, and which question each row belongs to."""
+
+    rows: list[list[float]]
+    labels: list[int]
+    question: list[int]
+    topics: list[str]
+
+
+def off_topic_words(questions: list[Question], known: set[str], min_count: int = 2) -> frozenset[str]:
+    """Return words that recur in out-of-scope questions and that no phrasing of the knowledge asks with."""
+    vocab = vocabulary()
+    counts: Counter[str] = Counter()
+    for q in questions:
+        if q.topic is None:
+            words = segment.content(segment.words(normalize(q.text, vocab).text), vocab)
+            counts.update(w for w in set(words) if w not in known and w not in vocab.roles and len(w) > 1)
+    return frozenset(w for w, c in counts.items() if c >= min_count)
+
+
+def known_words(engine: Engine) -> set[str]:
+    """Return every word the knowledge's phrasings ask with."""
+    words: set[str] = set()
+    for topic, _, _ in engine.store.topics():
+        words.update(w for _, toks in engine.store.topic_phrasings(topic) for w in toks)
+    return words
+
+
+def collect(engine: Engine, questions: list[Question], known: set[str]) -> Pairs:
+    """Ask every question with its fold hidden (and the off-topic words learnt from the other folds)."""
+    pairs = Pairs([], [], [], [])
+    base = engine.model
+    for fold in range(FOLDS):
+        lexicon = off_topic_words([q for q in questions if q.fold != fold], known)
+        engine.model = dataclasses.replace(base, off_topic=lexicon)
+        hidden = frozenset(q.text for q in questions if q.fold == fold and q.source == "phrasing")
+        for qi, q in enumerate(questions):
+            if q.fold != fold:
+                continue
+            _, found, rows = engine.pairs(q.text, hidden)
+            for s, row in zip(found, rows, strict=True):
+                pairs.rows.append(row)
+                pairs.labels.append(int(s.topic == q.topic))
+                pairs.question.append(qi)
+                pairs.topics.append(s.topic)
+    return pairs
+
+
+def fit(rows: list[list[float]], labels: list[int], c: float) -> tuple[list[float], list[float], list[float], float]:
+    """Fit a standardised logistic regression; return mean, scale, coefficients, intercept."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(rows, dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=c, max_iter=5000)
+    lr.fit((x - mean) / scale, np.asarray(labels))
+    return mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0])
+
+
+def bootstrap_model(space: CharSpace) -> Model:
+    """Return a model that only carries the n-gram space (features are computed before any weights exist)."""
+    zeros = tuple(0.0 for _ in FEATURES)
+    ones = tuple(1.0 for _ in FEATURES)
+    return Model(FEATURES, zeros, ones, zeros, 0.0, Thresholds(1.0, 0.0, 1.0, 1.0), space, frozenset(), "")
+
+
+def fit_trees(rows: list[list[float]], labels: list[int]) -> list[dict[str, list[float]]] | Any:
+    """Fit gradient-boosted trees; return the fitted estimator."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    gb = HistGradientBoostingClassifier(
+        max_iter=TREES, max_depth=3, learning_rate=0.1, l2_regularization=1.0, min_samples_leaf=40, random_state=0
+    )
+    gb.fit(np.asarray(rows, dtype=float), np.asarray(labels))
+    return gb
+
+
+def export_trees(gb: Any) -> tuple[Tree, ...]:
+    """Return a fitted HistGradientBoostingClassifier's trees as flat arrays (its node layout, leaves -1)."""
+    out = []
+    for (predictor,) in gb._predictors:
+        nodes = predictor.nodes
+        out.append(
+            Tree(
+                feature=tuple(-1 if n["is_leaf"] else int(n["feature_idx"]) for n in nodes),
+                threshold=tuple(float(n["num_threshold"]) for n in nodes),
+                left=tuple(int(n["left"]) for n in nodes),
+                right=tuple(int(n["right"]) for n in nodes),
+                value=tuple(float(n["value"]) for n in nodes),
+            )
+        )
+    return tuple(out)
+
+
+def out_of_fold(pairs: Pairs, questions: list[Question], c: float, kind: str = "linear") -> list[float]:
+    """Return each row's probability from a model fitted on the other folds."""
+    probs = [0.0] * len(pairs.rows)
+    for fold in range(FOLDS):
+        train = [i for i, qi in enumerate(pairs.question) if questions[qi].fold != fold]
+        test = [i for i, qi in enumerate(pairs.question) if questions[qi].fold == fold]
+        if kind == "trees":
+            gb = fit_trees([pairs.rows[i] for i in train], [pairs.labels[i] for i in train])
+            for i, p in zip(test, gb.predict_proba([pairs.rows[i] for i in test])[:, 1], strict=True):
+                probs[i] = float(p)
+            continue
+        mean, scale, coef, icpt = fit([pairs.rows[i] for i in train], [pairs.labels[i] for i in train], c)
+        for i in test:
+            z = icpt + sum(k * (x - m) / s for k, x, m, s in zip(coef, pairs.rows[i], mean, scale, strict=True))
+            probs[i] = 1 / (1 + math.exp(-z))
+    return probs
+
+
+@dataclass
+class Ranked:
+    """One question's topics by probability."""
+
+    expected: str | None
+    source: str
+    top: list[tuple[float, str]]
+
+
+def ranked_questions(pairs: Pairs, probs: list[float], questions: list[Question]) -> list[Ranked]:
+    """Group row probabilities by question, best first."""
+    by_q: dict[int, list[tuple[float, str]]] = {i: [] for i in range(len(questions))}
+    for i, qi in enumerate(pairs.question):
+        by_q[qi].append((probs[i], pairs.topics[i]))
+    return [Ranked(questions[qi].topic, questions[qi].source, sorted(tops, reverse=True)) for qi, tops in by_q.items()]
+
+
+def outcome(r: Ranked, th: Thresholds) -> tuple[str, str | None]:
+    """Return what the engine would do with these probabilities (mirrors Engine.ask, passages aside)."""
+    p1, t1 = r.top[0] if r.top else (0.0, None)
+    p2 = r.top[1][0] if len(r.top) > 1 else 0.0
+    if t1 is not None and p1 >= th.answer and p1 - p2 >= th.margin:
+        return "answer", t1
+    close = [t for p, t in r.top[:3] if p >= th.choice]
+    if len(close) >= 2 or (close and p1 >= th.answer):
+        return "choice", None
+    return ("related" if any(p >= th.related for p, _ in r.top) else "decline"), None
+
+
+def metrics(ranked: list[Ranked], th: Thresholds) -> dict[str, float]:
+    """Return top-1, out-of-scope declined, confidently wrong and the outcome mix over questions."""
+    n = len(ranked)
+    right = wrong = oos = declined = 0
+    mix: Counter[str] = Counter()
+    for r in ranked:
+        kind, topic = outcome(r, th)
+        mix[kind] += 1
+        if r.expected is None:
+            oos += 1
+            declined += topic is None
+            right += topic is None
+            wrong += topic is not None
+        else:
+            right += topic == r.expected
+            wrong += topic is not None and topic != r.expected
+    return {
+        "top1": right / n,
+        "oos_declined": declined / max(oos, 1),
+        "wrong": wrong / n,
+        **{k: mix[k] / n for k in ("answer", "choice", "related", "decline")},
+    }
+
+
+def choose_thresholds(ranked: list[Ranked], max_wrong: float) -> Thresholds:
+    """Pick the answer line and margin with the best top-1 whose confidently wrong share stays within max_wrong,
+    then the choice line that offers the right topic most often while rarely offering one for an unanswerable
+    question (each such offer counts against two good ones)."""
+    best: tuple[float, Thresholds] | None = None
+    for a in [x / 100 for x in range(20, 96, 2)]:
+        for m in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            th = Thresholds(a, m, 1.0, RELATED_AT)
+            res = metrics(ranked, th)
+            if res["wrong"] <= max_wrong and (best is None or res["top1"] > best[0]):
+                best = (res["top1"], th)
+    if best is None:
+        raise SystemExit(f"no threshold keeps confidently wrong answers within {max_wrong:.0%}")
+    th = best[1]
+    gains = []
+    for c in [x / 100 for x in range(20, int(100 * th.answer) + 1, 5)]:
+        trial = dataclasses.replace(th, choice=c)
+        gain = 0
+        for r in ranked:
+            kind, _ = outcome(r, trial)
+            if kind == "choice":
+                offered = [t for p, t in r.top[:3] if p >= c]
+                gain += 1 if r.expected in offered else -4 if r.expected is None else 0
+        gains.append((gain, -c, c))
+    return dataclasses.replace(th, choice=max(gains)[2])
+
+
+def reliability(ranked: list[Ranked]) -> list[str]:
+    """Return the reliability table of the reported score (the best topic's probability) per decile."""
+    lines = [f"{'decile':<10}{'count':>7}{'mean score':>12}{'observed':>10}{'gap':>7}"]
+    for d in range(10):
+        lo, hi = d / 10, (d + 1) / 10
+        inside = [r for r in ranked if r.top and lo <= r.top[0][0] < hi or (d == 9 and r.top and r.top[0][0] >= 1)]
+        if not inside:
+            lines.append(f"{lo:.1f}-{hi:.1f}{0:>9}")
+            continue
+        mean = sum(r.top[0][0] for r in inside) / len(inside)
+        seen = sum(r.top[0][1] == r.expected for r in inside) / len(inside)
+        flag = "" if len(inside) < 20 or abs(mean - seen) <= 0.08 else "  <- off by more than 8 points"
+        lines.append(
+            f"{lo:.1f}-{hi:.1f}  {len(inside):>7}{100 * mean:>12.1f}{100 * seen:>10.1f}{100 * (seen - mean):>7.1f}{flag}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="train and print; do not write the model")
+    ap.add_argument("--max-wrong", type=float, default=0.02, help="confidently wrong share allowed (default 0.02)")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument("--kind", choices=("linear", "trees"), default="linear", help="model family")
+    ap.add_argument("--verbose", action="store_true", help="list the cross-validated wrong answers")
+    ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model (default: %(default)s)")
+    args = ap.parse_args(argv)
+
+    rng = random.Random(SEED)
+    tmp = Path(tempfile.mkdtemp(prefix="rolebot-train-"))
+    try:
+        store = open_store(tmp / "train.db")
+        vocab = vocabulary()
+        segment.prepare(vocab)
+        texts = ["".join(w) for _, w in _all_phrasings(store)]
+        idf, default = char_idf(texts)
+        space = CharSpace(idf, default)
+        engine = Engine(store, vocab, model=bootstrap_model(space))
+        phrasings, _ = knowledge_questions(engine, rng)
+        questions = phrasings + bank_questions(rng) + generated_questions(phrasings, rng)
+        counts = Counter(q.source for q in questions)
+        print(f"questions: {dict(counts)}; folds: {FOLDS}", flush=True)
+        known = known_words(engine)
+        pairs = collect(engine, questions, known)
+        print(f"pairs: {len(pairs.rows)} ({sum(pairs.labels)} positive)", flush=True)
+        probs = out_of_fold(pairs, questions, args.c, args.kind)
+        ranked = ranked_questions(pairs, probs, questions)
+        th = choose_thresholds(ranked, args.max_wrong)
+        res = metrics(ranked, th)
+        print(
+            f"thresholds: answer {th.answer:.2f}, margin {th.margin:.2f}, choice {th.choice:.2f}, "
+            f"related {th.related:.2f}"
+        )
+        print(
+            "cross-validated: top1 {top1:.3f}  oos declined {oos_declined:.3f}  confidently wrong {wrong:.3f}  "
+            "| answer {answer:.3f} choice {choice:.3f} related {related:.3f} decline {decline:.3f}".format(**res)
+        )
+        for source in ("phrasing", "augmented", "bank", "generated"):
+            part = metrics([r for r, q in zip(ranked, questions, strict=True) if q.source == source], th)
+            print(f"  {source:<10} top1 {part['top1']:.3f}  wrong {part['wrong']:.3f}  answer {part['answer']:.3f}")
+        if args.verbose:
+            for r, q in zip(ranked, questions, strict=True):
+                kind, topic = outcome(r, th)
+                if topic is not None and topic != q.topic:
+                    print(f"    wrong: {q.source} {q.text} -> {topic} {r.top[0][0]:.2f} (expected {q.topic})")
+        print("reliability (cross-validated; score = the best topic's probability):")
+        print("\n".join(reliability(ranked)))
+        mean, scale, coef, icpt = fit(pairs.rows, pairs.labels, args.c)
+        trees: tuple[Tree, ...] = ()
+        if args.kind == "trees":
+            gb = fit_trees(pairs.rows, pairs.labels)
+            trees, icpt = export_trees(gb), float(gb._baseline_prediction.ravel()[0])
+        model = Model(
+            FEATURES,
+            tuple(mean),
+            tuple(scale),
+            tuple(coef),
+            icpt,
+            th,
+            space,
+            off_topic_words(questions, known),
+            training_fingerprint(),
+            trees,
+        )
+        print(
+            "weights: "
+            + ", ".join(f"{f} {c:+.2f}" for f, c in sorted(zip(FEATURES, coef, strict=True), key=lambda x: -abs(x[1])))
+        )
+        if not args.check:
+            args.out.write_text(json.dumps(model.to_json(), ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
+            print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
+        store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _all_phrasings(store: object) -> list[tuple[str, tuple[str, ...]]]:
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for topic, _, _ in store.topics():  # type: ignore[attr-defined]
+        out.extend(store.topic_phrasings(topic))  # type: ignore[attr-defined]
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""What the learned scorer sees of one (question, topic) pair, computed from the question and the topic's knowledge."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import jieba
+
+from rolebot.language import segment
+from rolebot.language.understand import Query
+from rolebot.language.vocabulary import Vocabulary
+
+# The scorer's inputs, in the order of the model's weights (scripts/train.py writes them into the model file).
+FEATURES = (
+    "heuristic",  # the hand-made phrasing score of the topic's best phrasing, 0–1
+    "heuristic_gap",  # how far it is ahead of (or behind) the best other topic
+    "heuristic_top",  # the topic ranks first by the hand-made score
+    "entities",  # roles named: soft Jaccard of question and best phrasing
+    "cover_question",  # weighted share of the question's words the phrasing has
+    "cover_phrasing",  # weighted share of the phrasing's words the question has
+    "fuzzy",  # rapidfuzz token_sort_ratio of the two, 0–1
+    "intent",  # they ask the same kind of thing
+    "unknown_operands",  # things compared that the phrasing does not name
+    "char_best",  # character 1–3-gram TF-IDF cosine with the topic's closest shortlisted phrasing
+    "char_centroid",  # ... with the centre of all the topic's phrasings
+    "char_gap",  # char_best minus the best other topic's
+    "bm25",  # the topic's best BM25 rank relative to the shortlist's best
+    "unexplained",  # rarity-weighted share of the question's words neither phrasings nor answer of the topic use
+    "unexplained_max",  # the rarest such word, 0–1
+    "roles_extra",  # roles the question names that the topic never does
+    "roles_missing",  # roles of the topic's own question the question does not name
+    "length",  # question length in characters, 0–1 at 40
+    "words",  # content words in the question, 0–1 at 10
+    "exact",  # the question is word for word one of the topic's phrasings
+    "has_roles",  # the question names any role at all
+    "unseen_operands",  # compared things the whole knowledge never uses
+    "support",  # score of the topic's second-best phrasing
+    "off_topic_words",  # words that mark questions we do not answer (pay, interviews, tools …) the topic does not use
+)
+
+_COMMON = 8.0  # general-language rarity (−log frequency) of an everyday word; rarer words weigh more
+_RARE = 18.0
+
+
+def char_grams(text: str) -> Counter[str]:
+    """Return the character 1–3-grams of a text (spaces ignored)."""
+    s = text.replace(" ", "")
+    grams: Counter[str] = Counter()
+    for n in (1, 2, 3):
+        for i in range(len(s) - n + 1):
+            grams[s[i : i + n]] += 1
+    return grams
+
+
+class CharSpace:
+    """TF-IDF vectors of character n-grams; the IDF table comes from the model file."""
+
+    def __init__(self, idf: dict[str, float], default: float) -> None:
+        self.idf = idf
+        self.default = default
+
+    def vector(self, text: str) -> dict[str, float]:
+        """Return the unit-length TF-IDF vector of a text."""
+        raw = {g: (1.0 + math.log(c)) * self.idf.get(g, self.default) for g, c in char_grams(text).items()}
+        norm = math.sqrt(sum(v * v for v in raw.values())) or 1.0
+        return {g: v / norm for g, v in raw.items()}
+
+    @staticmethod
+    def centroid(vectors: Iterable[dict[str, float]]) -> dict[str, float]:
+        """Return the unit-length mean of vectors."""
+        total: Counter[str] = Counter()
+        for v in vectors:
+            total.update(v)
+        norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
+        return {g: v / norm for g, v in total.items()}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Return the dot product of two unit vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(g, 0.0) for g, v in a.items())
+
+
+@dataclass(frozen=True)
+class TopicProfile:
+    """What a topic's knowledge says, for checking a question against it."""
+
+    topic: str
+    asked: frozenset[str]  # every word of its phrasings
+    words: frozenset[str]  # ... and of its answers
+    roles: frozenset[str]  # every role its phrasings name
+    own_roles: frozenset[str]  # the roles its canonical question names
+    centroid: dict[str, float]
+
+
+def rarity(word: str) -> float:
+    """Return how rare a word is in general Chinese, 0 (everyday) to 1 (rare or unknown), from jieba's dictionary."""
+    freq = jieba.dt.FREQ.get(word, 0)
+    if not freq:
+        return 1.0
+    r = math.log(jieba.dt.total / freq)
+    return min(1.0, max(0.0, (r - _COMMON) / (_RARE - _COMMON)))
+
+
+def build_profile(
+    topic: str,
+    phrasings: list[tuple[str, tuple[str, ...]]],
+    answers: list[str],
+    space: CharSpace,
+    vocab: Vocabulary,
+) -> TopicProfile:
+    """Return a topic's profile from its (text, words) phrasings, canonical first, and its answers' texts."""
+    words: set[str] = set()
+    roles: set[str] = set()
+    for _, toks in phrasings:
+        words.update(toks)
+        roles.update(t for t in toks if t in vocab.roles)
+    asked = frozenset(words)
+    for answer in answers:
+        words.update(segment.words(answer.lower()))
+    own = frozenset(t for t in phrasings[0][1] if t in vocab.roles) if phrasings else frozenset()
+    centroid = space.centroid(space.vector("".join(toks)) for _, toks in phrasings)
+    return TopicProfile(topic, asked, frozenset(words), frozenset(roles), own, centroid)
+
+
+@dataclass(frozen=True)
+class Shortlisted:
+    """One topic as the hand-made scorer left it: its best phrasings with their scores and parts."""
+
+    topic: str
+    score: float  # topic score (best phrasing, lifted by a second one)
+    parts: dict[str, float]  # the best phrasing's parts (Engine._parts)
+    second: float  # the second-best phrasing's score
+    phrasings: list[tuple[str, ...]]  # words of its shortlisted phrasings
+    rank: float  # its best BM25 rank (FTS5: more negative is better)
+
+
+def pair_features(
+    query: Query,
+    found: list[Shortlisted],
+    profiles: dict[str, TopicProfile],
+    space: CharSpace,
+    vocab: Vocabulary,
+    related: Callable[[str, str], float],
+    unseen: Callable[[str], bool],
+    off_topic: frozenset[str],
+) -> list[list[float]]:
+    """Return one feature row (in FEATURES order) per shortlisted topic."""
+    qvec = space.vector("".join(query.words))
+    char_best = [max((cosine(qvec, space.vector("".join(p))) for p in s.phrasings), default=0.0) for s in found]
+    best_rank = max((abs(s.rank) for s in found), default=0.0) or 1.0
+    weights = {w: 0.2 + rarity(w) for w in query.content}
+    total = sum(weights.values()) or 1.0
+    unseen_ops = min(2, sum(1 for o in query.operands if unseen(o)))
+    rows = []
+    for i, s in enumerate(found):
+        prof = profiles[s.topic]
+        others = [o.score for j, o in enumerate(found) if j != i]
+        other_chars = [c for j, c in enumerate(char_best) if j != i]
+        unexplained = [
+            w
+            for w in query.content
+            if w not in prof.asked and not (w in vocab.roles and any(related(w, r) for r in prof.roles))
+        ]
+        # a word only the answer uses is half explained: the answer mentions it, no phrasing asks about it
+        share = sum(weights[w] * (0.5 if w in prof.words else 1.0) for w in unexplained) / total
+        extra = [e for e in query.entities if not any(related(e, r) for r in prof.roles)]
+        missing = [r for r in prof.own_roles if not any(related(r, e) for e in query.entities)]
+        rows.append(
+            [
+                min(s.score, 120.0) / 100,
+                (s.score - max(others, default=0.0)) / 100,
+                float(s.score >= max(others, default=0.0)),
+                s.parts["entities"],
+                s.parts["cover_q"],
+                s.parts["cover_p"],
+                s.parts["fuzzy"],
+                s.parts["intent"],
+                min(2.0, s.parts["unknown"]),
+                char_best[i],
+                cosine(qvec, prof.centroid),
+                char_best[i] - max(other_chars, default=0.0),
+                abs(s.rank) / best_rank,
+                share,
+                max((rarity(w) for w in unexplained if w not in prof.words), default=0.0),
+                float(min(2, len(extra))),
+                float(min(2, len(missing))),
+                min(len(query.norm.text), 40) / 40,
+                min(len(query.content), 10) / 10,
+                float(any(p == query.words for p in s.phrasings)),
+                float(bool(query.entities)),
+                float(unseen_ops),
+                s.second / 100,
+                float(min(2, sum(1 for w in unexplained if w in off_topic))),
+            ]
+        )
+    return rows
