@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,8 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rolebot.engine.engine import Engine  # noqa: E402
+from rolebot.engine.engine import OUTCOMES, Engine  # noqa: E402
+from rolebot.engine.scorer import load_model  # noqa: E402
 from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
 from rolebot.kb.records import load_records  # noqa: E402
 from rolebot.language import segment  # noqa: E402
@@ -57,6 +59,7 @@ DEFAULT_FILE = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FUZZ_DECLINE_BELOW = 60
 BM25_PERCENTILE = 10
 SYSTEMS = ("ours", "bm25", "fuzz")
+OUTCOME_NAMES = ("answer", "choice", "related", "decline")
 
 
 @dataclass
@@ -237,6 +240,14 @@ class Scores:
     seconds: float = 0.0
     note: str = ""
     misses: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Scores) -> None:
+        """Add another run's counts (one cross-validation fold) to these."""
+        for name in ("n", "in_scope", "oos", "top1", "top3", "declined_oos", "wrong", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.misses += other.misses
+        self.outcomes.update(other.outcomes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -249,6 +260,7 @@ class Scores:
             "oos_declined": _share(self.declined_oos, self.oos),
             "confidently_wrong": _share(self.wrong, self.n),
             "ms_per_question": round(1000 * self.seconds / self.n, 3) if self.n else None,
+            "outcomes": {k: _share(self.outcomes[k], self.n) for k in OUTCOME_NAMES},
             "note": self.note,
             "misses": self.misses,
         }
@@ -267,6 +279,7 @@ def score_system(system: Any, rows: list[dict[str, Any]]) -> Scores:
         pred = system.predict(row["q"])
         out.seconds += time.perf_counter() - t0
         out.n += 1
+        out.outcomes[OUTCOMES.get(pred.kind, "answer" if pred.topic else "decline")] += 1
         if expected is None:
             out.oos += 1
             ok = pred.topic is None
@@ -332,14 +345,16 @@ def format_table(results: list[Scores], title: str = "") -> str:
     if title:
         lines.append(title)
     lines.append(
-        f"{'system':<8} {'top1%':>6} {'top3%':>6} {'oos_decl%':>9} {'conf_wrong%':>11} {'ms/q':>8}   n (in/oos)"
+        f"{'system':<8} {'top1%':>6} {'top3%':>6} {'oos_decl%':>9} {'conf_wrong%':>11} {'ms/q':>8}   "
+        f"{'answer/choice/related/decline %':<32} n (in/oos)"
     )
     for r in results:
         d = r.as_dict()
         ms = d["ms_per_question"]
+        mix = "/".join(f"{100 * (d['outcomes'][k] or 0):.0f}" for k in OUTCOME_NAMES)
         lines.append(
             f"{r.system:<8} {_pct(d['top1'])} {_pct(d['top3'])} {_pct(d['oos_declined']):>9} "
-            f"{_pct(d['confidently_wrong']):>11} {ms:8.2f}   {r.n} ({r.in_scope}/{r.oos})"
+            f"{_pct(d['confidently_wrong']):>11} {ms:8.2f}   {mix:<32} {r.n} ({r.in_scope}/{r.oos})"
         )
     for r in results:
         if r.note:
@@ -358,12 +373,73 @@ def format_misses(scores: Scores) -> str:
     return "\n".join(lines)
 
 
+class _Hiding:
+    """Our engine with one fold's phrasings hidden and that fold's model (for cross-validation)."""
+
+    name = "ours"
+
+    def __init__(self, engine: Engine, hidden: frozenset[str]) -> None:
+        self.engine, self.hidden = engine, hidden
+        self.note = "cross-validated: each fold's scorer trained without it, its phrasings hidden from the index"
+
+    def predict(self, text: str) -> Prediction:
+        res = self.engine.ask(text, exclude=self.hidden)
+        topic = res.topic if res.answered else None
+        return Prediction(topic, _distinct([topic, *(c["topic"] for c in res.candidates)]), res.score, res.kind)
+
+
+def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
+    """Score every system over the knowledge's own folds (scripts/train.py's questions and folds).
+
+    Per fold: our scorer is refitted on the other folds (with the shipped thresholds), the fold's phrasings
+    are hidden from our index and left out of the baselines' indexes, and the fold's questions are asked.
+    """
+    import train
+
+    setup = train.prepare(store, quiet=True)
+    shipped = load_model()
+    vocab = vocabulary()
+    full = load_knowledge(store, vocab)
+    totals = {name: Scores(name) for name in names}
+    pairs, questions = setup.pairs, setup.questions
+    for f, fold in enumerate(setup.folds):
+        keep = [i for i, qi in enumerate(pairs.question) if questions[qi].fold != f]
+        setup.engine.model = train.build_model(
+            [pairs.rows[i] for i in keep],
+            [pairs.labels[i] for i in keep],
+            "trees" if shipped.trees else "linear",
+            1.0,
+            shipped.thresholds,
+            setup.engine.model.space,
+            fold.off_topic,
+            fold.classifier,
+        )
+        seen = [i for i, t in enumerate(full.texts) if t not in fold.hidden]
+        kn = Knowledge(
+            [full.texts[i] for i in seen],
+            [full.topics[i] for i in seen],
+            [full.norm[i] for i in seen],
+            [full.tokens[i] for i in seen],
+            [q for q in full.threshold_questions if q not in fold.hidden],
+            full.threshold_source,
+        )
+        rows = [{"q": q.text, "topic": q.topic} for q in questions if q.fold == f]
+        systems: list[Any] = [_Hiding(setup.engine, fold.hidden)] if "ours" in names else []
+        systems += build_systems(store, tuple(n for n in names if n != "ours"), vocab, kn)
+        for system in systems:
+            part = score_system(system, rows)
+            totals[system.name].add(part)
+            totals[system.name].note = part.note
+    return [totals[n] for n in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--file", type=Path, default=DEFAULT_FILE, help="JSONL of {q, topic} (default: %(default)s)")
     ap.add_argument("--db", type=Path, default=None, help="database to evaluate (default: a temp one from knowledge/)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of ours,bm25,fuzz")
     ap.add_argument("--misses", action="store_true", help="list our misses (question, expected, got, score)")
+    ap.add_argument("--cv", action="store_true", help="cross-validate over the knowledge instead of reading --file")
     ap.add_argument("--json", action="store_true", help="print JSON results on stdout (table goes to stderr)")
     args = ap.parse_args(argv)
 
@@ -386,9 +462,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, rows: list[dict[str, Any]], names: tuple[str, ...], db_path: Path) -> int:
     store = open_store(db_path)
     counts = store.counts()
-    results = evaluate(store, rows, names)
+    results = cross_validate(store, names) if args.cv else evaluate(store, rows, names)
+    source = "cross-validation over the knowledge" if args.cv else f"{args.file} ({len(rows)} questions)"
     title = (
-        f"eval: {args.file} ({len(rows)} questions) on {'temp DB' if args.db is None else db_path}: "
+        f"eval: {source} on {'temp DB' if args.db is None else db_path}: "
         f"{counts['entries']} entries, {counts['phrasings']} phrasings"
     )
     table = format_table(results, title)

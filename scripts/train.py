@@ -38,17 +38,21 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from rolebot.config import knowledge_dir  # noqa: E402
+from rolebot.engine.classifier import TopicClassifier  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402
-from rolebot.engine.features import FEATURES, CharSpace, char_grams  # noqa: E402
+from rolebot.engine.features import FEATURES, NONE, CharSpace, char_grams, cosine  # noqa: E402
 from rolebot.engine.scorer import Model, Thresholds, Tree  # noqa: E402
 from rolebot.kb.knowledge import open_store, training_fingerprint  # noqa: E402
 from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
 from rolebot.language.vocabulary import vocabulary  # noqa: E402
+from rolebot.store.store import Store  # noqa: E402
 
 MODEL_PATH = ROOT / "src" / "rolebot" / "engine" / "model.json"
 FOLDS = 4
 TREES = 150
+CLASSIFIER_C = 10.0
+GROUP_AT = 0.5
 SEED = 7
 
 # Jobs the knowledge does not cover, to swap in for ours (none of them is a role or alias in the vocabulary).
@@ -79,7 +83,7 @@ SUFFIXES = (
     "啊", "，大家怎么看", "，求科普", "？真心求教", "，想听听过来人的看法",
 )  # fmt: skip
 AUGMENTED = 0.4
-RELATED_AT = 0.05  # a topic this likely is worth showing as "the closest we have"  # share of phrasings also asked with context around them
+RELATED_AT = 0.02  # a topic this likely is worth showing as "the closest we have" to a question naming our roles
 
 
 @dataclass
@@ -93,23 +97,33 @@ class Question:
 
 
 def knowledge_questions(engine: Engine, rng: random.Random) -> tuple[list[Question], list[str]]:
-    """Return every FAQ phrasing as a question with its topic and a fold, and the canonical questions."""
+    """Return every FAQ phrasing as a question with its topic and a fold, and the canonical questions.
+
+    Folds are dealt per group of near-identical phrasings of a topic (character cosine >= GROUP_AT), so a
+    held-out phrasing never finds its own near-twin: it looks to the scorer as a new question would.
+    """
     out: list[Question] = []
     canonical: list[str] = []
     seen: set[str] = set()
+    space = engine.model.space
     for rec in engine.store.iter_records():
         if rec["kind"] != "faq":
             continue
         canonical.append(rec["question"])
+        groups: list[tuple[dict[str, float], int]] = []  # (first member's vector, fold)
         for text in [rec["question"], *rec["alternates"]]:
-            if text not in seen:
-                seen.add(text)
+            if text in seen:
+                continue
+            seen.add(text)
+            vec = space.vector(wording(text))
+            fold = next((f for v, f in groups if cosine(vec, v) >= GROUP_AT), None)
+            if fold is None:
                 fold = rng.randrange(FOLDS)
-                out.append(Question(text, rec["topic"], fold, "phrasing"))
-                if rng.random() < AUGMENTED:
-                    # hidden with its fold like the phrasing it wraps, so it cannot find that phrasing either
-                    framed = _frame(text, rng)
-                    out.append(Question(framed, rec["topic"], fold, "augmented"))
+                groups.append((vec, fold))
+            out.append(Question(text, rec["topic"], fold, "phrasing"))
+            if rng.random() < AUGMENTED:
+                # hidden with its fold like the phrasing it wraps, so it cannot find that phrasing either
+                out.append(Question(_frame(text, rng), rec["topic"], fold, "augmented"))
     return out, canonical
 
 
@@ -204,14 +218,75 @@ def known_words(engine: Engine) -> set[str]:
     return words
 
 
-def collect(engine: Engine, questions: list[Question], known: set[str]) -> Pairs:
-    """Ask every question with its fold hidden (and the off-topic words learnt from the other folds)."""
+def wording(text: str) -> str:
+    """Return a question's words joined, as the engine hands them to the classifier."""
+    return "".join(segment.words(normalize(text, vocabulary()).text))
+
+
+def fit_classifier(questions: list[Question], c: float = CLASSIFIER_C) -> TopicClassifier:
+    """Fit the topic classifier on questions (out-of-scope ones as the class NONE)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [wording(q.text) for q in questions]
+    labels = [q.topic or NONE for q in questions]
+    df: Counter[str] = Counter()
+    for t in texts:
+        df.update(set(char_grams(t)))
+    n = len(texts)
+    grams = sorted(g for g, k in df.items() if k >= 2)
+    col = {g: i for i, g in enumerate(grams)}
+    idf = {g: math.log((1 + n) / (1 + df[g])) + 1.0 for g in grams}
+    data, rows, cols = [], [], []
+    for r, t in enumerate(texts):
+        vec = {g: (1.0 + math.log(k)) * idf[g] for g, k in char_grams(t).items() if g in col}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        for g, v in vec.items():
+            data.append(v / norm)
+            rows.append(r)
+            cols.append(col[g])
+    x = csr_matrix((data, (rows, cols)), shape=(n, len(grams)))
+    lr = LogisticRegression(C=c, max_iter=3000)
+    lr.fit(x, np.asarray(labels))
+    classes = tuple(str(k) for k in lr.classes_)
+    weights = {}
+    for i, g in enumerate(grams):
+        w = lr.coef_[:, i]
+        if np.abs(w).max() >= 0.02:  # drop n-grams that move no class: a smaller file, the same votes
+            weights[g] = tuple(round(float(v), 3) for v in w)
+    return TopicClassifier(
+        classes, {g: round(idf[g], 4) for g in weights}, weights, tuple(round(float(b), 4) for b in lr.intercept_)
+    )
+
+
+@dataclass
+class Fold:
+    """What a held-out fold is scored with: its hidden phrasings, and the off-topic words and classifier
+    learnt without it."""
+
+    hidden: frozenset[str]
+    off_topic: frozenset[str]
+    classifier: TopicClassifier
+
+
+def collect(engine: Engine, questions: list[Question], known: set[str], rng: random.Random) -> tuple[Pairs, list[Fold]]:
+    """Ask every question with its fold hidden; off-topic words and the classifier come from the other folds.
+
+    Each fold's classifier is also kept from a quarter of the topics, as if they had been imported after
+    training, so the scorer learns to judge a topic the classifier does not know.
+    """
     pairs = Pairs([], [], [], [])
+    folds: list[Fold] = []
     base = engine.model
+    topics = sorted({q.topic for q in questions if q.topic})
     for fold in range(FOLDS):
         lexicon = off_topic_words([q for q in questions if q.fold != fold], known)
-        engine.model = dataclasses.replace(base, off_topic=lexicon)
+        unknown = set(rng.sample(topics, len(topics) // 4))
+        clf = fit_classifier([q for q in questions if q.fold != fold and q.topic not in unknown])
+        engine.model = dataclasses.replace(base, off_topic=lexicon, classifier=clf)
         hidden = frozenset(q.text for q in questions if q.fold == fold and q.source == "phrasing")
+        folds.append(Fold(hidden, lexicon, clf))
         for qi, q in enumerate(questions):
             if q.fold != fold:
                 continue
@@ -221,7 +296,8 @@ def collect(engine: Engine, questions: list[Question], known: set[str]) -> Pairs
                 pairs.labels.append(int(s.topic == q.topic))
                 pairs.question.append(qi)
                 pairs.topics.append(s.topic)
-    return pairs
+    engine.model = base
+    return pairs, folds
 
 
 def fit(rows: list[list[float]], labels: list[int], c: float) -> tuple[list[float], list[float], list[float], float]:
@@ -390,32 +466,80 @@ def reliability(ranked: list[Ranked]) -> list[str]:
     return lines
 
 
+@dataclass
+class Setup:
+    """The training material of one knowledge: questions, their folds and pair rows."""
+
+    engine: Engine
+    questions: list[Question]
+    known: set[str]
+    pairs: Pairs
+    folds: list[Fold]
+
+
+def prepare(store: Store, quiet: bool = False) -> Setup:
+    """Build the questions of a store's knowledge, deal folds and compute every pair's features."""
+    rng = random.Random(SEED)
+    vocab = vocabulary()
+    segment.prepare(vocab)
+    texts = ["".join(w) for _, w in _all_phrasings(store)]
+    idf, default = char_idf(texts)
+    engine = Engine(store, vocab, model=bootstrap_model(CharSpace(idf, default)))
+    phrasings, _ = knowledge_questions(engine, rng)
+    questions = phrasings + bank_questions(rng) + generated_questions(phrasings, rng)
+    if not quiet:
+        print(f"questions: {dict(Counter(q.source for q in questions))}; folds: {FOLDS}", flush=True)
+    known = known_words(engine)
+    pairs, folds = collect(engine, questions, known, rng)
+    return Setup(engine, questions, known, pairs, folds)
+
+
+def build_model(
+    rows: list[list[float]],
+    labels: list[int],
+    kind: str,
+    c: float,
+    th: Thresholds,
+    space: CharSpace,
+    off_topic: frozenset[str],
+    classifier: TopicClassifier,
+) -> Model:
+    """Fit the scorer on pair rows and package it with what it needs at run time."""
+    mean, scale, coef, icpt = fit(rows, labels, c)
+    trees: tuple[Tree, ...] = ()
+    if kind == "trees":
+        gb = fit_trees(rows, labels)
+        trees, icpt = export_trees(gb), float(gb._baseline_prediction.ravel()[0])
+    return Model(
+        FEATURES,
+        tuple(mean),
+        tuple(scale),
+        tuple(coef),
+        icpt,
+        th,
+        space,
+        off_topic,
+        training_fingerprint(),
+        trees,
+        classifier,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="train and print; do not write the model")
     ap.add_argument("--max-wrong", type=float, default=0.02, help="confidently wrong share allowed (default 0.02)")
     ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
-    ap.add_argument("--kind", choices=("linear", "trees"), default="linear", help="model family")
+    ap.add_argument("--kind", choices=("linear", "trees"), default="trees", help="model family")
     ap.add_argument("--verbose", action="store_true", help="list the cross-validated wrong answers")
     ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model (default: %(default)s)")
     args = ap.parse_args(argv)
 
-    rng = random.Random(SEED)
     tmp = Path(tempfile.mkdtemp(prefix="rolebot-train-"))
     try:
-        store = open_store(tmp / "train.db")
-        vocab = vocabulary()
-        segment.prepare(vocab)
-        texts = ["".join(w) for _, w in _all_phrasings(store)]
-        idf, default = char_idf(texts)
-        space = CharSpace(idf, default)
-        engine = Engine(store, vocab, model=bootstrap_model(space))
-        phrasings, _ = knowledge_questions(engine, rng)
-        questions = phrasings + bank_questions(rng) + generated_questions(phrasings, rng)
-        counts = Counter(q.source for q in questions)
-        print(f"questions: {dict(counts)}; folds: {FOLDS}", flush=True)
-        known = known_words(engine)
-        pairs = collect(engine, questions, known)
+        setup = prepare(open_store(tmp / "train.db"))
+        engine, questions, pairs = setup.engine, setup.questions, setup.pairs
+        store = engine.store
         print(f"pairs: {len(pairs.rows)} ({sum(pairs.labels)} positive)", flush=True)
         probs = out_of_fold(pairs, questions, args.c, args.kind)
         ranked = ranked_questions(pairs, probs, questions)
@@ -439,27 +563,19 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"    wrong: {q.source} {q.text} -> {topic} {r.top[0][0]:.2f} (expected {q.topic})")
         print("reliability (cross-validated; score = the best topic's probability):")
         print("\n".join(reliability(ranked)))
-        mean, scale, coef, icpt = fit(pairs.rows, pairs.labels, args.c)
-        trees: tuple[Tree, ...] = ()
-        if args.kind == "trees":
-            gb = fit_trees(pairs.rows, pairs.labels)
-            trees, icpt = export_trees(gb), float(gb._baseline_prediction.ravel()[0])
-        model = Model(
-            FEATURES,
-            tuple(mean),
-            tuple(scale),
-            tuple(coef),
-            icpt,
+        model = build_model(
+            pairs.rows,
+            pairs.labels,
+            args.kind,
+            args.c,
             th,
-            space,
-            off_topic_words(questions, known),
-            training_fingerprint(),
-            trees,
+            engine.model.space,
+            off_topic_words(questions, setup.known),
+            fit_classifier(questions),
         )
-        print(
-            "weights: "
-            + ", ".join(f"{f} {c:+.2f}" for f, c in sorted(zip(FEATURES, coef, strict=True), key=lambda x: -abs(x[1])))
-        )
+        if not model.trees:
+            weights = sorted(zip(FEATURES, model.coef, strict=True), key=lambda x: -abs(x[1]))
+            print("weights: " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))
         if not args.check:
             args.out.write_text(json.dumps(model.to_json(), ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
             print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")

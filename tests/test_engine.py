@@ -234,6 +234,30 @@ def test_out_of_scope_is_declined(engine: Engine, text: str) -> None:
     assert r.topic is None and r.answer is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("内容运营每个月能拿多少钱", id="pay"),
+        pytest.param("做活动运营要会哪些作图软件", id="tools"),
+        pytest.param("用户运营要考哪些证书", id="certificate"),
+        pytest.param("销售岗位一般几点下班", id="hours"),
+    ],
+)
+def test_uncovered_aspect_of_our_roles_is_related(engine: Engine, text: str) -> None:
+    """About our roles, asking what no entry covers: not answered, the nearest topics offered (kind related)."""
+    r = engine.ask(text)
+    check_result(r)
+    assert (r.answered, r.kind) == (False, "related"), (r.kind, r.candidates)
+    assert r.candidates and all(c.get("question") for c in r.candidates)
+    assert r.to_json()["kind"] == "related"
+
+
+def test_json_kind_names_the_four_outcomes(engine: Engine) -> None:
+    assert engine.ask("营销和销售有什么区别").to_json()["kind"] == "answer"
+    assert engine.ask("运营和营销").to_json()["kind"] == "choice"
+    assert engine.ask("红烧肉怎么做").to_json()["kind"] == "decline"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "😀👍", "？？？", "的了吗"])
 def test_nothing_to_read_is_empty(engine: Engine, text: str) -> None:
     r = engine.ask(text)

@@ -330,6 +330,25 @@ def test_decline_offers_browse_and_honesty() -> None:
     assert [len(row) for row in reply.buttons] == [3, 1]
 
 
+def test_related_says_no_ready_answer_and_offers_the_nearest() -> None:
+    r = Result(
+        False,
+        "related",
+        SIMPLIFIED_READER,
+        score=12,
+        candidates=[
+            {"topic": "content-operations", "score": 12, "question": "内容运营是做什么的？"},
+            {"topic": "career-paths", "score": 4, "question": "营销、销售、运营以后的发展路径分别是什么？"},
+        ],
+    )
+    reply = render_result(r, browse=["营销"])
+    assert reply.plain.startswith("这个问题我没有现成的答案；最接近的是")
+    assert [b.action for b in reply.flat_buttons()] == ["t:content-operations", "t:career-paths"]
+    traditional = render_result(Result(False, "related", Reader(TRADITIONAL), candidates=r.candidates))
+    assert "這個問題我沒有現成的答案" in traditional.plain
+    assert_telegram_html(reply.html)
+
+
 def test_answer_buttons() -> None:
     reply = render_result(answer())
     rows = [[b.action for b in row] for row in reply.buttons]

@@ -133,6 +133,8 @@ def render_result(
         reply = _render_answer(result, short=short, deep_link=deep_link, limit=limit)
     elif result.kind == "unsure" and result.candidates:
         reply = _render_unsure(result)
+    elif result.kind == "related" and result.candidates:
+        reply = _render_related(result)
     elif result.kind == "empty":
         text = "我没读懂这条消息😅 可以直接用文字问我，比如「营销和销售有什么区别？」"
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
@@ -186,6 +188,15 @@ def _render_unsure(result: Result) -> Reply:
         if (b := _button(label, ShowTopic(c["topic"]))) is not None:
             rows.append([b])
     rows.append([Button("都不是", encode(NoneOfThese()))])
+    return Reply(html.escape(text), text, rows)
+
+
+def _render_related(result: Result) -> Reply:
+    """Say plainly that no entry answers this, and offer the nearest topics."""
+    text = "这个问题我没有现成的答案；最接近的是下面这些，也许有帮助："
+    rows = [
+        [b] for c in result.candidates[:3] if (b := _button(c.get("question") or c["topic"], ShowTopic(c["topic"])))
+    ]
     return Reply(html.escape(text), text, rows)
 
 

@@ -359,6 +359,7 @@ class Engine:
             self._related,
             lambda word: not self._doc_freq({word}),
             self.model.off_topic,
+            self.model.classifier.probabilities("".join(query.words)) if self.model.classifier else None,
         )
 
     def _profile(self, topic: str, exclude: frozenset[str]) -> TopicProfile:
@@ -410,7 +411,7 @@ class Engine:
             result.score = _pct(100 * p1)
             return self._answer(result, _Scored(bests[exact[0]].candidate, 100 * p1))
         # roles without a question ("运营和营销"): which of their topics is meant is for the asker to say
-        underspecified = not query.intents and len(query.entities) >= 2
+        underspecified = not query.intents and len(query.entities) >= 2 and set(query.content) <= query.entities
         if order and p1 >= th.answer and p1 - p2 >= th.margin and not underspecified:
             best = bests[order[0]]
             return self._answer(result, _Scored(best.candidate, 100 * p1))

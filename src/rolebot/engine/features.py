@@ -13,6 +13,8 @@ from rolebot.language import segment
 from rolebot.language.understand import Query
 from rolebot.language.vocabulary import Vocabulary
 
+NONE = "__none__"  # the topic classifier's class of questions no topic answers
+
 # The scorer's inputs, in the order of the model's weights (scripts/train.py writes them into the model file).
 FEATURES = (
     "heuristic",  # the hand-made phrasing score of the topic's best phrasing, 0–1
@@ -39,6 +41,9 @@ FEATURES = (
     "unseen_operands",  # compared things the whole knowledge never uses
     "support",  # score of the topic's second-best phrasing
     "off_topic_words",  # words that mark questions we do not answer (pay, interviews, tools …) the topic does not use
+    "classifier",  # P(topic) from the topic classifier over the question's wording
+    "classifier_none",  # P(no topic) from it
+    "classifier_knows",  # the classifier was trained on this topic (imported topics: 0)
 )
 
 _COMMON = 8.0  # general-language rarity (−log frequency) of an everyday word; rarer words weigh more
@@ -148,6 +153,7 @@ def pair_features(
     related: Callable[[str, str], float],
     unseen: Callable[[str], bool],
     off_topic: frozenset[str],
+    votes: dict[str, float] | None = None,
 ) -> list[list[float]]:
     """Return one feature row (in FEATURES order) per shortlisted topic."""
     qvec = space.vector("".join(query.words))
@@ -196,6 +202,9 @@ def pair_features(
                 float(unseen_ops),
                 s.second / 100,
                 float(min(2, sum(1 for w in unexplained if w in off_topic))),
+                (votes or {}).get(s.topic, 0.0),
+                (votes or {}).get(NONE, 0.0),
+                float(s.topic in (votes or {})),
             ]
         )
     return rows

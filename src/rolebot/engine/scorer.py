@@ -9,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from rolebot.engine.classifier import TopicClassifier, classifier_from_json
 from rolebot.engine.features import FEATURES, CharSpace
 
 MODEL_FILE = "model.json"  # beside this module; rebuilt by scripts/train.py
@@ -56,6 +57,7 @@ class Model:
     off_topic: frozenset[str]  # words of questions we do not answer that the knowledge never uses
     fingerprint: str  # of the knowledge it was trained on (tests/test_scorer.py checks it is current)
     trees: tuple[Tree, ...] = ()  # when present, the log-odds are their sum and `intercept` is the baseline
+    classifier: TopicClassifier | None = None
 
     def probability(self, row: list[float]) -> float:
         """Return P(answers) for one feature row."""
@@ -81,6 +83,7 @@ class Model:
             "off_topic": sorted(self.off_topic),
             "fingerprint": self.fingerprint,
             "trees": [vars(t) for t in self.trees],
+            "classifier": self.classifier.to_json() if self.classifier else None,
         }
 
 
@@ -105,6 +108,7 @@ def model_from_json(data: dict[str, object]) -> Model:
             Tree(**{k: tuple(t[k]) for k in ("feature", "threshold", "left", "right", "value")})
             for t in data.get("trees") or []  # type: ignore[attr-defined]
         ),
+        classifier=classifier_from_json(data["classifier"]) if data.get("classifier") else None,  # type: ignore[arg-type]
     )
 
 

@@ -1,0 +1,68 @@
+"""The learned scorer: the shipped model matches the knowledge, reads its own file, and scores imported topics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rolebot.engine.engine import Engine
+from rolebot.engine.features import FEATURES
+from rolebot.engine.scorer import load_model, model_from_json
+from rolebot.kb.knowledge import import_files, training_fingerprint
+from rolebot.store.store import Store
+
+
+def test_shipped_model_is_trained_on_the_current_knowledge() -> None:
+    assert load_model().fingerprint == training_fingerprint(), (
+        "knowledge/ changed since the scorer was trained: run `python scripts/train.py` and commit the model"
+    )
+
+
+def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
+    model = load_model()
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model.to_json(), ensure_ascii=False), encoding="utf-8")
+    again = load_model(path)
+    row = [0.5] * len(FEATURES)
+    assert again.probability(row) == pytest.approx(model.probability(row))
+    assert again.thresholds == model.thresholds
+
+
+def test_a_model_for_other_features_is_refused() -> None:
+    data = load_model().to_json()
+    data["features"] = [*FEATURES, "something-new"]
+    with pytest.raises(ValueError, match="scripts/train.py"):
+        model_from_json(data)
+
+
+def test_probabilities_are_probabilities(engine: Engine) -> None:
+    for text in ("营销和销售有什么区别", "运营岗位的工资高吗", "红烧肉怎么做", "4P"):
+        _, found, rows = engine.pairs(text)
+        for row in rows:
+            assert 0.0 <= engine.model.probability(row) <= 1.0
+
+
+def test_the_scorer_prefers_the_topic_that_answers(engine: Engine) -> None:
+    _, found, rows = engine.pairs("做市场和做运营，新人选哪个更好")
+    best = max(zip(found, rows, strict=True), key=lambda fr: engine.model.probability(fr[1]))[0]
+    assert best.topic == "career-market-vs-operations"
+
+
+def test_imported_topic_is_scored_without_retraining(store: Store, tmp_path: Path) -> None:
+    """A topic the model never saw is found by a paraphrase, not only by its exact question."""
+    rec = {
+        "id": "brand-vs-marketing",
+        "topic": "brand-vs-marketing",
+        "question": "品牌部和营销部的分工有什么不同",
+        "alternates": ["品牌部跟营销部怎么分工", "品牌部门和营销部门各管什么"],
+        "answer": "品牌部守护长期的品牌形象与定位；营销部把它落到具体的推广和增长目标上。",
+        "sources": [{"title": "测试来源"}],
+    }
+    path = tmp_path / "brand.jsonl"
+    path.write_text(json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    import_files(store, [path])
+    r = Engine(store).ask("品牌部门和营销部门的分工差在哪里")
+    shown = [r.topic] if r.answered else [c["topic"] for c in r.candidates]
+    assert shown and shown[0] == "brand-vs-marketing", (r.kind, r.candidates)
