@@ -68,7 +68,7 @@ def test_more_opens_the_passages_of_the_last_answer(svc: Service) -> None:
 def test_context_is_per_chat_and_user(svc: Service) -> None:
     svc.ask("营销和销售有什么区别", context=("a", 1))
     assert svc.ask("那运营呢", context=("b", 1)).result.normalized == "那运营呢"  # read alone, not swapped
-    assert svc.ask("详细说说", context=("b", 1)).result.kind == "smalltalk"
+    assert svc.ask("详细说说", context=("c", 1)).result.kind == "smalltalk"  # another chat, same user
     assert svc.ask("详细说说", context=("a", 2)).result.kind == "smalltalk"  # same chat, another user
     assert svc.ask("详细说说", context=("a", 1)).result.kind == "more"
 
