@@ -18,14 +18,14 @@ Usage::
         [params] = await api.wait_for("sendMessage")
 
 Realism to keep in mind: privacy_mode=True drops plain group chatter (see api.undelivered);
-strict_chats=True makes sends to chats the bot never saw fail like Telegram ("chat not found",
+sends to chats the bot never saw fail like Telegram ("chat not found",
 "bot can't initiate conversation with a user"); add_user(started=True)/add_chat() open them.
 """
 
 from __future__ import annotations
 
 from tests.helpers.fakeapi.buttons import Buttons
-from tests.helpers.fakeapi.entities import auto_entities, format_text, parse_html, parse_markdown, parse_markdown_v2
+from tests.helpers.fakeapi.entities import auto_entities, format_text, parse_html, parse_markdown_v2
 from tests.helpers.fakeapi.faults import Faults
 from tests.helpers.fakeapi.files import Files
 from tests.helpers.fakeapi.inspection import Inspection
@@ -69,7 +69,6 @@ __all__ = [
     "auto_entities",
     "format_text",
     "parse_html",
-    "parse_markdown",
     "parse_markdown_v2",
     "utf16_len",
 ]

@@ -23,7 +23,6 @@ class Buttons:
         user_id: int = DEFAULT_USER_ID,
         first_name: str | None = None,
         language_code: str | None = None,
-        inline_message_id: str | None = None,
         check: bool = True,
     ) -> JSON:
         """A button press on a bot message (default: the bot's last message to user_id)."""
@@ -31,30 +30,26 @@ class Buttons:
             user = self._user_dict(user_id, first_name, language_code=language_code)
             query_id = str(next(self._query_ids))
             query: JSON = {"id": query_id, "from": user, "data": data}
-            if inline_message_id is not None:
-                query["inline_message_id"] = inline_message_id
-                query["chat_instance"] = str(-abs(hash(inline_message_id)) % 10**18)
-            else:
-                if message is None:
-                    message = self.last_bot_message(user_id)
-                message = message.get("message", message)
-                key = (message["chat"]["id"], message["message_id"])
-                current = self._messages.get(key)
-                if current is None:
-                    raise ValueError(f"unknown message {key}")
-                if check:
-                    offered = [
-                        b.get("callback_data")
-                        for row in current.get("reply_markup", {}).get("inline_keyboard", [])
-                        for b in row
-                    ]
-                    if data not in offered:
-                        raise ValueError(
-                            f"message {key} has no button with callback_data {data!r} "
-                            f"(offered: {offered}); pass check=False to send it anyway"
-                        )
-                query["message"] = self._public(current)
-                query["chat_instance"] = str(abs(key[0]) * 7919 % 10**12 + 10**12)
+            if message is None:
+                message = self.last_bot_message(user_id)
+            message = message.get("message", message)
+            key = (message["chat"]["id"], message["message_id"])
+            current = self._messages.get(key)
+            if current is None:
+                raise ValueError(f"unknown message {key}")
+            if check:
+                offered = [
+                    b.get("callback_data")
+                    for row in current.get("reply_markup", {}).get("inline_keyboard", [])
+                    for b in row
+                ]
+                if data not in offered:
+                    raise ValueError(
+                        f"message {key} has no button with callback_data {data!r} "
+                        f"(offered: {offered}); pass check=False to send it anyway"
+                    )
+            query["message"] = self._public(current)
+            query["chat_instance"] = str(abs(key[0]) * 7919 % 10**12 + 10**12)
             self._callback_queries[query_id] = False
             return self._enqueue("callback_query", query)
 

@@ -283,52 +283,6 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
     return "".join(out), entities
 
 
-def parse_markdown(src: str) -> tuple[str, list[JSON]]:
-    """Parse legacy Markdown (*bold*, _italic_, `code`, ```pre```, [text](url))."""
-    out: list[str] = []
-    pos = 0
-    entities: list[JSON] = []
-    i = 0
-    n = len(src)
-    while i < n:
-        ch = src[i]
-        if ch == "\\" and i + 1 < n and src[i + 1] in "_*`[":
-            out.append(src[i + 1])
-            pos += 1
-            i += 2
-            continue
-        if ch in "*_`[":
-            start_index = i
-            try:
-                if src.startswith("```", i):
-                    body, i = _md_scan_until(src, i + 3, "```", "")
-                    kind, extra = "pre", {}
-                elif ch == "[":
-                    body, j = _md_scan_until(src, i + 1, "]", "")
-                    if not src.startswith("(", j):
-                        raise _ParseError("no url")
-                    url, i = _md_scan_until(src, j + 1, ")", "")
-                    kind, extra = "text_link", {"url": url}
-                else:
-                    body, i = _md_scan_until(src, i + 1, ch, "")
-                    kind = {"*": "bold", "_": "italic", "`": "code"}[ch]
-                    extra = {}
-            except _ParseError:
-                raise _ParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(src, start_index)}"
-                ) from None
-            length = utf16_len(body)
-            if length:
-                entities.append({"type": kind, "offset": pos, "length": length, **extra})
-            out.append(body)
-            pos += length
-            continue
-        out.append(ch)
-        pos += utf16_len(ch)
-        i += 1
-    return "".join(out), entities
-
-
 def _strip_entities(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     """Trim surrounding whitespace like Telegram does, shifting and clipping entities."""
     stripped = text.strip()
@@ -355,7 +309,7 @@ def format_text(
         parsed, found = text, list(entities)
     elif parse_mode:
         mode = parse_mode.lower()
-        parsers = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}
+        parsers = {"html": parse_html, "markdownv2": parse_markdown_v2}
         if mode not in parsers:
             raise _bad(f"unsupported parse_mode {parse_mode}")
         try:

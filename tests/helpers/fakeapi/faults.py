@@ -27,7 +27,6 @@ class Faults:
         migrate_to_chat_id: int | None = None,
         times: int | None = 1,
         when: Callable[[JSON], bool] | None = None,
-        raw_body: bytes | None = None,
     ) -> None:
         """Answer the next `times` matching calls (None = forever) with an HTTP error."""
         if status == 429 and retry_after is None:
@@ -42,7 +41,6 @@ class Faults:
                 migrate_to_chat_id=migrate_to_chat_id,
                 times=times,
                 when=when,
-                raw_body=raw_body,
             )
         )
 
@@ -94,8 +92,6 @@ class Faults:
 
     def _fault_body(self, fault: _Fault) -> bytes:
         """The error body of an injected failure."""
-        if fault.raw_body is not None:
-            return fault.raw_body
         description = fault.description
         if description is None:
             phrase = _STATUS_TEXT.get(fault.status, "Error")

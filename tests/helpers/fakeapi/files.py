@@ -198,25 +198,15 @@ class Files:
             }
 
     def _upload(self, params: JSON, uploads: dict[str, _Upload], key: str, kind: str) -> JSON:
-        """Resolve a file parameter (upload, attach:// or an existing file_id) to file info."""
-        value = params.get(key)
+        """Store an uploaded file part and return its file info."""
         upload = uploads.get(key)
-        if isinstance(value, str) and value.startswith("attach://"):
-            upload = uploads.get(value[len("attach://") :])
         if upload is not None:
             info = self.add_file(upload.content, upload.filename, kind=kind, mime_type=upload.content_type)
             return {**info, "file_name": upload.filename, "mime_type": upload.content_type}
-        if isinstance(value, str) and value in self._files:
-            stored = self._files[value]
-            return {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.content),
-            }
         raise _bad("wrong file identifier/HTTP URL specified")
 
     def _media_message(self, params: JSON, content: JSON) -> JSON:
-        """Common part of sendDocument/sendPhoto: caption, chat checks, storing."""
+        """The document message the bot sent: caption, chat checks, storing."""
         chat = self._chat_for_send(params.get("chat_id"))
         if params.get("caption"):
             caption, entities = self._formatted(params, "caption", MAX_CAPTION, "caption_entities")
@@ -231,11 +221,3 @@ class Files:
         with self._lock:
             info = self._upload(params, uploads, "document", "documents")
             return self._media_message(params, {"document": info})
-
-    def _api_sendPhoto(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
-        """sendPhoto: multipart upload or file_id."""
-        with self._lock:
-            info = self._upload(params, uploads, "photo", "photos")
-            info.pop("file_name", None)
-            info.pop("mime_type", None)
-            return self._media_message(params, {"photo": [{**info, "width": 800, "height": 600}]})

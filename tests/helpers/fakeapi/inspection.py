@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 
 from tests.helpers.fakeapi.protocol import (
     JSON,
-    _deep_copy,
 )
 
 
@@ -40,11 +39,6 @@ class Inspection:
     def texts(self, chat_id: int | str | None = None) -> list[str]:
         """Texts the bot sent with sendMessage, optionally for one chat."""
         return [p.get("text", "") for p in self.sent(chat_id, methods=("sendMessage",))]
-
-    def message(self, chat_id: int, message_id: int) -> JSON:
-        """Current stored version of a message (bot's or user's)."""
-        with self._lock:
-            return _deep_copy(self._messages[(chat_id, message_id)])
 
     def bot_messages(self, chat_id: int | None = None) -> list[JSON]:
         """Current versions of messages the bot sent, oldest first."""

@@ -26,10 +26,6 @@ class Members:
                 self._chat_users.setdefault(chat_id, set()).add(user_id)
             return self._member_object(chat_id, user_id)
 
-    def set_bot_status(self, chat_id: int, status: str) -> None:
-        """Set the bot's own membership in a chat (administrator disables privacy filtering)."""
-        self.set_member(chat_id, self.bot_id, status)
-
     def _member_object(self, chat_id: int, user_id: int) -> JSON:
         """A complete ChatMember object for (chat, user)."""
         user = dict(self.bot_user) if user_id == self.bot_id else self._user_dict(user_id)
@@ -248,14 +244,6 @@ class Members:
                 if cid == chat["id"] and m.get("status") in ("creator", "administrator")
             ]
             return admins
-
-    def _api_getChatMemberCount(self, params: JSON) -> int:
-        """getChatMemberCount: members seen plus the bot."""
-        with self._lock:
-            chat = self._chat_for_read(params.get("chat_id"))
-            if chat["type"] == "private":
-                return 2
-            return len(self._chat_users.get(chat["id"], set())) + 1
 
     def _api_getChat(self, params: JSON) -> JSON:
         """getChat: a complete ChatFullInfo."""

@@ -58,12 +58,6 @@ class Messages:
                     if "url" in button and not re.match(r"^(https?|tg)://\S+$", str(button["url"])):
                         raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
             return markup
-        if "keyboard" in markup:
-            for row in markup["keyboard"]:
-                for button in row:
-                    text = button if isinstance(button, str) else button.get("text")
-                    if not text:
-                        raise _bad("keyboard button text must be non-empty")
         return None
 
     def _formatted(
@@ -85,13 +79,8 @@ class Messages:
         return text, entities
 
     def _reply_target(self, params: JSON, chat: JSON) -> JSON | None:
-        """The message a send replies to, from reply_parameters or reply_to_message_id."""
+        """The message a send replies to, from reply_parameters."""
         reply = params.get("reply_parameters")
-        if reply is None and params.get("reply_to_message_id") is not None:
-            reply = {
-                "message_id": params["reply_to_message_id"],
-                "allow_sending_without_reply": params.get("allow_sending_without_reply"),
-            }
         if not reply:
             return None
         target_chat = chat["id"]
@@ -118,17 +107,13 @@ class Messages:
             message["reply_markup"] = markup
         if params.get("link_preview_options") and "text" in content:
             message["link_preview_options"] = params["link_preview_options"]
-        if params.get("protect_content"):
-            message["has_protected_content"] = True
         self._seq += 1
         message["_seq"] = self._seq
         self._store(message)
         return self._public(message)
 
-    def _editable(self, params: JSON) -> JSON | None:
-        """The stored bot message an edit targets (None for inline_message_id edits)."""
-        if params.get("inline_message_id"):
-            return None
+    def _editable(self, params: JSON) -> JSON:
+        """The stored bot message an edit targets."""
         if params.get("message_id") is None:
             raise _bad("message identifier is not specified")
         chat_id = self._resolve_chat_id(params.get("chat_id"))
@@ -153,14 +138,12 @@ class Messages:
                 content["entities"] = entities
             return self._bot_message(chat, params, content)
 
-    def _api_editMessageText(self, params: JSON) -> JSON | bool:
+    def _api_editMessageText(self, params: JSON) -> JSON:
         """editMessageText: errors for missing/foreign/unchanged messages; markup is replaced."""
         with self._lock:
             message = self._editable(params)
             text, entities = self._formatted(params, "text", MAX_TEXT, "entities")
             markup = self._check_markup(params.get("reply_markup"))
-            if message is None:
-                return True
             if (
                 message.get("text") == text
                 and message.get("entities", []) == entities
@@ -181,13 +164,11 @@ class Messages:
             self._store(updated)
             return self._public(updated)
 
-    def _api_editMessageReplyMarkup(self, params: JSON) -> JSON | bool:
+    def _api_editMessageReplyMarkup(self, params: JSON) -> JSON:
         """editMessageReplyMarkup: replace (or remove) the inline keyboard."""
         with self._lock:
             message = self._editable(params)
             markup = self._check_markup(params.get("reply_markup"))
-            if message is None:
-                return True
             if message.get("reply_markup") == markup:
                 raise _bad(NOT_MODIFIED)
             updated = dict(message)
@@ -197,23 +178,6 @@ class Messages:
             updated["edit_date"] = int(time.time())
             self._store(updated)
             return self._public(updated)
-
-    def _api_deleteMessage(self, params: JSON) -> bool:
-        """deleteMessage: remove a stored message."""
-        with self._lock:
-            chat_id = self._resolve_chat_id(params.get("chat_id"))
-            key = (chat_id, int(params.get("message_id") or 0))
-            if key not in self._messages:
-                raise _bad("message to delete not found")
-            message = self._messages[key]
-            if (
-                message.get("from", {}).get("id") != self.bot_id
-                and self._chats.get(chat_id, {}).get("type") != "private"
-                and self._bot_status.get(chat_id) not in ("administrator", "creator")
-            ):
-                raise _bad("message can't be deleted")
-            del self._messages[key]
-            return True
 
     def _api_sendChatAction(self, params: JSON) -> bool:
         """sendChatAction: valid action into a chat the bot may write to."""

@@ -1,4 +1,4 @@
-"""The bot's identity and profile: getMe, commands, descriptions, other settings."""
+"""The bot's identity and profile: getMe, commands, descriptions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.helpers.fakeapi.protocol import (
 
 
 class Profile:
-    """The bot's identity and profile: getMe, commands, descriptions, other settings."""
+    """The bot's identity and profile: getMe, commands, descriptions."""
 
     def _api_getMe(self, params: JSON) -> JSON:
         """getMe: the bot's User with its capabilities."""
@@ -64,12 +64,6 @@ class Profile:
         """getMyCommands: the list for exactly this scope and language."""
         return self.commands(params.get("scope"), params.get("language_code") or "")
 
-    def _store_setting(self, name: str, params: JSON) -> bool:
-        """Remember a bot-profile setting."""
-        with self._lock:
-            self.settings[name] = dict(params)
-        return True
-
     def _profile_text(self, name: str, params: JSON, limit: int) -> bool:
         """Store a description per language code ('' is the default), as Telegram does; ≤ limit characters."""
         text = str(params.get(name) or "")
@@ -77,14 +71,14 @@ class Profile:
             raise _bad(f"{name} is too long")
         with self._lock:
             self.profile[(name, str(params.get("language_code") or ""))] = text
-        return self._store_setting(name, params)
+        return True
 
     def _api_setMyDescription(self, params: JSON) -> bool:
-        """setMyDescription: per language, ≤ 512 characters; the last call is also in settings."""
+        """setMyDescription: per language, ≤ 512 characters."""
         return self._profile_text("description", params, 512)
 
     def _api_setMyShortDescription(self, params: JSON) -> bool:
-        """setMyShortDescription: per language, ≤ 120 characters; the last call is also in settings."""
+        """setMyShortDescription: per language, ≤ 120 characters."""
         return self._profile_text("short_description", params, 120)
 
     def _api_getMyDescription(self, params: JSON) -> JSON:
@@ -97,11 +91,3 @@ class Profile:
         with self._lock:
             key = ("short_description", str(params.get("language_code") or ""))
             return {"short_description": self.profile.get(key, "")}
-
-    def _api_setMyName(self, params: JSON) -> bool:
-        """setMyName: stored in settings."""
-        return self._store_setting("name", params)
-
-    def _api_setChatMenuButton(self, params: JSON) -> bool:
-        """setChatMenuButton: stored in settings."""
-        return self._store_setting("menu_button", params)

@@ -236,7 +236,6 @@ class _Fault:
     seconds: float = 0.0
     times: int | None = 1
     when: Callable[[JSON], bool] | None = None
-    raw_body: bytes | None = None
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
 import re
 import socket
 import threading
@@ -203,11 +202,6 @@ class HTTPSide:
         """Value for ApplicationBuilder.base_file_url (PTB appends the token)."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    def on(self, method: str, handler: Callable[[JSON], Any]) -> None:
-        """Answer a method with handler(params) (return the result, raise TelegramAPIError)."""
-        with self._lock:
-            self._custom[method.lower()] = handler
-
     def _handle_http(self, handler: _Handler) -> None:
         """Parse one request, apply faults, dispatch, record and answer."""
         parsed = urllib.parse.urlsplit(handler.path)
@@ -268,16 +262,10 @@ class HTTPSide:
         return [n[len("_api_") :] for n in dir(cls) if n.startswith("_api_")]
 
     def _parse_params(self, content_type: str, body: bytes, query: str) -> JSON:
-        """Decode query string plus form, multipart or JSON body into typed params."""
+        """Decode query string plus form or multipart body into typed params."""
         raw: dict[str, str] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
         uploads: dict[str, _Upload] = {}
         ctype = content_type.lower()
-        if ctype.startswith("application/json"):
-            data = json.loads(body or b"{}")
-            params: JSON = {k: _decode_value(k, v) for k, v in raw.items()}
-            params.update(data)
-            params["\x00uploads"] = uploads
-            return params
         if ctype.startswith("multipart/form-data"):
             header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
             msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
@@ -303,14 +291,11 @@ class HTTPSide:
         uploads: dict[str, _Upload],
     ) -> tuple[int, bytes]:
         """Run a method, record it, and build (status, body)."""
-        custom = self._custom.get(method.lower())
         impl: Callable[..., Any] | None = getattr(self, f"_api_{method}", None)
         try:
-            if custom is not None:
-                result = custom(params)
-            elif impl is None:
+            if impl is None:
                 raise TelegramAPIError(404, "Not Found: method not found")
-            elif method in ("sendDocument", "sendPhoto"):
+            elif method == "sendDocument":
                 result = impl(params, uploads)
             else:
                 result = impl(params)

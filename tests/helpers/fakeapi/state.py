@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tests.helpers.fakeapi.protocol import (
@@ -37,14 +36,12 @@ class ChatState:
         *,
         first_name: str = "RoleBot Test",
         privacy_mode: bool = True,
-        strict_chats: bool = True,
         supports_inline_queries: bool = True,
     ) -> None:
-        """Configure the bot identity; privacy_mode and strict_chats mimic real Telegram."""
+        """Configure the bot identity; privacy_mode mimics real Telegram."""
         self.token = token
         self.username = username
         self.privacy_mode = privacy_mode
-        self.strict_chats = strict_chats
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.bot_user: JSON = {
             "id": self.bot_id,
@@ -73,11 +70,9 @@ class ChatState:
         self.undelivered: list[JSON] = []
         self.internal_errors: list[str] = []
         self.webhook_deliveries: list[tuple[int, int]] = []
-        self.settings: dict[str, JSON] = {}
         self.profile: dict[tuple[str, str], str] = {}  # (description | short_description, language_code) → text
 
         self._faults: list[_Fault] = []
-        self._custom: dict[str, Callable[[JSON], Any]] = {}
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(100001)
         self._allowed: frozenset[str] = DEFAULT_ALLOWED
@@ -110,12 +105,11 @@ class ChatState:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "en",
-        is_bot: bool = False,
         started: bool = False,
     ) -> JSON:
         """Register (or update) a user; started=True opens their private chat with the bot."""
         with self._lock:
-            user: JSON = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
+            user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
             if last_name:
                 user["last_name"] = last_name
             if username:
@@ -133,12 +127,11 @@ class ChatState:
         chat_type: str | None = None,
         title: str | None = None,
         *,
-        username: str | None = None,
         bot_status: str = "member",
     ) -> JSON:
         """Register a group, supergroup or channel the bot is in."""
         with self._lock:
-            chat = self._group_chat(chat_id, chat_type, title, username)
+            chat = self._group_chat(chat_id, chat_type, title)
             self._bot_status[chat_id] = bot_status
             return dict(chat)
 
@@ -177,7 +170,6 @@ class ChatState:
         chat_id: int,
         chat_type: str | None,
         title: str | None,
-        username: str | None = None,
     ) -> JSON:
         """Register or fetch a group/supergroup/channel chat (chat_type None: keep or guess)."""
         if chat_type is None:
@@ -196,8 +188,6 @@ class ChatState:
                 "type": chat_type,
                 "title": title or (chat or {}).get("title") or f"Test {chat_type}",
             }
-            if username:
-                chat["username"] = username
             self._chats[chat_id] = chat
         default_status = "administrator" if chat_type == "channel" else "member"
         self._bot_status.setdefault(chat_id, default_status)
@@ -279,17 +269,12 @@ class ChatState:
         return bool(reply and reply.get("from", {}).get("id") == self.bot_id)
 
     def _resolve_chat_id(self, raw: Any) -> int:
-        """A chat id from an int, numeric string or @username."""
+        """A chat id from an int or a numeric string."""
         if isinstance(raw, bool) or raw is None or raw == "":
             raise _bad("chat_id is empty")
         if isinstance(raw, int):
             return raw
         text = str(raw)
-        if text.startswith("@"):
-            for chat in self._chats.values():
-                if chat.get("username", "").lower() == text[1:].lower():
-                    return int(chat["id"])
-            raise _bad("chat not found")
         try:
             return int(text)
         except ValueError:
@@ -302,17 +287,8 @@ class ChatState:
             raise _bad("group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": self._migrated[chat_id]})
         chat = self._chats.get(chat_id)
         if chat is None:
-            if not self.strict_chats:
-                return self._lenient_chat(chat_id)
             raise _bad("chat not found")
         return chat
-
-    def _lenient_chat(self, chat_id: int) -> JSON:
-        """With strict_chats=False, invent a chat for an unknown id."""
-        if chat_id > 0:
-            return self._private_chat(self._user_dict(chat_id))
-        chat_type = "supergroup" if str(chat_id).startswith("-100") else "group"
-        return self._group_chat(chat_id, chat_type, None)
 
     def _chat_for_send(self, raw: Any) -> JSON:
         """A chat the bot may post into, or the Telegram error explaining why not."""
@@ -323,14 +299,10 @@ class ChatState:
             raise _forbidden("bot was blocked by the user")
         chat = self._chats.get(chat_id)
         if chat is None:
-            if chat_id in self._users and chat_id > 0 and self.strict_chats:
+            if chat_id in self._users and chat_id > 0:
                 raise _forbidden("bot can't initiate conversation with a user")
-            if not self.strict_chats:
-                return self._lenient_chat(chat_id)
             raise _bad("chat not found")
         if chat["type"] == "private":
-            if self._users.get(chat_id, {}).get("is_bot"):
-                raise _forbidden("bot can't send messages to bots")
             return chat
         status = self._bot_status.get(chat_id, "member")
         kind = (

@@ -20,19 +20,6 @@ from tests.helpers.fakeapi.protocol import (
 class Updates:
     """User text messages as updates, and getUpdates long polling with offset confirmation."""
 
-    def inject(self, update: JSON) -> JSON:
-        """Queue any hand-built update (update_id is assigned when missing)."""
-        update = dict(update)
-        kinds = [k for k in update if k != "update_id"]
-        if len(kinds) != 1:
-            raise ValueError(f"an update has exactly one payload field, got {kinds}")
-        if "update_id" in update:
-            with self._cond:
-                self._updates.append(update)
-                self._cond.notify_all()
-            return update
-        return self._enqueue(kinds[0], update[kinds[0]])
-
     def _compose(
         self,
         content: JSON,
@@ -140,12 +127,11 @@ class Updates:
         *,
         chat_id: int = DEFAULT_CHANNEL_ID,
         chat_title: str = "Test channel",
-        username: str | None = None,
         author_signature: str | None = None,
     ) -> JSON:
         """A channel_post update in a channel where the bot is an administrator."""
         with self._cond:
-            chat = self._group_chat(chat_id, "channel", chat_title, username)
+            chat = self._group_chat(chat_id, "channel", chat_title)
             message = self._base_message(chat, None)
             message["text"] = text
             found = auto_entities(text)

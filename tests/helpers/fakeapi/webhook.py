@@ -57,18 +57,6 @@ class Webhook:
             self._cond.notify_all()
         return True
 
-    def _api_getWebhookInfo(self, params: JSON) -> JSON:
-        """getWebhookInfo: url ('' when polling) and pending count."""
-        with self._lock:
-            info: JSON = {
-                "url": self._webhook["url"] if self._webhook else "",
-                "has_custom_certificate": False,
-                "pending_update_count": len(self._updates),
-            }
-            if self._webhook:
-                info["max_connections"] = self._webhook["max_connections"]
-            return info
-
     def _webhook_worker(self) -> None:
         """POST pending updates one at a time to the webhook URL; confirm on 2xx."""
         while True:
@@ -94,10 +82,7 @@ class Webhook:
     def _post_update(url: str, update: JSON, secret: str | None) -> int:
         """POST one update as JSON; 0 when the connection fails."""
         parts = urllib.parse.urlsplit(url)
-        conn_cls: type[http.client.HTTPConnection] = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=5)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
         headers = {"Content-Type": "application/json"}
         if secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
