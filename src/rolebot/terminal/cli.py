@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -15,9 +16,33 @@ from rolebot.config import resolve_db_path
 from rolebot.errors import ImportFormatError, RolebotError
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_LINE = 2000  # characters of one question from `ask -`; longer lines are skipped, not read whole
 db_option = click.option(
     "--db", "db", metavar="PATH", help="SQLite database (default: $ROLEBOT_DB, else the user data dir)."
 )
+
+
+class OutputError(RolebotError):
+    """Standard output cannot be written (a full disk, a closed terminal)."""
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail a second time (Python's BrokenPipe advice)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's buffer)
+        pass
+
+
+def echo_out(text: str) -> None:
+    """Print a line on stdout; a failed write becomes OutputError (a closed pipe stays BrokenPipeError)."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def edge(fn: F) -> F:
@@ -26,7 +51,17 @@ def edge(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            _flush_stdout()
+            return result
+        except BrokenPipeError:
+            # the reader left (`rolebot export | head`): nothing to say, as for any Unix filter
+            _silence_stdout()
+            sys.exit(1)
+        except OutputError as exc:
+            _silence_stdout()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         except ImportFormatError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
@@ -39,6 +74,41 @@ def edge(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a full disk shows as one line here rather than a traceback at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+
+def stdin_questions(stream: IO[bytes], limit: int = MAX_LINE) -> Iterator[str]:
+    """Yield stdin's lines as questions; a line over `limit` characters is skipped with a warning, unread.
+
+    Lines are read in bounded pieces, so one 10-million-character line costs neither memory nor time.
+    """
+    cap = limit * 4 + 2  # UTF-8 bytes of `limit` characters at most, plus the line end
+    number = 0
+    while chunk := stream.readline(cap):
+        number += 1
+        if not chunk.endswith(b"\n") and len(chunk) == cap:
+            size = len(chunk)
+            while not chunk.endswith(b"\n") and (chunk := stream.readline(1 << 16)):
+                size += len(chunk)
+            click.echo(f"warning: line {number}: {size:,} bytes, over the {limit:,}-character limit; skipped", err=True)
+            continue
+        try:
+            text = chunk.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise RolebotError(f"line {number} of stdin is not UTF-8 text: give questions as text") from None
+        if len(text) > limit:
+            click.echo(f"warning: line {number}: {len(text):,} characters, over the {limit:,} limit; skipped", err=True)
+            continue
+        yield text
 
 
 class ProgressBars:
@@ -88,22 +158,21 @@ def main() -> None:
 @db_option
 @edge
 def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
-    """Answer one question; '-' reads one question per line from stdin.
+    """Answer one question; '-' reads one question per line from stdin (lines over 2,000 characters skipped).
 
     Example: rolebot ask "营销和销售有什么区别" --json
     """
     from rolebot.conversation.service import render_plain
 
     service = _service(db)
-    lines = sys.stdin if question == "-" else [question]
-    for line in lines:
-        text = line.rstrip("\n")
+    lines: Iterable[str] = stdin_questions(sys.stdin.buffer) if question == "-" else [question]
+    for text in lines:
         # a maintainer trying entries out is not a user: only --log puts it among the review's questions
         answer = service.ask(text, chat_type="cli", record=log)
         if as_json:
-            click.echo(json.dumps(answer.result.to_json(), ensure_ascii=False))
+            echo_out(json.dumps(answer.result.to_json(), ensure_ascii=False))
         else:
-            click.echo(render_plain(answer.reply) + ("\n" if question == "-" else ""))
+            echo_out(render_plain(answer.reply) + ("\n" if question == "-" else ""))
 
 
 @main.command()
@@ -162,7 +231,7 @@ def export(db: str | None) -> None:
     from rolebot.kb.knowledge import export_records, open_store
 
     for line in export_records(open_store(resolve_db_path(db))):
-        click.echo(line)
+        echo_out(line)
 
 
 @main.command()
