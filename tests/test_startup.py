@@ -25,6 +25,7 @@ import pytest
 from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
 from rolebot.tg.logs import JsonFormatter, RedactingFormatter, Redactor
 from rolebot.tg.profile import profiles, sync_profile
+from tests.helpers.db import damage_pages
 from tests.helpers.fakeapi import FakeBotAPI
 
 TOKEN = "123456789:AAAA-secretpart"
@@ -84,11 +85,18 @@ def failures(seed_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "port-out-of-range": ([*hook, "--port", "70000"], {}),
             "unwritable-database": ([], {"ROLEBOT_DB": str(blocker / "rolebot.db")}),
             "malformed-token": ([], {"TELEGRAM_BOT_TOKEN": "AAAA-secretpart"}),
+            "damaged-database": ([], {}),
+            "deleted-database": ([], {}),
         }
         procs = {}
         for name, (args, extra) in cases.items():
             db = tmp / f"{name}.db"
             shutil.copy(seed_db, db)
+            if name == "damaged-database":
+                damage_pages(db)
+            if name == "deleted-database":  # the bot ran on it (its inbox is there), then the database went
+                (tmp / f"{name}.db.inbox").write_bytes(b"")
+                db.unlink()
             env = {**env_for(api.base_url, db), **extra}
             procs[name] = subprocess.Popen(
                 [*ROLEBOT, "run", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -109,6 +117,8 @@ EXPECTED = {
     "port-out-of-range": "not a port number",
     "unwritable-database": "cannot open database",
     "malformed-token": "does not look like a bot token",
+    "damaged-database": "is damaged (quick_check: ",
+    "deleted-database": "is missing, but deleted-database.db.inbox beside it shows a bot ran on it",
 }
 
 
@@ -221,9 +231,9 @@ def test_webhook_summary_json_logs_and_healthz(seed_db: Path, tmp_path: Path) ->
             assert api.webhook is not None and api.webhook["secret_token"] == "hook-secret-42"
             status, body = get(f"http://127.0.0.1:{health_port}/healthz")
             assert status == 200 and body["ok"] is True and body["database"] == "ok"
-            for part in db.parent.glob(db.name + "*"):
-                if not part.name.endswith(".heartbeat"):
-                    part.unlink()
+            # the database alone: the bot keeps writing its inbox and heartbeat beside it
+            for part in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                part.unlink(missing_ok=True)
             status, body = get(f"http://127.0.0.1:{health_port}/healthz")
             assert status == 503 and body["ok"] is False and "missing" in body["database"]
         finally:

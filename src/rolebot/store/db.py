@@ -15,6 +15,24 @@ from rolebot.errors import StoreError
 from rolebot.store.migrations import Migration
 
 
+def damage(path: Path) -> str | None:
+    """Return the first problem PRAGMA quick_check finds in a database file, or None when it is sound or absent."""
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    first = str(rows[0][0]) if rows else "no answer"
+    if first == "ok":
+        return None
+    return first.removeprefix("*** in database main ***").strip().splitlines()[0]
+
+
 class Connection:
     """A sqlite-utils database behind one lock, safe to share between the event loop and worker threads."""
 

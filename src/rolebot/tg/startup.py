@@ -23,6 +23,8 @@ from telegram.request import HTTPXRequest
 from rolebot.config import Settings
 from rolebot.errors import RolebotError, StoreError
 from rolebot.kb.knowledge import open_store
+from rolebot.store.db import damage
+from rolebot.store.inbox import inbox_path
 from rolebot.tg.app import build_application, webhook_options
 from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive
 from rolebot.tg.logs import setup_logging
@@ -112,6 +114,19 @@ def check_port(host: str, port: int, option: str) -> None:
 
 def open_knowledge(db_path: Path) -> KnowledgeSummary:
     """Open (creating or refreshing) the database once, so an unusable one fails before Telegram is asked."""
+    inbox = inbox_path(db_path)
+    if not db_path.exists() and inbox.exists():
+        # a fresh database would silently drop every taught phrasing, setting and vote; say so instead
+        raise StartupError(
+            f"database {db_path} is missing, but {inbox.name} beside it shows a bot ran on it: restore the database "
+            f"(or point --db / ROLEBOT_DB at where it is now); to start afresh, delete {inbox} as well"
+        )
+    if (problem := damage(db_path)) is not None:
+        # answering from damaged pages would give users the generic apology, question after question
+        raise StartupError(
+            f"database {db_path} is damaged (quick_check: {problem}): restore it from a backup, "
+            "or move it away to start with the shipped knowledge only"
+        )
     store = open_store(db_path)
     try:
         entries = store.counts()["entries"]
