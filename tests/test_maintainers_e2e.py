@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from rolebot.conversation.service import Service
+from rolebot.tg.maintainers import Maintainers, PendingImports
 from tests.helpers.bot import USER, buttons, sends
 
 MAINTAINER = USER + 1
@@ -91,8 +94,23 @@ async def test_non_maintainers_get_nothing(running: Any) -> None:
     assert all("会计" not in m["text"] and "回答率" not in m["text"] and "导入" not in m["text"] for m in msgs)
 
 
-async def test_valid_document_import_with_confirmation(running: Any) -> None:
+def import_folders(app: Any, root: Path) -> Path:
+    """Point the bot's dry runs at `root` (a test's own folder) and return it."""
+    found = {
+        h.callback.__self__
+        for handlers in app.handlers.values()
+        for h in handlers
+        if isinstance(getattr(h.callback, "__self__", None), Maintainers)
+    }
+    [maintainers] = found
+    maintainers.pending.root = root
+    return root
+
+
+async def test_valid_document_import_with_confirmation(running: Any, tmp_path: Path) -> None:
     api, app = running
+    root = import_folders(app, tmp_path / "tmp")
+    root.mkdir()
     service: Service = app.bot_data["rolebot"].service
     question = "渠道经理和大客户经理分别负责什么"
     record = {
@@ -111,10 +129,12 @@ async def test_valid_document_import_with_confirmation(running: Any) -> None:
     assert "已导入" in msgs[1]["text"]
     result = service.ask(question, record=False).result
     assert result.answered and result.topic == "channel-vs-key-account"
+    assert list(root.iterdir()) == [], "the import's temporary folder is removed"
 
 
-async def test_invalid_document_shows_lines_and_writes_nothing(running: Any) -> None:
+async def test_invalid_document_shows_lines_and_writes_nothing(running: Any, tmp_path: Path) -> None:
     api, app = running
+    root = import_folders(app, tmp_path)
     service: Service = app.bot_data["rolebot"].service
     before = service.store.counts()
     body = '{"topic": "a", "question": "q1", "answer": "x"}\n{bad json\n{"topic": "b", "answer": "y"}\n'
@@ -122,3 +142,28 @@ async def test_invalid_document_shows_lines_and_writes_nothing(running: Any) -> 
     [msg] = await sends(api)
     assert "bad.jsonl:2" in msg["text"] and "bad.jsonl:3: question" in msg["text"]
     assert not buttons(msg) and service.store.counts() == before
+    assert not list(root.glob("rolebot-import-*")), "a refused file leaves no folder"
+
+
+def test_dry_runs_expire_are_bounded_and_stale_folders_go(tmp_path: Path) -> None:
+    now = [10_000.0]
+    stale = tmp_path / "rolebot-import-old"
+    stale.mkdir()
+    (stale / "x.jsonl").write_text("{}")
+    fresh = tmp_path / "rolebot-import-other-bot"
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    pending = PendingImports(tmp_path, ttl=900, limit=3, clock=lambda: now[0])
+    assert not stale.exists() and fresh.exists(), "only folders older than the time to live are someone's leftovers"
+
+    def dry_run() -> tuple[str, Path]:
+        folder = pending.folder()
+        (folder / "f.jsonl").write_text("{}")
+        return pending.add(folder, folder / "f.jsonl"), folder
+
+    first, first_folder = dry_run()
+    now[0] += 901
+    assert pending.take(first) is None and not first_folder.exists(), "15 minutes later the press is too late"
+    runs = [dry_run() for _ in range(5)]
+    assert [pending.take(t) is not None for t, _ in runs] == [False, False, True, True, True]
+    assert [f.exists() for _, f in runs] == [False, False, True, True, True]

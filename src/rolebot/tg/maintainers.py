@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
+import shutil
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import Message, Update
@@ -18,8 +23,10 @@ from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
 from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
 
+log = logging.getLogger("rolebot")
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
 MAX_DOCUMENT = 20 * 1024 * 1024
+FOLDER_PREFIX = "rolebot-import-"
 
 
 def short_key(text: str) -> str:
@@ -36,13 +43,88 @@ def fits(action: AddPhrasing) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class PendingImport:
+    """A dry-run file waiting for its 确认导入 press."""
+
+    folder: Path
+    path: Path
+    since: float
+
+
+class PendingImports:
+    """Dry runs waiting for confirmation: at most `limit`, each for `ttl` seconds, their folders removed after."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        ttl: float = 15 * 60,
+        limit: int = 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root or Path(tempfile.gettempdir())
+        self.ttl, self.limit, self.clock = ttl, limit, clock
+        self.waiting: dict[str, PendingImport] = {}
+        self.clean_stale()
+
+    def folder(self) -> Path:
+        """Make a private folder for one document."""
+        return Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=self.root))
+
+    def add(self, folder: Path, path: Path) -> str:
+        """Keep a dry run for confirmation and return its token; the oldest go when there are too many."""
+        self.expire()
+        while len(self.waiting) >= self.limit:
+            self.discard(next(iter(self.waiting)))
+        token = secrets.token_hex(6)
+        self.waiting[token] = PendingImport(folder, path, self.clock())
+        return token
+
+    def take(self, token: str) -> PendingImport | None:
+        """Return and forget a dry run that has not expired (its folder is the caller's to remove)."""
+        self.expire()
+        return self.waiting.pop(token, None)
+
+    def discard(self, token: str) -> None:
+        """Forget a dry run and remove its folder."""
+        pending = self.waiting.pop(token, None)
+        if pending is not None:
+            remove(pending.folder)
+
+    def expire(self) -> None:
+        """Forget dry runs older than the time to live."""
+        cutoff = self.clock() - self.ttl
+        for token in [t for t, p in self.waiting.items() if p.since < cutoff]:
+            self.discard(token)
+
+    def clean_stale(self) -> None:
+        """Remove import folders an earlier run left behind (a crash); younger ones may be another bot's."""
+        cutoff = self.clock() - self.ttl
+        for folder in self.root.glob(FOLDER_PREFIX + "*"):
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    remove(folder)
+            except OSError:
+                continue
+
+
+def remove(folder: Path) -> None:
+    """Remove a temporary import folder; failing to is worth a log line, not an error."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("temporary import folder %s not removed: %s", folder, exc)
+
+
 class Maintainers:
     """What ROLEBOT_MAINTAINERS can do in a private chat; everyone else sees nothing of it."""
 
     def __init__(self, shared: BotServices) -> None:
         self.shared = shared
         self.send = shared.sender
-        self.pending: dict[str, Path] = {}
+        self.pending = PendingImports()
 
     def handlers(self) -> list[Handler]:
         """Return the maintainers' handlers; they go first, as anyone else falls through them."""
@@ -122,22 +204,26 @@ class Maintainers:
         if suffix not in IMPORTABLE or (doc.file_size or 0) > MAX_DOCUMENT:
             await self.send.say(message, "只能导入 .jsonl、.yaml 或 .csv 文件（20 MB 以内）。")
             return
-        file = await context.bot.get_file(doc.file_id)
-        folder = Path(tempfile.mkdtemp(prefix="rolebot-import-"))
+        folder = self.pending.folder()
         path = folder / Path(doc.file_name or f"import{suffix}").name
-        await file.download_to_drive(path)
         try:
+            file = await context.bot.get_file(doc.file_id)
+            await file.download_to_drive(path)
             plan = await self.shared.write(lambda: self.shared.svc.import_file(path, True))
         except ImportFormatError as exc:
+            remove(folder)
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
             await self.send.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
             return
         except RolebotError as exc:
+            remove(folder)
             await self.send.say(message, f"没有导入：{exc}")
             return
-        token = secrets.token_hex(6)
-        self.pending[token] = path
+        except BaseException:
+            remove(folder)  # only a dry run that can be confirmed keeps its file
+            raise
+        token = self.pending.add(folder, path)
         warn = "\n" + "\n".join(w.replace(str(folder) + "/", "") for w in plan.warnings[:5]) if plan.warnings else ""
         button = [[Button("确认导入", encode(ConfirmImport(token)))]]
         changes = "\n" + "\n".join(plan.describe(limit=10)) if plan.added or plan.updated else ""
@@ -155,17 +241,19 @@ class Maintainers:
         if not self.allowed(update):
             await self.send.alert(query, "只有维护者可以这样做。")
             return
-        path = self.pending.pop(token, None)
-        if path is None or not path.exists():
+        pending = self.pending.take(token)
+        if pending is None or not pending.path.exists():
             await self.send.alert(query, "这个导入已经过期，请重新发送文件。")
             return
         try:
             plan = await self.shared.write(
-                lambda: self.shared.svc.import_file(path, False, f"telegram:{query.from_user.id}")
+                lambda: self.shared.svc.import_file(pending.path, False, f"telegram:{query.from_user.id}")
             )
         except RolebotError as exc:
             await self.send.alert(query, f"导入失败：{str(exc)[:150]}")
             return
+        finally:
+            remove(pending.folder)
         await self.send.ack(query, "已导入")
         if isinstance(query.message, Message):
             await self.send.say(query.message, f"已导入：{plan.summary()}")
