@@ -217,6 +217,15 @@ async def test_settings_admin_only_and_persisted(running: Any) -> None:
     assert service.store.group_settings(GROUP)["mode"] == "auto"
 
 
+async def test_settings_for_an_anonymous_admin(running: Any) -> None:
+    """An admin posting as the group (from: GroupAnonymousBot, sender_chat: the group) gets the panel."""
+    api, _ = running
+    api.user_message("/settings", chat_id=GROUP, chat_type="supergroup", chat_title="Team", as_group=True)
+    [panel] = await sends(api)
+    assert "隐私模式" in panel["text"] and buttons(panel)
+    assert not api.calls_to("getChatMember"), "no member lookup of GroupAnonymousBot"
+
+
 async def test_migration_carries_settings(running: Any) -> None:
     api, app = running
     service: Service = app.bot_data["rolebot"].service

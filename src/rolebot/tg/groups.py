@@ -18,11 +18,18 @@ from rolebot.tg.context import FRESH, GROUPS, BotServices, Handler
 log = logging.getLogger("rolebot")
 
 SETTINGS_IN_GROUPS = "设置是给群用的：把我加进群后，由群管理员在群里发 /settings。"
+ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: the `from` of what an admin posts as the group
 ADMINS_ONLY = "抱歉，只有群管理员可以修改我的设置。"
 HELLO = (
     "大家好，我是 rolebot。我默认保持安静，只在被点名时回答："
     "用 /ask 问题，或回复我的消息。管理员可以用 /settings 调整。"
 )
+
+
+def posted_as_the_group(message: Message) -> bool:
+    """Say whether an anonymous admin sent this: only admins may post as the group itself."""
+    sender_chat = message.sender_chat
+    return sender_chat is not None and sender_chat.id == message.chat_id
 
 
 class Groups:
@@ -91,7 +98,7 @@ class Groups:
         if message.chat.type == ChatType.PRIVATE:
             await self.send.send(message, Reply(SETTINGS_IN_GROUPS, SETTINGS_IN_GROUPS))
             return
-        if not await self.is_admin(message.chat_id, user.id, context):
+        if not posted_as_the_group(message) and not await self.is_admin(message.chat_id, user.id, context):
             await self.send.send(message, Reply(ADMINS_ONLY, ADMINS_ONLY), quote=True)
             return
         settings = await asyncio.to_thread(self.shared.svc.group_settings, message.chat_id)

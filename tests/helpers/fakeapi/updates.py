@@ -16,6 +16,9 @@ from tests.helpers.fakeapi.protocol import (
     _deep_copy,
 )
 
+# the user Telegram puts in `from` when an admin posts anonymously, as the group
+ANONYMOUS_ADMIN: JSON = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
 
 class Updates:
     """User text messages as updates, and getUpdates long polling with offset confirmation."""
@@ -35,6 +38,7 @@ class Updates:
         reply_to: JSON | None,
         date: int | None,
         kind: str = "message",
+        as_group: bool = False,
     ) -> JSON:
         """Build, store and enqueue a user message of any content."""
         with self._cond:
@@ -50,6 +54,9 @@ class Updates:
                 chat = self._group_chat(chat_id if chat_id is not None else default[chat_type], chat_type, chat_title)
                 self._chat_users.setdefault(chat["id"], set()).add(user_id)
             message = self._base_message(chat, user, date=date)
+            if as_group:  # an anonymous admin: Telegram shows the group as the sender
+                message["from"] = dict(ANONYMOUS_ADMIN)
+                message["sender_chat"] = dict(chat)
             if reply_to is not None:
                 reply_to = reply_to.get("message", reply_to)
                 key = (reply_to["chat"]["id"], reply_to["message_id"])
@@ -77,8 +84,9 @@ class Updates:
         chat_type: str = "private",
         chat_title: str | None = None,
         date: int | None = None,
+        as_group: bool = False,
     ) -> JSON:
-        """A text message from a user; /commands, @mentions, URLs and #tags get entities."""
+        """A text message from a user (as_group: an anonymous admin's); /commands, @mentions, URLs and #tags get entities."""
         content: JSON = {"text": text}
         found = auto_entities(text) if entities is None else entities
         if found:
@@ -95,6 +103,7 @@ class Updates:
             chat_title=chat_title,
             reply_to=reply_to,
             date=date,
+            as_group=as_group,
         )
 
     def edited_message(
