@@ -67,7 +67,7 @@ class Service:
         self._refs: dict[str, str] = {}  # digest → entry id, for ids too long for a button (entry_ref)
         self.vocab = vocab or vocabulary()
         self.engine = Engine(store, self.vocab)
-        self.salt = salt or (store.get_meta("salt") or self._new_salt())
+        self._salt = salt  # read (or made) at the first vote, so a read-only `rolebot ask` writes nothing
         self.contexts = Contexts()
 
     @classmethod
@@ -80,6 +80,13 @@ class Service:
     def close(self) -> None:
         """Close the store (pending counters are written first)."""
         self.store.close()
+
+    @property
+    def salt(self) -> str:
+        """Return the salt of user hashes, made and kept the first time one is needed."""
+        if not self._salt:
+            self._salt = self.store.get_meta("salt") or self._new_salt()
+        return self._salt
 
     def _new_salt(self) -> str:
         """Make and keep a random salt, so user hashes cannot be recomputed from user ids alone."""

@@ -330,8 +330,9 @@ def _reindex_all(store: Store, vocab: Vocabulary) -> None:
         store.replace_phrasings(kind, [(r.id, phrasings_of(r, vocab)) for r in recs if r.kind == kind])
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating if needed) a database and bring the shipped knowledge up to date."""
-    store = Store(path)
-    refresh_shipped(store)
+def open_store(path: Path, read_only: bool = False) -> Store:
+    """Open (creating if needed) a database and bring the shipped knowledge up to date; read-only: as it is."""
+    store = Store(path, read_only=read_only)
+    if not read_only:  # a read-only database is served as it is; the next writable open refreshes it
+        refresh_shipped(store)
     return store

@@ -1,7 +1,8 @@
-"""One SQLite connection: opening it (WAL), applying migrations, its lock, transactions and key/value meta."""
+"""One SQLite connection: opening it (WAL, or read-only), applying migrations, its lock, transactions and key/value meta."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -33,12 +34,50 @@ def damage(path: Path) -> str | None:
     return first.removeprefix("*** in database main ***").strip().splitlines()[0]
 
 
+def cannot_write(path: Path) -> bool:
+    """Return True when a database exists but this user cannot write it or its folder (a read-only file or mount)."""
+    # WAL needs to create <db>-wal and <db>-shm beside the file, so a read-only folder is as bad as a read-only file
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def connect_read_only(path: Path, timeout: float = 10) -> sqlite3.Connection:
+    """Open a database for reading only, creating nothing beside it; StoreError when it cannot be read that way."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    # mode=ro fails on a WAL database whose -shm is missing and cannot be created (a read-only folder).
+    # A connection to a WAL database keeps the -shm while it is open (the last one to close removes it and
+    # the -wal), so no -shm means no one has the database open; with no -wal (or an empty one) too, every
+    # commit is in the main file and it can be read as immutable: no locks, no -shm. Immutable ignores the
+    # -wal, so when one holds content (a crash's leftover) it would hide commits: refuse rather than answer
+    # from stale data. A writer starting during our read can at worst make the read fail; we never write.
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        raise StoreError(
+            f"cannot read {path} read-only: its write-ahead log {wal.name} needs a writable folder "
+            "(open it once with write access, or copy the database with its -wal elsewhere)"
+        )
+    conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout, check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn
+
+
 class Connection:
     """A sqlite-utils database behind one lock, safe to share between the event loop and worker threads."""
 
-    def __init__(self, path: Path | str, migrations: list[tuple[str, Migration]]) -> None:
+    def __init__(self, path: Path | str, migrations: list[tuple[str, Migration]], read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.lock = threading.RLock()
         try:
+            if read_only:
+                self.db = sqlite_utils.Database(connect_read_only(self.path))
+                self._check_migrated(migrations)
+                return
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
@@ -49,7 +88,6 @@ class Connection:
             self._migrate(migrations)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
-        self.lock = threading.RLock()
 
     def _migrate(self, migrations: list[tuple[str, Migration]]) -> None:
         """Apply migrations not yet recorded."""
@@ -62,6 +100,17 @@ class Connection:
                 with self.db.conn:
                     fn(self.db)
                     self.table("_migrations").insert({"name": name, "applied_at": time.time()})
+
+    def _check_migrated(self, migrations: list[tuple[str, Migration]]) -> None:
+        """Refuse a read-only database whose schema is older than this version's (it cannot be migrated)."""
+        done_table = self.db.table("_migrations")
+        done = {r["name"] for r in done_table.rows} if done_table.exists() else set()
+        missing = [name for name, _ in migrations if name not in done]
+        if missing:
+            raise StoreError(
+                f"database {self.path} is read-only and {len(missing)} schema upgrade(s) behind: "
+                "open it once with write access"
+            )
 
     def table(self, name: str) -> Table:
         """Return a table (typed for mypy)."""

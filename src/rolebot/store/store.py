@@ -20,10 +20,10 @@ log = logging.getLogger("rolebot")
 class Store:
     """One SQLite database and its parts; safe to share between the event loop and worker threads."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
         # MIGRATIONS is read here, at open time, so a test can append a probe migration to this module's list
-        self.conn = Connection(path, MIGRATIONS)
-        self.path, self.db, self.lock = self.conn.path, self.conn.db, self.conn.lock
+        self.conn = Connection(path, MIGRATIONS, read_only=read_only)
+        self.path, self.db, self.lock, self.read_only = self.conn.path, self.conn.db, self.conn.lock, read_only
         self.index = Index(self.conn)
         self.knowledge = Knowledge(self.conn, self.index)
         self.activity = Activity(self.conn)

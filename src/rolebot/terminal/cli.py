@@ -145,6 +145,15 @@ def _service(db: str | None) -> Any:
     return Service(open_store(resolve_db_path(db)))
 
 
+def _reading(db: str | None) -> Any:
+    """Open the store for a command that only reads: read-only when this user cannot write the database or its folder."""
+    from rolebot.kb.knowledge import open_store
+    from rolebot.store.db import cannot_write
+
+    path = resolve_db_path(db)
+    return open_store(path, read_only=cannot_write(path))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rolebot")
 def main() -> None:
@@ -162,9 +171,12 @@ def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
 
     Example: rolebot ask "营销和销售有什么区别" --json
     """
-    from rolebot.conversation.service import render_plain
+    from rolebot.conversation.service import Service, render_plain
 
-    service = _service(db)
+    service = Service(_reading(db))
+    if log and service.store.read_only:
+        click.echo("warning: the database is read-only: questions are answered but not counted", err=True)
+        log = False
     lines: Iterable[str] = stdin_questions(sys.stdin.buffer) if question == "-" else [question]
     for text in lines:
         # a maintainer trying entries out is not a user: only --log puts it among the review's questions
@@ -228,9 +240,9 @@ def export(db: str | None) -> None:
 
     Example: rolebot export > backup.jsonl
     """
-    from rolebot.kb.knowledge import export_records, open_store
+    from rolebot.kb.knowledge import export_records
 
-    for line in export_records(open_store(resolve_db_path(db))):
+    for line in export_records(_reading(db)):
         echo_out(line)
 
 
@@ -244,10 +256,9 @@ def review(as_json: bool, since: float | None, db: str | None) -> None:
 
     Example: rolebot review --since 7
     """
-    from rolebot.kb.knowledge import open_store
     from rolebot.kb.review import build_review, build_stats, format_review, format_trend
 
-    store = open_store(resolve_db_path(db))
+    store = _reading(db)
     data = build_review(store, since_days=since)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

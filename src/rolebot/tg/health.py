@@ -16,6 +16,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from rolebot.errors import StoreError
+from rolebot.store.db import connect_read_only
+
 log = logging.getLogger("rolebot.health")
 
 MAX_AGE = 150.0  # seconds without a successful Bot API call before the bot counts as unhealthy
@@ -102,13 +105,15 @@ def check_database(db_path: Path) -> str | None:
     if not db_path.is_file():
         return f"{db_path} is missing"
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=2)
+        conn = connect_read_only(db_path, timeout=2)
         try:
             conn.execute("SELECT count(*) FROM meta").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         return f"{db_path}: {exc}"
+    except StoreError as exc:
+        return str(exc)
     return None
 
 
