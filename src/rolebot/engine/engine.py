@@ -12,9 +12,11 @@ from rapidfuzz import fuzz
 from rolebot.engine.features import Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
+from rolebot.language.normalize import exact_keys, normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.index import ExactHit
 from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Source
 from rolebot.store.store import Candidate, Store
 
@@ -93,6 +95,19 @@ class Weights:
 class _Scored:
     candidate: Candidate
     score: float
+
+
+def _sole_owner(hits: list[ExactHit]) -> str | None:
+    """Return the entry that owns a wording: its own question beats another's alternate; a tie is no owner."""
+    if not hits:
+        return None
+    rank: dict[str, bool] = {}
+    for h in hits:
+        rank[h.ref] = rank.get(h.ref, False) or h.main
+    top = max(rank.values())
+    owners = [ref for ref, main in rank.items() if main == top]
+    # true duplicates (two entries asked the same way): scoring and the choice between them decide
+    return owners[0] if len(owners) == 1 else None
 
 
 class Engine:
@@ -373,8 +388,25 @@ class Engine:
             hit = self._profiles[topic] = build_profile(topic, phrasings, answers, self.model.space, self.vocab)
         return hit
 
+    def exact_entry(self, text: str, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Return the one entry asked for word for word (up to width, case, script, then punctuation), or None."""
+        key, bare = exact_keys(text)
+        if not bare:
+            return None
+        hits = [h for h in self.store.exact_phrasings(key, bare) if h.text not in exclude]
+        # punctuation kept first: 杠铃怎么保养 and 杠铃怎么保养？ may be two entries' questions
+        stage = [h for h in hits if h.punctuated] or hits
+        return _sole_owner(stage)
+
     def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
         """Answer one question (`exclude` hides phrasings by text, for cross-validation)."""
+        self._check_fresh()
+        entry_id = self.exact_entry(text, exclude)
+        if entry_id is not None and (entry := self._entry(entry_id)) is not None:
+            norm = normalize(text, self.vocab)
+            owner: list[Choice] = [{"topic": entry["topic"], "score": 100, "entry_id": entry_id}]
+            result = Result(False, "decline", norm.reader, candidates=owner, normalized=norm.text)
+            return self._answer(result, _Scored(Candidate("faq", entry_id, entry["topic"], text, (), 0.0), 100.0))
         query = understand(text, self.vocab)
         if not query.content:
             return Result(False, "empty", query.reader, normalized=query.norm.text)

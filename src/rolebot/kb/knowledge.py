@@ -13,8 +13,9 @@ from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, load_records
 from rolebot.language import segment
-from rolebot.language.normalize import normalize
+from rolebot.language.normalize import exact_keys, normalize
 from rolebot.language.vocabulary import Vocabulary, vocabulary
+from rolebot.store.index import Phrasing
 from rolebot.store.schema import RecordData, faq_fields, passage_fields
 from rolebot.store.store import Store
 from rolebot.store.worker import is_busy
@@ -73,16 +74,28 @@ def tokens_for(text: str, vocab: Vocabulary) -> str:
     return " ".join(segment.words(normalize(text, vocab).text))
 
 
-def phrasings_of(rec: Record, vocab: Vocabulary) -> list[tuple[str, str]]:
-    """Return (text, tokens) for every way a record can be found."""
-    if rec.kind == "faq":
-        texts = [rec.data["question"], *rec.data["alternates"]]
-    else:
-        texts = [f"{rec.data['title'] or ''} {rec.data['text']}".strip()]
-    seen: dict[str, str] = {}
-    for t in texts:
-        seen.setdefault(t, tokens_for(t, vocab))
-    return list(seen.items())
+def phrasings_of(rec: Record, vocab: Vocabulary) -> list[Phrasing]:
+    """Return every way a record can be found: words for the index, and for an entry, exact-lookup keys."""
+    if rec.kind != "faq":
+        return [
+            Phrasing(text, tokens_for(text, vocab))
+            for text in [f"{rec.data['title'] or ''} {rec.data['text']}".strip()]
+        ]
+    question = rec.data["question"]
+    out: dict[str, Phrasing] = {}
+    for t in [question, *rec.data["alternates"]]:
+        if t not in out:
+            out[t] = Phrasing(t, tokens_for(t, vocab), *exact_keys(t), main=t == question)
+    return list(out.values())
+
+
+def fill_exact_keys(store: Store) -> int:
+    """Give exact-lookup keys to FAQ phrasings stored before keys existed (migration 6); return how many."""
+    rows = store.unkeyed_phrasings()
+    if rows:
+        with store.atomic():
+            store.set_exact_keys([(pid, *exact_keys(text), main) for pid, text, main in rows])
+    return len(rows)
 
 
 def plan_import(store: Store, records: list[Record]) -> ImportPlan:
@@ -334,5 +347,6 @@ def open_store(path: Path, read_only: bool = False) -> Store:
     """Open (creating if needed) a database and bring the shipped knowledge up to date; read-only: as it is."""
     store = Store(path, read_only=read_only)
     if not read_only:  # a read-only database is served as it is; the next writable open refreshes it
+        fill_exact_keys(store)
         refresh_shipped(store)
     return store

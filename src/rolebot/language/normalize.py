@@ -12,7 +12,7 @@ from rolebot.language.script import TRADITIONAL, Reader, detect_script, reader_o
 from rolebot.language.typos import fix_homophones, read_pinyin
 from rolebot.language.vocabulary import Vocabulary
 
-__all__ = ["Normalized", "clean", "detect_script", "normalize", "to_traditional"]
+__all__ = ["Normalized", "clean", "detect_script", "exact_keys", "normalize", "to_traditional"]
 
 _T2S = opencc.OpenCC("t2s")
 # Characters a chat client may carry that mean nothing: zero-width, direction marks, BOM, variation selectors.
@@ -52,6 +52,13 @@ def clean(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
     return _SPACES.sub(" ", text).strip()
+
+
+def exact_keys(text: str) -> tuple[str, str]:
+    """Return the keys a phrasing is looked up by word for word: punctuation kept, and punctuation and spaces dropped."""
+    # only width, case and script: aliases and typo fixes depend on the vocabulary, and would go stale in the store
+    key = str(_T2S.convert(clean(text)))
+    return key, "".join(ch for ch in key if unicodedata.category(ch)[0] not in "PZ")
 
 
 def normalize(text: str, vocab: Vocabulary) -> Normalized:

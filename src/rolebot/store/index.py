@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rolebot.store.db import Connection
 
@@ -22,6 +23,25 @@ class Candidate:
     rank: float
 
 
+class Phrasing(NamedTuple):
+    """One way of asking for a record, as the index stores it."""
+
+    text: str
+    tokens: str  # jieba words joined by spaces, for FTS5
+    key: str | None = None  # exact-lookup key, punctuation kept (FAQ phrasings; see language.normalize.exact_keys)
+    bare: str | None = None  # the key without punctuation and spaces
+    main: bool = False  # the entry's own question, which wins an exact lookup over another entry's alternate
+
+
+class ExactHit(NamedTuple):
+    """An FAQ phrasing whose stored key equals a question's."""
+
+    ref: str
+    text: str
+    main: bool
+    punctuated: bool  # the key with punctuation matched, not only the stripped one
+
+
 class Index:
     """Phrasings of entries and passages, searched by BM25."""
 
@@ -30,8 +50,8 @@ class Index:
         self.lock = conn.lock
         self.table = conn.table
 
-    def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[tuple[str, str]]]]) -> None:
-        """Replace the (text, tokens) phrasings of each ref; call inside `atomic()`."""
+    def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[Phrasing]]]) -> None:
+        """Replace the phrasings of each ref; call inside `atomic()`."""
         refs = [ref for ref, _ in phrasings]
         delta: Counter[str] = Counter()
         for start in range(0, len(refs), 500):
@@ -43,16 +63,24 @@ class Index:
             self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
         self.table("phrasings").insert_all(
             (
-                {"kind": kind, "ref": ref, "text": text, "tokens": tokens}
+                {
+                    "kind": kind,
+                    "ref": ref,
+                    "text": p.text,
+                    "tokens": p.tokens,
+                    "key": p.key,
+                    "bare": p.bare,
+                    "main": p.main,
+                }
                 for ref, items in phrasings
-                for text, tokens in items
+                for p in items
             ),
             batch_size=1000,
         )
         if kind == "faq":
             for _, items in phrasings:
-                for _, tokens in items:
-                    delta.update(set(tokens.split()))
+                for p in items:
+                    delta.update(set(p.tokens.split()))
             self._count_terms(delta)
 
     def drop(self, kind: str, refs: Iterable[str]) -> None:
@@ -98,6 +126,30 @@ class Index:
         with self.lock:
             rows = self.db.execute(sql, [match, limit]).fetchall()
         return [Candidate(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
+
+    def exact_phrasings(self, key: str, bare: str) -> list[ExactHit]:
+        """Return the FAQ phrasings stored under either exact-lookup key of a question."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT ref, text, main, key = ? FROM phrasings WHERE kind = 'faq' AND (key = ? OR bare = ?)",
+                [key, key, bare],
+            ).fetchall()
+        return [ExactHit(str(r[0]), str(r[1]), bool(r[2]), bool(r[3])) for r in rows]
+
+    def unkeyed_phrasings(self) -> list[tuple[int, str, bool]]:
+        """Return (id, text, is the entry's own question) of FAQ phrasings stored without exact-lookup keys."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT p.id, p.text, p.text = e.question FROM phrasings p JOIN entries e ON e.id = p.ref "
+                "WHERE p.key IS NULL AND p.kind = 'faq'"
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+    def set_exact_keys(self, rows: list[tuple[int, str, str, bool]]) -> None:
+        """Store (id, key, bare, main) for phrasings; call inside `atomic()`."""
+        self.db.conn.executemany(
+            "UPDATE phrasings SET key = ?, bare = ?, main = ? WHERE id = ?", [(k, b, m, i) for i, k, b, m in rows]
+        )
 
     def doc_freq(self, terms: list[str]) -> dict[str, int]:
         """Return in how many FAQ phrasings each term occurs (absent: none)."""

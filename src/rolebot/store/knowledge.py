@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from rolebot.store.db import Connection
-from rolebot.store.index import Index
+from rolebot.store.index import Index, Phrasing
 from rolebot.store.schema import (
     FAQ_KEYS,
     PASSAGE_KEYS,
@@ -57,7 +57,7 @@ class Knowledge:
             return {r[0] for r in self.db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
 
     def write(
-        self, kind: str, rows: list[tuple[str, RecordData, str]], phrasings: list[tuple[str, list[tuple[str, str]]]]
+        self, kind: str, rows: list[tuple[str, RecordData, str]], phrasings: list[tuple[str, list[Phrasing]]]
     ) -> None:
         """Upsert (id, data, origin) rows and replace their phrasings; call inside `atomic()`."""
         table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)

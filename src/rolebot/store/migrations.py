@@ -101,3 +101,18 @@ def m004_daily(db: sqlite_utils.Database) -> None:
 def m005_drop_fts_vocab(db: sqlite_utils.Database) -> None:
     """Drop the fts5vocab view of migration 1: word counts now come from the terms table."""
     db.execute("DROP TABLE IF EXISTS phrasings_vocab")
+
+
+@migration
+def m006_exact_keys(db: sqlite_utils.Database) -> None:
+    """Add exact-lookup keys to FAQ phrasings (punctuation kept, and stripped) and mark an entry's own question.
+
+    The keys come from the language layer's normaliser, which the store may not import: rows stored before
+    this migration get them when the store is opened for use (kb.knowledge.fill_exact_keys); NULL means not yet.
+    """
+    phrasings = db.table("phrasings")
+    phrasings.add_column("key", str)
+    phrasings.add_column("bare", str)
+    phrasings.add_column("main", int, not_null_default=0)
+    db.execute("CREATE INDEX idx_phrasings_key ON phrasings (key)")
+    db.execute("CREATE INDEX idx_phrasings_bare ON phrasings (bare)")

@@ -53,6 +53,9 @@ class Store:
         self.phrasing_count = self.index.phrasing_count
         self.topic_phrasings = self.index.topic_phrasings
         self.shared_phrasings = self.index.shared_phrasings
+        self.exact_phrasings = self.index.exact_phrasings
+        self.unkeyed_phrasings = self.index.unkeyed_phrasings
+        self.set_exact_keys = self.index.set_exact_keys
         self.record_unanswered = self.activity.record_unanswered
         self.unanswered = self.activity.unanswered
         self.forget_unanswered = self.activity.forget_unanswered
