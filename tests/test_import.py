@@ -705,3 +705,16 @@ def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -
     time.sleep(1.1)  # the engine looks for other writers once a second
     result = service.ask(question, record=False).result
     assert result.answered and result.topic == "channel-vs-key-account"
+
+
+def test_shared_phrasings_are_warned_in_a_large_import(cli, db_path: Path, tmp_path: Path) -> None:
+    # above the 2,000 records where the per-question overlap check stops: the shared-key GROUP BY still warns
+    many = [faq(i, alternates=[]) for i in range(2100)]
+    many[5]["alternates"] = ["仓储主管怎么保养叉车？"]
+    many[2050]["alternates"] = ["倉儲主管怎麼保養叉車"]  # the same up to punctuation and script
+    path = write_jsonl(tmp_path / "many.jsonl", many)
+    for args in (["--dry-run"], []):
+        res = cli("import", str(path), *args, "--db", str(db_path))
+        assert res.exit_code == 0, res.stderr
+        [shared] = [line for line in res.stderr.splitlines() if "several entries" in line]
+        assert shared.startswith(f"warning: {path}:2051: alternates:") and shared.endswith("imp-2050, imp-5"), shared

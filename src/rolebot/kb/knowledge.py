@@ -193,7 +193,8 @@ def shared_phrasing_warnings(store: Store, changed: list[Record], limit: int = 2
     for text, ids in store.shared_phrasings(list(where), limit):
         rec = where.get(next((i for i in ids if i in where), ""))
         place = f"{rec.file}:{rec.line}: " if rec else ""
-        out.append(f"{place}alternates: {text!r} is a phrasing of several entries: {', '.join(ids)}")
+        named = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        out.append(f"{place}alternates: {text!r} is a phrasing of several entries: {named}")
     return out
 
 

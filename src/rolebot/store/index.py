@@ -162,18 +162,19 @@ class Index:
         return {r[0]: r[1] for r in rows}
 
     def shared_phrasings(self, refs: list[str], limit: int = 20) -> list[tuple[str, list[str]]]:
-        """Return (a wording, entry ids) for FAQ phrasings of these entries that other entries share word for word."""
+        """Return (a wording, entry ids) for FAQ phrasings of these entries that other entries share up to punctuation."""
         if not refs:
             return []
+        # one GROUP BY over the stored exact-lookup keys (indexed), whatever the size of the import
         with self.lock:
             rows = self.db.execute(
                 """
                 WITH mine AS (
-                    SELECT DISTINCT tokens FROM phrasings
-                    WHERE kind = 'faq' AND ref IN (SELECT value FROM json_each(?))
+                    SELECT DISTINCT bare FROM phrasings
+                    WHERE kind = 'faq' AND bare != '' AND ref IN (SELECT value FROM json_each(?))
                 )
-                SELECT min(p.text), group_concat(DISTINCT p.ref) FROM phrasings p JOIN mine USING (tokens)
-                WHERE p.kind = 'faq' GROUP BY p.tokens HAVING count(DISTINCT p.ref) > 1 LIMIT ?
+                SELECT min(p.text), group_concat(DISTINCT p.ref) FROM phrasings p JOIN mine USING (bare)
+                WHERE p.kind = 'faq' GROUP BY p.bare HAVING count(DISTINCT p.ref) > 1 LIMIT ?
                 """,
                 [json.dumps(refs), limit],
             ).fetchall()
