@@ -33,6 +33,15 @@ def test_dockerfile_slim_base_lock_non_root_volume_healthcheck() -> None:
     assert any(word == "HEALTHCHECK" and "rolebot" in rest and "health" in rest for word, rest in steps)
 
 
+def test_dockerfile_user_ids_name_the_user_and_its_group() -> None:
+    steps = instructions()
+    uid, _, gid = [rest for word, rest in steps if word == "USER"][-1].partition(":")
+    setup = " ".join(rest for word, rest in steps if word == "RUN" and "useradd" in rest)
+    # useradd --user-group picks a free system gid (999), not the USER line's one
+    assert f"groupadd --system --gid {gid} rolebot" in setup
+    assert f"useradd --system --uid {uid} --gid rolebot" in setup
+
+
 def test_compose_webhook_behind_caddy_and_polling_variant() -> None:
     hook = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
     bot, caddy = hook["services"]["bot"], hook["services"]["caddy"]
