@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -12,7 +14,7 @@ from rapidfuzz import fuzz
 from rolebot.engine.features import Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
-from rolebot.language.normalize import exact_keys, normalize
+from rolebot.language.normalize import clean, exact_keys, normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
@@ -25,6 +27,7 @@ SCORED_TOPICS = 8  # topics the learned scorer looks at: the hand-made score's b
 PASSAGE_AT = 85
 PASSAGE_BELOW = 45  # a passage answers only when no entry comes this close by the hand-made score
 EXACT_BONUS = 0.1
+ANSWER_CACHE = 2048  # answers kept per engine: the questions asked again and again (LRU)
 UNSEEN_WEIGHT = 1.5  # weight of a word no phrasing or passage uses (see Engine._weights)
 
 
@@ -97,6 +100,16 @@ class _Scored:
     score: float
 
 
+def _copy(result: Result) -> Result:
+    """Return a result that callers may change (the service sets its reader) without touching the cached one."""
+    return replace(
+        result,
+        sources=list(result.sources),
+        follow_ups=list(result.follow_ups),
+        candidates=[c.copy() for c in result.candidates],
+    )
+
+
 def _sole_owner(hits: list[ExactHit]) -> str | None:
     """Return the entry that owns a wording: its own question beats another's alternate; a tie is no owner."""
     if not hits:
@@ -130,7 +143,13 @@ class Engine:
         self._entries: dict[str, FaqRow | None] = {}
         self._has_more: dict[str, bool] = {}
         self._version = store.data_version()
+        self._knowledge = store.knowledge_version()
         self._checked = time.monotonic()
+        # answers by cleaned question: reader, normalised words and exact keys are all made from it
+        self._answers: OrderedDict[tuple[str, frozenset[str]], Result] = OrderedDict()
+        self._answers_lock = threading.Lock()
+        self._generation = 0  # moves at each refresh, so an answer computed across one is not kept
+        self.cache_hits = 0
         self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
 
     def refresh(self) -> None:
@@ -142,14 +161,23 @@ class Engine:
         self._has_more = {}
         self._profiles = {}
         self._version = self.store.data_version()
+        self._knowledge = self.store.knowledge_version()
+        with self._answers_lock:
+            self._answers.clear()
+            self._generation += 1
 
     def _check_fresh(self) -> None:
-        """Drop the caches when another process (a `rolebot import`) changed the database (checked each second)."""
+        """Drop the caches when another connection (a `rolebot import`) changed the knowledge (checked each second)."""
         now = time.monotonic()
         if now - self._checked < 1.0:
             return
         self._checked = now
-        if self.store.data_version() != self._version:
+        version = self.store.data_version()
+        if version == self._version:
+            return
+        self._version = version
+        # the bot's writer commits question counts every 2 s: only a change of the knowledge drops the caches
+        if self.store.knowledge_version() != self._knowledge:
             self.refresh()
 
     def _doc_freq(self, terms: set[str]) -> dict[str, int]:
@@ -399,8 +427,27 @@ class Engine:
         return _sole_owner(stage)
 
     def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
-        """Answer one question (`exclude` hides phrasings by text, for cross-validation)."""
+        """Answer one question (`exclude` hides phrasings by text, for cross-validation), from the cache when asked before."""
         self._check_fresh()
+        key = (clean(text), exclude)
+        with self._answers_lock:
+            hit = self._answers.get(key)
+            if hit is not None:
+                self._answers.move_to_end(key)
+                self.cache_hits += 1
+            generation = self._generation
+        if hit is not None:
+            return _copy(hit)
+        result = self._ask(text, exclude)
+        with self._answers_lock:
+            if generation == self._generation:
+                self._answers[key] = _copy(result)
+                while len(self._answers) > ANSWER_CACHE:
+                    self._answers.popitem(last=False)
+        return result
+
+    def _ask(self, text: str, exclude: frozenset[str]) -> Result:
+        """Answer one question: an exact lookup first, then the shortlist, the learned scorer and the rules."""
         entry_id = self.exact_entry(text, exclude)
         if entry_id is not None and (entry := self._entry(entry_id)) is not None:
             norm = normalize(text, self.vocab)

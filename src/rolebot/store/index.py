@@ -52,6 +52,7 @@ class Index:
 
     def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[Phrasing]]]) -> None:
         """Replace the phrasings of each ref; call inside `atomic()`."""
+        self._changed()
         refs = [ref for ref, _ in phrasings]
         delta: Counter[str] = Counter()
         for start in range(0, len(refs), 500):
@@ -85,6 +86,7 @@ class Index:
 
     def drop(self, kind: str, refs: Iterable[str]) -> None:
         """Delete the phrasings of records; call inside `atomic()`."""
+        self._changed()
         delta: Counter[str] = Counter()
         for ref in refs:
             if kind == "faq":
@@ -93,6 +95,20 @@ class Index:
             self.db.execute("DELETE FROM phrasings WHERE kind = ? AND ref = ?", [kind, ref])
         if delta:
             self._count_terms(delta)
+
+    def _changed(self) -> None:
+        """Count a change of the knowledge: readers keep answers cached until this number moves."""
+        # every write of entries or passages goes through the phrasings, so this is the one place to count it
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('knowledge_version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def knowledge_version(self) -> str:
+        """Return the number that moves whenever entries or passages change."""
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'knowledge_version'").fetchone()
+        return str(row[0]) if row else "0"
 
     def _count_terms(self, delta: Counter[str]) -> None:
         """Apply changes to the per-word phrasing counts."""
