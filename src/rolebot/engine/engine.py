@@ -325,7 +325,7 @@ class Engine:
     def explain(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
         """Return the best phrasings for a question with each part of their score (for tuning)."""
         query = understand(text, self.vocab)
-        shortlist = [c for c in self.store.search(list(query.content), SHORTLIST) if c.kind == "faq"]
+        shortlist = [c for c in self.store.search(self.search_terms(query), SHORTLIST) if c.kind == "faq"]
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         rows: list[dict[str, Any]] = [
             {"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
@@ -341,14 +341,17 @@ class Engine:
         return [head, *rows[:limit]]
 
     # -- deciding ----------------------------------------------------------------------------------
+    def search_terms(self, query: Query) -> list[str]:
+        """Return the words the shortlist searches for: the question's content words, without role suffixes."""
+        # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
+        return [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
+
     def shortlist(
         self, query: Query, exclude: frozenset[str] = frozenset()
     ) -> tuple[list[Shortlisted], list[_Scored], list[_Scored]]:
         """Return the topics the hand-made score ranks best, with their best phrasings, and the scored passages."""
         self._check_fresh()
-        # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
-        terms = [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
-        shortlist = self.store.search(terms, SHORTLIST, df=self._doc_freq(set(terms)))
+        shortlist = self.store.search(self.search_terms(query), SHORTLIST)
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         per_topic: dict[str, list[tuple[_Scored, dict[str, float]]]] = {}
         passages: list[_Scored] = []

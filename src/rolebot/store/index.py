@@ -1,4 +1,4 @@
-"""The phrasing index: one row per way of asking, FTS5 over jieba words, and per-word phrasing counts."""
+"""The phrasing index: one row per way of asking, word postings scored by BM25, and per-word phrasing counts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rolebot.store import postings
 from rolebot.store.db import Connection
 
 
@@ -20,14 +21,14 @@ class Candidate:
     topic: str | None
     text: str
     tokens: tuple[str, ...]
-    rank: float
+    rank: float  # minus its BM25 score, as FTS5 reports rank: more negative is better
 
 
 class Phrasing(NamedTuple):
     """One way of asking for a record, as the index stores it."""
 
     text: str
-    tokens: str  # jieba words joined by spaces, for FTS5
+    tokens: str  # jieba words joined by spaces, for the postings
     key: str | None = None  # exact-lookup key, punctuation kept (FAQ phrasings; see language.normalize.exact_keys)
     bare: str | None = None  # the key without punctuation and spaces
     main: bool = False  # the entry's own question, which wins an exact lookup over another entry's alternate
@@ -55,44 +56,56 @@ class Index:
         self._changed()
         refs = [ref for ref, _ in phrasings]
         delta: Counter[str] = Counter()
+        gone: dict[int, str] = {}
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
             where = f"kind = ? AND ref IN ({','.join('?' * len(chunk))})"
-            if kind == "faq":
-                for (tokens,) in self.db.execute(f"SELECT tokens FROM phrasings WHERE {where}", [kind, *chunk]):
-                    delta.subtract(set(tokens.split()))
+            for pid, tokens in self.db.execute(f"SELECT id, tokens FROM phrasings WHERE {where}", [kind, *chunk]):
+                gone[pid] = tokens
             self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
-        self.table("phrasings").insert_all(
-            (
-                {
-                    "kind": kind,
-                    "ref": ref,
-                    "text": p.text,
-                    "tokens": p.tokens,
-                    "key": p.key,
-                    "bare": p.bare,
-                    "main": p.main,
-                }
-                for ref, items in phrasings
-                for p in items
-            ),
-            batch_size=1000,
-        )
+        # ids given here rather than by SQLite, so the postings can name them without reading the rows back
+        next_id = int(self.db.execute("SELECT coalesce(max(id), 0) FROM phrasings").fetchone()[0]) + 1
+        added: dict[int, str] = {}
+        rows: list[dict[str, object]] = []
+        for ref, items in phrasings:
+            for p in items:
+                added[next_id] = p.tokens
+                rows.append(
+                    {
+                        "id": next_id,
+                        "kind": kind,
+                        "ref": ref,
+                        "text": p.text,
+                        "tokens": p.tokens,
+                        "key": p.key,
+                        "bare": p.bare,
+                        "main": p.main,
+                    }
+                )
+                next_id += 1
+        self.table("phrasings").insert_all(rows, batch_size=1000)
+        postings.update(self.db.conn, added, gone)
         if kind == "faq":
-            for _, items in phrasings:
-                for p in items:
-                    delta.update(set(p.tokens.split()))
+            for tokens in gone.values():
+                delta.subtract(set(tokens.split()))
+            for tokens in added.values():
+                delta.update(set(tokens.split()))
             self._count_terms(delta)
 
     def drop(self, kind: str, refs: Iterable[str]) -> None:
         """Delete the phrasings of records; call inside `atomic()`."""
         self._changed()
         delta: Counter[str] = Counter()
+        gone: dict[int, str] = {}
         for ref in refs:
-            if kind == "faq":
-                for (tokens,) in self.db.execute("SELECT tokens FROM phrasings WHERE kind = 'faq' AND ref = ?", [ref]):
+            for pid, tokens in self.db.execute(
+                "SELECT id, tokens FROM phrasings WHERE kind = ? AND ref = ?", [kind, ref]
+            ):
+                gone[pid] = tokens
+                if kind == "faq":
                     delta.subtract(set(tokens.split()))
             self.db.execute("DELETE FROM phrasings WHERE kind = ? AND ref = ?", [kind, ref])
+        postings.update(self.db.conn, {}, gone)
         if delta:
             self._count_terms(delta)
 
@@ -118,30 +131,25 @@ class Index:
         )
         self.db.execute("DELETE FROM terms WHERE df <= 0")
 
-    def search(
-        self, terms: list[str], limit: int, common: int = 5000, df: dict[str, int] | None = None
-    ) -> list[Candidate]:
-        """Return the phrasings best matching any of the terms, by BM25.
-
-        FTS5 ranks every phrasing an OR matches, about 1 µs each: words in more than `common`
-        phrasings (template words in a large knowledge base) are left out while rarer ones remain.
-        """
-        if not terms:
-            return []
-        df = self.doc_freq(terms) if df is None else df
-        rare = [t for t in terms if df.get(t, 0) <= common]
-        terms = rare or sorted(terms, key=lambda t: df.get(t, 0))[:2]
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        sql = (
-            "SELECT p.kind, p.ref, COALESCE(e.topic, pa.topic), p.text, p.tokens, f.rank "
-            "FROM phrasings_fts f JOIN phrasings p ON p.id = f.rowid "
-            "LEFT JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
-            "LEFT JOIN passages pa ON p.kind = 'passage' AND pa.id = p.ref "
-            "WHERE phrasings_fts MATCH ? ORDER BY f.rank LIMIT ?"
-        )
+    def search(self, terms: list[str], limit: int) -> list[Candidate]:
+        """Return the phrasings best matching any of the terms, by BM25 (FTS5's formula, scored in numpy)."""
         with self.lock:
-            rows = self.db.execute(sql, [match, limit]).fetchall()
-        return [Candidate(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
+            best = postings.score(self.db.conn, terms, limit)
+            if not best:
+                return []
+            rows = self.db.execute(
+                "SELECT p.id, p.kind, p.ref, COALESCE(e.topic, pa.topic), p.text, p.tokens FROM phrasings p "
+                "LEFT JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
+                "LEFT JOIN passages pa ON p.kind = 'passage' AND pa.id = p.ref "
+                f"WHERE p.id IN ({','.join('?' * len(best))})",
+                [pid for pid, _ in best],
+            ).fetchall()
+        by_id = {r[0]: r for r in rows}
+        return [
+            Candidate(r[1], r[2], r[3], r[4], tuple(r[5].split()), -bm25)
+            for pid, bm25 in best
+            if (r := by_id.get(pid)) is not None
+        ]
 
     def exact_phrasings(self, key: str, bare: str) -> list[ExactHit]:
         """Return the FAQ phrasings stored under either exact-lookup key of a question."""
