@@ -11,7 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rolebot.engine import engine as engine_mod  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402
 from rolebot.kb.knowledge import open_store  # noqa: E402
 
@@ -70,9 +69,11 @@ def measure(engine: Engine, phrasings: list[tuple[str, str]]) -> tuple[float, fl
 
 
 def main() -> int:
-    """Print leave-one-out accuracy for the default weights, or a small grid with --grid."""
+    """Print leave-one-out accuracy for the default weights, a small grid with --grid, or shortlist settings."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--grid", action="store_true", help="try a small grid of weights")
+    ap.add_argument("--shortlist", default="", help="shortlist sizes to try, e.g. 40,60,80 (default: the engine's)")
+    ap.add_argument("--cue-weight", default="", help="intent cue words' BM25 weights to try, e.g. 0,0.5,1")
     ap.add_argument("--show", type=int, default=0, help="print this many leave-one-out misses")
     args = ap.parse_args()
     store = open_store(Path(tempfile.mkdtemp()) / "tune.db")
@@ -87,15 +88,17 @@ def main() -> int:
             replace(base, cover_p=cp, intent=i, cover_q=c, second=s2)
             for cp, i, c, s2 in itertools.product((0.15, 0.25), (0.15, 0.25), (0.2, 0.3), (0.1, 0.2))
         ]
-    margins = [engine_mod.MARGIN] if not args.grid else [3, 5, 7]
+    sizes = [int(v) for v in args.shortlist.split(",") if v] or [engine.shortlist_size]
+    cues = [float(v) for v in args.cue_weight.split(",") if v] or [engine.cue_weight]
     for w in configs:
         engine.weights = w
-        for margin in margins:
-            engine_mod.MARGIN = margin
+        for size, cue in itertools.product(sizes, cues):
+            engine.shortlist_size, engine.cue_weight = size, cue
             loo, oos, wrong = measure(engine, phrasings)
             print(
                 f"objective={loo - 2 * wrong:.3f} loo={loo:.3f} oos_declined={oos:.3f} wrong={wrong:.3f} "
-                f"margin={margin} {w}"
+                f"shortlist={size} cue_weight={cue} {w}",
+                flush=True,
             )
     if args.show:
         engine.weights = base
@@ -113,7 +116,7 @@ def main() -> int:
             res = engine.ask(q)
             if res.answered:
                 print(f"  OOS answered: {q} -> {res.topic} {res.score}")
-    print(f"phrasings={len(phrasings)} thresholds answer={engine_mod.ANSWER_AT} unsure={engine_mod.UNSURE_AT}")
+    print(f"phrasings={len(phrasings)}")
     return 0
 
 

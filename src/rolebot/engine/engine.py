@@ -23,6 +23,7 @@ from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Source
 from rolebot.store.store import Candidate, Store
 
 SHORTLIST = 60
+CUE_WEIGHT = 0.0  # intent cue words' share in the shortlist's BM25: 0.5 lifts tune.py leave-one-out 0.853 -> 0.864 but costs real-dev a question until the model is retrained on such shortlists
 SCORED_TOPICS = 8  # topics the learned scorer looks at: the hand-made score's best
 PASSAGE_AT = 85
 PASSAGE_BELOW = 45  # a passage answers only when no entry comes this close by the hand-made score
@@ -131,6 +132,8 @@ class Engine:
     ) -> None:
         self.store = store
         self.weights = weights or Weights()
+        self.shortlist_size = SHORTLIST
+        self.cue_weight = CUE_WEIGHT
         self.model = model or load_model()
         self._profiles: dict[str, TopicProfile] = {}
         self._profiles_without: frozenset[str] = frozenset()
@@ -325,7 +328,7 @@ class Engine:
     def explain(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
         """Return the best phrasings for a question with each part of their score (for tuning)."""
         query = understand(text, self.vocab)
-        shortlist = [c for c in self.store.search(self.search_terms(query), SHORTLIST) if c.kind == "faq"]
+        shortlist = [c for c in self.search(query) if c.kind == "faq"]
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         rows: list[dict[str, Any]] = [
             {"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
@@ -342,16 +345,29 @@ class Engine:
 
     # -- deciding ----------------------------------------------------------------------------------
     def search_terms(self, query: Query) -> list[str]:
-        """Return the words the shortlist searches for: the question's content words, without role suffixes."""
+        """Return the content words the shortlist searches for, without role suffixes."""
         # 部门/岗位 say little about which role is meant, yet would pull BM25 toward any phrasing using them
         return [t for t in query.content if t not in self.vocab.role_suffixes] or list(query.content)
+
+    def search(self, query: Query, limit: int = 0) -> list[Candidate]:
+        """Return the shortlist's phrasings: by BM25 over the content words, and the intent cue words weighed less.
+
+        A cue word is often content too (英语 in 杠铃英语怎么说, 区别 and 哪个 beside two things): left out, an
+        entry's own question can fall outside the shortlist among thousands sharing its other words.
+        """
+        terms = self.search_terms(query)
+        cues = [w for w in dict.fromkeys(query.words) if w in self.vocab.cue_words and w not in terms]
+        if not self.cue_weight:
+            cues = []
+        weights = [1.0] * len(terms) + [self.cue_weight] * len(cues)
+        return self.store.search(terms + cues, limit or self.shortlist_size, weights)
 
     def shortlist(
         self, query: Query, exclude: frozenset[str] = frozenset()
     ) -> tuple[list[Shortlisted], list[_Scored], list[_Scored]]:
         """Return the topics the hand-made score ranks best, with their best phrasings, and the scored passages."""
         self._check_fresh()
-        shortlist = self.store.search(self.search_terms(query), SHORTLIST)
+        shortlist = self.search(query)
         w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
         per_topic: dict[str, list[tuple[_Scored, dict[str, float]]]] = {}
         passages: list[_Scored] = []

@@ -131,10 +131,10 @@ class Index:
         )
         self.db.execute("DELETE FROM terms WHERE df <= 0")
 
-    def search(self, terms: list[str], limit: int) -> list[Candidate]:
-        """Return the phrasings best matching any of the terms, by BM25 (FTS5's formula, scored in numpy)."""
+    def search(self, terms: list[str], limit: int, weights: list[float] | None = None) -> list[Candidate]:
+        """Return the phrasings best matching any of the terms, by BM25 (FTS5's formula, each term's part weighted)."""
         with self.lock:
-            best = postings.score(self.db.conn, terms, limit)
+            best = postings.score(self.db.conn, terms, limit, weights)
             if not best:
                 return []
             rows = self.db.execute(

@@ -90,13 +90,19 @@ def update(conn: sqlite3.Connection, added: dict[int, str], removed: dict[int, s
     )
 
 
-def score(conn: sqlite3.Connection, terms: list[str], limit: int) -> list[tuple[int, float]]:
+def score(
+    conn: sqlite3.Connection, terms: list[str], limit: int, weights: list[float] | None = None
+) -> list[tuple[int, float]]:
     """Return (phrasing id, BM25 score) of the best `limit` phrasings using any of the terms, best first.
 
     The score is FTS5's bm25() for an OR of the terms, computed the same way in the same order (so the
-    same floating-point sums); ties go to the lower id.
+    same floating-point sums), each term's part times its weight (1 unless given); ties go to the lower id.
     """
-    words = list(dict.fromkeys(t for t in terms if t))
+    weight: dict[str, float] = {}
+    for i, t in enumerate(terms):
+        if t and t not in weight:
+            weight[t] = weights[i] if weights is not None else 1.0
+    words = list(weight)
     if not words or limit <= 0:
         return []
     docs, total = conn.execute("SELECT docs, tokens FROM postings_totals").fetchone()
@@ -123,7 +129,8 @@ def score(conn: sqlite3.Connection, terms: list[str], limit: int) -> list[tuple[
         if idf <= 0.0:
             idf = IDF_FLOOR
         id_parts.append(ids)
-        score_parts.append(idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * length / avgdl))))
+        part = idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * length / avgdl)))
+        score_parts.append(part if weight[word] == 1.0 else part * weight[word])
     if not id_parts:
         return []
     ids = np.concatenate(id_parts)
