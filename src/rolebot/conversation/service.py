@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import sqlite3
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -83,16 +82,10 @@ class Service:
 
     @property
     def salt(self) -> str:
-        """Return the salt of user hashes, made and kept the first time one is needed."""
+        """Return the salt of user hashes, so they cannot be recomputed from user ids alone (read at the first vote)."""
         if not self._salt:
-            self._salt = self.store.get_meta("salt") or self._new_salt()
+            self._salt = self.store.salt()
         return self._salt
-
-    def _new_salt(self) -> str:
-        """Make and keep a random salt, so user hashes cannot be recomputed from user ids alone."""
-        salt = secrets.token_hex(16)
-        self.store.set_meta("salt", salt)
-        return salt
 
     @property
     def categories(self) -> list[str]:

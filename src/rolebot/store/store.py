@@ -12,6 +12,7 @@ from rolebot.store.groups import Groups
 from rolebot.store.index import Candidate, Index
 from rolebot.store.knowledge import Knowledge
 from rolebot.store.migrations import MIGRATIONS
+from rolebot.store.salt import move_salt_out, read_salt
 
 __all__ = ["MIGRATIONS", "Candidate", "Store"]
 log = logging.getLogger("rolebot")
@@ -24,6 +25,7 @@ class Store:
         # MIGRATIONS is read here, at open time, so a test can append a probe migration to this module's list
         self.conn = Connection(path, MIGRATIONS, read_only=read_only)
         self.path, self.db, self.lock, self.read_only = self.conn.path, self.conn.db, self.conn.lock, read_only
+        move_salt_out(self.conn)  # not a migration: the salt goes to a file, out of the database's history
         self.index = Index(self.conn)
         self.knowledge = Knowledge(self.conn, self.index)
         self.activity = Activity(self.conn)
@@ -72,6 +74,10 @@ class Store:
         self.group_settings = self.groups.group_settings
         self.save_group_settings = self.groups.save_group_settings
         self.move_group = self.groups.move_group
+
+    def salt(self) -> str:
+        """Return the salt of user hashes (kept in a file beside the database, made the first time)."""
+        return read_salt(self.conn)
 
     def close(self) -> None:
         """Write what is buffered (unless the database stays locked) and close the connection."""
