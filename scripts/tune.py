@@ -94,6 +94,7 @@ def main() -> int:
         engine.weights = w
         for size, cue in itertools.product(sizes, cues):
             engine.shortlist_size, engine.cue_weight = size, cue
+            engine.refresh()  # the answer cache would hand back the previous setting's results
             loo, oos, wrong = measure(engine, phrasings)
             print(
                 f"objective={loo - 2 * wrong:.3f} loo={loo:.3f} oos_declined={oos:.3f} wrong={wrong:.3f} "
