@@ -11,7 +11,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from rolebot.engine.features import Shortlisted, TopicProfile, build_profile, pair_features
+from rolebot.engine.features import NONE, Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
 from rolebot.language.normalize import clean, exact_keys, normalize
@@ -422,7 +422,19 @@ class Engine:
             lambda word: not self._doc_freq({word}),
             self.model.off_topic,
             self.model.classifier.probabilities("".join(query.words)) if self.model.classifier else None,
+            self._clause_votes(query),
         )
+
+    def _clause_votes(self, query: Query) -> tuple[list[str], dict[str, float]]:
+        """Return a question's clause wordings and the classifier's best P(topic) over them."""
+        texts = segment.clauses(query.norm.text)
+        best: dict[str, float] = {}
+        if self.model.classifier:
+            for text in texts:
+                for topic, p in self.model.classifier.probabilities(text).items():
+                    if p > best.get(topic, 0.0) and topic != NONE:
+                        best[topic] = p
+        return texts, best
 
     def _profile(self, topic: str, exclude: frozenset[str]) -> TopicProfile:
         """Return what a topic's knowledge says (cached until the knowledge changes)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import jieba
 
 from rolebot.language import segment
+from rolebot.language.light import is_light
 from rolebot.language.understand import Query
 from rolebot.language.vocabulary import Vocabulary
 
@@ -44,6 +45,10 @@ FEATURES = (
     "classifier",  # P(topic) from the topic classifier over the question's wording
     "classifier_none",  # P(no topic) from it
     "classifier_knows",  # the classifier was trained on this topic (imported topics: 0)
+    "unexplained_things",  # how many words naming a thing (not an adverb, pronoun, particle …) nothing of the topic uses
+    "clause_char",  # char_best of the question's best-matching clause (the whole question when it has one clause)
+    "clause_classifier",  # the classifier's P(topic) for its most telling clause
+    "clauses",  # how many clauses the question has, 0–1 at 3
 )
 
 _COMMON = 8.0  # general-language rarity (−log frequency) of an everyday word; rarer words weigh more
@@ -66,6 +71,16 @@ class CharSpace:
     def __init__(self, idf: dict[str, float], default: float) -> None:
         self.idf = idf
         self.default = default
+        self._known: dict[str, dict[str, float]] = {}
+
+    def phrasing_vector(self, text: str) -> dict[str, float]:
+        """Return `vector(text)` for a stored phrasing, kept: the same phrasings come back question after question."""
+        hit = self._known.get(text)
+        if hit is None:
+            if len(self._known) >= 50_000:
+                self._known.clear()
+            hit = self._known[text] = self.vector(text)
+        return hit
 
     def vector(self, text: str) -> dict[str, float]:
         """Return the unit-length TF-IDF vector of a text."""
@@ -111,6 +126,13 @@ def rarity(word: str) -> float:
     return min(1.0, max(0.0, (r - _COMMON) / (_RARE - _COMMON)))
 
 
+def _compound_of(word: str, known: frozenset[str]) -> bool:
+    """Say whether a word jieba kept whole is two words the topic asks with (英语翻译 = 英语 + 翻译)."""
+    return len(word) > 2 and any(
+        word[:i] in known and (word[i:] in known or is_light(word[i:])) for i in range(1, len(word))
+    )
+
+
 def build_profile(
     topic: str,
     phrasings: list[tuple[str, tuple[str, ...]]],
@@ -154,10 +176,16 @@ def pair_features(
     unseen: Callable[[str], bool],
     off_topic: frozenset[str],
     votes: dict[str, float] | None = None,
+    clauses: tuple[list[str], dict[str, float]] = ([], {}),
 ) -> list[list[float]]:
-    """Return one feature row (in FEATURES order) per shortlisted topic."""
+    """Return one feature row (in FEATURES order) per shortlisted topic; `clauses` are the question's clause
+    wordings (none for a one-clause question) and the classifier's best vote for each topic over them."""
     qvec = space.vector("".join(query.words))
-    char_best = [max((cosine(qvec, space.vector("".join(p))) for p in s.phrasings), default=0.0) for s in found]
+    texts, clause_votes = clauses
+    cvecs = [space.vector(t) for t in texts]
+    pvecs = [[space.phrasing_vector("".join(p)) for p in s.phrasings] for s in found]
+    char_best = [max((cosine(qvec, v) for v in vs), default=0.0) for vs in pvecs]
+    clause_char = [max((cosine(c, v) for c in cvecs for v in vs), default=0.0) for vs in pvecs]
     best_rank = max((abs(s.rank) for s in found), default=0.0) or 1.0
     weights = {w: 0.2 + rarity(w) for w in query.content}
     total = sum(weights.values()) or 1.0
@@ -170,7 +198,9 @@ def pair_features(
         unexplained = [
             w
             for w in query.content
-            if w not in prof.asked and not (w in vocab.roles and any(related(w, r) for r in prof.roles))
+            if w not in prof.asked
+            and not (w in vocab.roles and any(related(w, r) for r in prof.roles))
+            and not _compound_of(w, prof.asked)
         ]
         # a word only the answer uses is half explained: the answer mentions it, no phrasing asks about it
         share = sum(weights[w] * (0.5 if w in prof.words else 1.0) for w in unexplained) / total
@@ -205,6 +235,10 @@ def pair_features(
                 (votes or {}).get(s.topic, 0.0),
                 (votes or {}).get(NONE, 0.0),
                 float(s.topic in (votes or {})),
+                min(3, sum(1 for w in unexplained if w not in prof.words and len(w) > 1 and not is_light(w))) / 3,
+                max(char_best[i], clause_char[i]),
+                max((votes or {}).get(s.topic, 0.0), clause_votes.get(s.topic, 0.0)),
+                min(max(1, len(texts)), 3) / 3,
             ]
         )
     return rows

@@ -11,6 +11,7 @@ import jieba
 from rolebot.language.vocabulary import Vocabulary
 
 _PUNCT = re.compile(r"^[\W_]+$")
+_CLAUSE_END = re.compile(r"[,，。!！?？;；:：()（）\n]+")
 _CJK = re.compile(r"^[\u3400-\u9fff]$")
 _lock = threading.Lock()
 _loaded: set[int] = set()
@@ -65,3 +66,14 @@ def content(tokens: list[str], vocab: Vocabulary) -> list[str]:
         if t not in vocab.stopwords and t not in vocab.cue_words:
             seen.setdefault(t, None)
     return list(seen)
+
+
+def clauses(text: str) -> list[str]:
+    """Return the words of each clause of a normalised text, joined; [] for a text of one clause.
+
+    People wrap a question in context and chatter (想问一下，…？急死啦！); each clause is scored on its own
+    too, so the part that asks is seen without the rest.
+    """
+    parts = ["".join(words(p)) for p in _CLAUSE_END.split(text)]
+    parts = [p for p in parts if p]
+    return parts if len(parts) > 1 else []
