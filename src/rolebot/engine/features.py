@@ -187,7 +187,8 @@ def pair_features(
     char_best = [max((cosine(qvec, v) for v in vs), default=0.0) for vs in pvecs]
     clause_char = [max((cosine(c, v) for c in cvecs for v in vs), default=0.0) for vs in pvecs]
     best_rank = max((abs(s.rank) for s in found), default=0.0) or 1.0
-    weights = {w: 0.2 + rarity(w) for w in query.content}
+    # an adverb or particle left unexplained (到底, 具体) says little about what is asked, however rare
+    weights = {w: 0.05 if is_light(w) else 0.2 + rarity(w) for w in query.content}
     total = sum(weights.values()) or 1.0
     unseen_ops = min(2, sum(1 for o in query.operands if unseen(o)))
     rows = []
