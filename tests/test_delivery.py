@@ -259,3 +259,39 @@ async def test_webhook_update_is_in_the_inbox_before_the_200(fake_api: FakeBotAP
             await delivery.stop()
             await app.stop()
             await app.post_shutdown(app)
+
+
+def test_sigterm_gives_up_a_retry_wait_and_the_answer_comes_after_the_restart(bot_db: Path, tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    with FakeBotAPI() as api:
+        api.fail("sendMessage", 429, retry_after=60, times=None)  # flood control: try again in a minute
+        bot = start(api, bot_db, log)
+        try:
+            api.wait_for_sync("getUpdates", timeout=60)
+            api.user_message("营销是什么", user_id=4242)
+            deadline = time.monotonic() + 30
+            while not api.faulted and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert api.faulted, log.read_text()
+            time.sleep(0.5)  # the bot is now waiting out the 60 s
+            t0 = time.monotonic()
+            bot.send_signal(signal.SIGTERM)
+            code = bot.wait(timeout=10)
+            took = time.monotonic() - t0
+            assert code == 0, log.read_text()[-3000:]
+            assert "gave up 1 retry waits" in log.read_text(), log.read_text()[-3000:]
+            assert took < 10
+            assert len(unfinished_ids(bot_db)) == 1  # taken, not answered: kept for the next start
+            api.clear_faults()
+            bot = start(api, bot_db, log)
+            deadline = time.monotonic() + 30
+            while not [r for r in api.log if r.method == "sendMessage" and r.error is None]:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.05)
+            time.sleep(1.0)  # let a double arrive
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=20)
+        delivered = [r for r in api.log if r.method == "sendMessage" and r.error is None]
+        assert len(delivered) == 1 and "营销" in delivered[0].params["text"]
+        assert unfinished_ids(bot_db) == []

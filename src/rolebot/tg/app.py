@@ -150,7 +150,9 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         builder = builder.base_file_url(settings.base_file_url)
     queue = InboxQueue()  # webhook mode: the update is in the inbox before Telegram gets its 200
     app = (
-        builder.rate_limiter(FairRateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
+        builder.rate_limiter(
+            FairRateLimiter(overall_max_rate=settings.send_rate, max_retries=3, waits=shared.sender.waits)
+        )
         # httpcore scans its whole pool for every request, and threads contend for the GIL: measured
         # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256.
         # A send that times out after it went out may have arrived: wait longer before calling it lost
@@ -181,7 +183,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     )
     app.add_error_handler(error_handler(shared))
     # 32 updates at once: more only adds contention (see the request pool above)
-    shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32)
+    shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits)
     shared.writer = Worker(lambda: connect(settings.db_path), "rolebot-writer")
     app.bot_data["rolebot"] = shared  # tests reach the service through it
     return app

@@ -27,7 +27,7 @@ from telegram.ext import Application
 from rolebot.store import inbox
 from rolebot.store.worker import Worker
 from rolebot.tg.processor import ChatTurns, chat_key
-from rolebot.tg.sending import RECEIPT, Receipt
+from rolebot.tg.sending import RECEIPT, Receipt, RetryWaits
 
 log = logging.getLogger("rolebot")
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -53,6 +53,7 @@ class Delivery:
         grace: float = 5.0,
         poll_timeout: int = 10,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        waits: RetryWaits | None = None,
     ) -> None:
         self.app = app
         self.path = path
@@ -62,6 +63,7 @@ class Delivery:
         self.grace = grace  # seconds a stop gives the answers being made
         self.poll_timeout = poll_timeout
         self.retry_delays = retry_delays
+        self.waits = waits or RetryWaits()  # the sends' retry waits too: a stop gives them up at once
         self.tasks: dict[int, asyncio.Task[None]] = {}  # update id → the task answering it
         self.offset: int | None = None
         self.closing = False
@@ -184,7 +186,7 @@ class Delivery:
         key = chat_key(update)
         for pause in (0.0, *self.retry_delays):
             if pause:
-                await asyncio.sleep(pause)  # holding neither the chat's turn nor a slot
+                await self.waits.sleep(pause)  # holding neither the chat's turn nor a slot
             receipt = await self.turns.run(key, partial(self._process, update, sent))
             if receipt is None:
                 return  # stopping: it waits in the inbox
@@ -230,6 +232,9 @@ class Delivery:
     async def stop(self) -> None:
         """Stop fetching, give the answers in flight `grace` seconds, leave the rest in the inbox."""
         self.closing = True
+        # an answer waiting out a retry (a 60 s retry_after, a backoff) would outlast the grace: it waits in the inbox
+        if given_up := self.waits.give_up():
+            log.info("stopping: gave up %d retry waits; their updates wait in the inbox", given_up)
         if not self.worker.started:
             return
         if self._poller is not None:

@@ -84,11 +84,42 @@ def was_sent(exc: NetworkError) -> bool:
     return isinstance(cause, httpx.HTTPError)
 
 
+class RetryWaits:
+    """The sends waiting out a retry (a 429's retry_after, a backoff after a 5xx): a stop cuts those waits short."""
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait before a retry; cancelled at once when the bot stops (the update then waits in the inbox)."""
+        task = asyncio.current_task()
+        if task is None:
+            await asyncio.sleep(seconds)
+            return
+        if self.stopping:
+            task.cancel()  # no new wait once stopping: a 60 s retry_after would outlast docker stop's 10 s
+        self._waiting.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._waiting.discard(task)
+
+    def give_up(self) -> int:
+        """Cancel every wait now, and any begun from now on; return how many were cut short."""
+        self.stopping = True
+        waiting = list(self._waiting)
+        for task in waiting:
+            task.cancel()
+        return len(waiting)
+
+
 async def with_retry(
     call: Callable[[], Awaitable[T]],
     attempts: int = 6,
     stats: SendStats | None = None,
     receipt: Receipt | None = None,
+    waits: RetryWaits | None = None,
 ) -> T | None:
     """Send, retrying what Telegram did not receive; flood control (429) is the rate limiter's to wait out.
 
@@ -121,7 +152,7 @@ async def with_retry(
             if attempt == attempts - 1:
                 log.warning("gave up after %d attempts: %s", attempts, exc)
                 break
-            await asyncio.sleep(delay)
+            await (waits.sleep(delay) if waits else asyncio.sleep(delay))
             delay = min(delay * 2, 8.0)
     stats.failed += 1
     if receipt is not None:
@@ -132,13 +163,14 @@ async def with_retry(
 class Sender:
     """What handlers use to talk back: every call retried, permanent failures logged and dropped."""
 
-    def __init__(self, attempts: int = 6) -> None:
+    def __init__(self, attempts: int = 6, waits: RetryWaits | None = None) -> None:
         self.attempts = attempts
         self.stats = SendStats()
+        self.waits = waits or RetryWaits()
 
     async def call(self, call: Callable[[], Awaitable[T]], attempts: int | None = None) -> T | None:
         """Run a Bot API call that delivers nothing to a user (a look-up) with the retry policy."""
-        return await with_retry(call, attempts or self.attempts, self.stats)
+        return await with_retry(call, attempts or self.attempts, self.stats, waits=self.waits)
 
     async def deliver(self, call: Callable[[], Awaitable[T]], attempts: int | None = None) -> T | None:
         """Make a call a user sees (a message, an edit, a toast) once per update, even when the update is replayed."""
@@ -147,9 +179,9 @@ class Sender:
             receipt.sent += 1  # delivered by an earlier try of this update
             return None
         if receipt is None:
-            return await with_retry(call, attempts or self.attempts, self.stats)
+            return await with_retry(call, attempts or self.attempts, self.stats, waits=self.waits)
         failed_before, receipt.failed = receipt.failed, False
-        result = await with_retry(call, attempts or self.attempts, self.stats, receipt)
+        result = await with_retry(call, attempts or self.attempts, self.stats, receipt, self.waits)
         failed_now = receipt.failed
         receipt.failed = failed_before or failed_now
         if not failed_now:  # delivered, or refused for good (a replay would be refused too)
@@ -206,7 +238,12 @@ class FairRateLimiter(AIORateLimiter):
 
     AIORateLimiter waits out every 429 by holding back all requests; Telegram's 429 for sending too much
     to one group says nothing about the other chats, so a busy group would stall every private answer.
+    Its waits go through RetryWaits, so a stop cuts them short.
     """
+
+    def __init__(self, *args: Any, waits: RetryWaits | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waits = waits or RetryWaits()
 
     async def process_request(
         self,
@@ -221,17 +258,32 @@ class FairRateLimiter(AIORateLimiter):
         chat_id = data.get("chat_id")
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)  # type: ignore[arg-type]
-        if not ((isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)):
-            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        group: int | str | bool = False
+        if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
+            group = chat_id
         retries = rate_limit_args or self._max_retries
         for attempt in range(retries + 1):
             try:
                 return await self._run_request(
-                    chat=True, group=chat_id, allow_paid_broadcast=False, callback=callback, args=args, kwargs=kwargs
+                    chat=chat_id is not None,
+                    group=group,
+                    allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+                    callback=callback,
+                    args=args,
+                    kwargs=kwargs,
                 )
             except RetryAfter as exc:
                 if attempt == retries:
                     raise
                 wait = exc.retry_after
-                await asyncio.sleep((wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) + 0.1)
+                seconds = (wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) + 0.1
+                if group:
+                    await self.waits.sleep(seconds)
+                    continue
+                # the bot's own flood control, as AIORateLimiter does it: every request holds back meanwhile
+                self._retry_after_event.clear()
+                try:
+                    await self.waits.sleep(seconds)
+                finally:
+                    self._retry_after_event.set()
         raise AssertionError("unreachable")
