@@ -37,9 +37,8 @@ def _unanswered(conn: sqlite3.Connection) -> None:
     conn.commit()
 
 
-@pytest.fixture(params=["closed", "open-by-a-writer"])
-def locked_db(request: pytest.FixtureRequest, tmp_path: Path, shipped_db: Path) -> Iterator[Path]:
-    """A copy of the shipped database, 0444 in a 0555 folder; 'open-by-a-writer' keeps its last commit in the -wal."""
+def _committed_copy(tmp_path: Path, shipped_db: Path) -> tuple[Path, sqlite3.Connection]:
+    """Copy the shipped database into tmp_path/ro and commit one unanswered question that stays in its -wal."""
     if DROP and shutil.which("setpriv") is None:
         pytest.skip("running as root and no setpriv to drop the right to write read-only files")
     folder = tmp_path / "ro"
@@ -48,11 +47,23 @@ def locked_db(request: pytest.FixtureRequest, tmp_path: Path, shipped_db: Path) 
     writer = sqlite3.connect(db)
     writer.execute("PRAGMA wal_autocheckpoint=0")  # the bot's last commit stays in the -wal, not yet in bot.db
     _unanswered(writer)
-    if request.param == "closed":
-        writer.close()
+    return db, writer
+
+
+def _read_only(folder: Path) -> None:
     for f in folder.iterdir():
         f.chmod(0o444)
     folder.chmod(0o555)
+
+
+@pytest.fixture(params=["closed", "open-by-a-writer"])
+def locked_db(request: pytest.FixtureRequest, tmp_path: Path, shipped_db: Path) -> Iterator[Path]:
+    """A copy of the shipped database, 0444 in a 0555 folder; 'open-by-a-writer' keeps its last commit in the -wal."""
+    db, writer = _committed_copy(tmp_path, shipped_db)
+    folder = db.parent
+    if request.param == "closed":
+        writer.close()
+    _read_only(folder)
     if _run("touch", str(folder / "probe")).returncode == 0:
         folder.chmod(0o755)
         pytest.skip("this user can write a 0555 folder")
@@ -91,20 +102,12 @@ def test_read_only_commands_read_and_write_nothing(locked_db: Path, shipped_db: 
 
 
 def test_a_wal_left_with_commits_is_one_line(tmp_path: Path, shipped_db: Path) -> None:
-    if DROP and shutil.which("setpriv") is None:
-        pytest.skip("running as root and no setpriv to drop the right to write read-only files")
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    db = copy_db(shipped_db, folder / "bot.db")
-    writer = sqlite3.connect(db)
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    _unanswered(writer)
+    db, writer = _committed_copy(tmp_path, shipped_db)
+    folder = db.parent
     shutil.copy(db.with_name("bot.db-wal"), tmp_path / "wal")
     writer.close()
     shutil.copy(tmp_path / "wal", db.with_name("bot.db-wal"))  # a crash's leftover: a -wal and no -shm
-    for f in folder.iterdir():
-        f.chmod(0o444)
-    folder.chmod(0o555)
+    _read_only(folder)
     try:
         proc = _run(*ROLEBOT, "export", "--db", str(db))
     finally:
