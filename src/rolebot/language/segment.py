@@ -74,6 +74,8 @@ def clauses(text: str) -> list[str]:
     People wrap a question in context and chatter (想问一下，…？急死啦！); each clause is scored on its own
     too, so the part that asks is seen without the rest.
     """
-    parts = ["".join(words(p)) for p in _CLAUSE_END.split(text)]
-    parts = [p for p in parts if p]
+    pieces = [p for p in _CLAUSE_END.split(text) if p.strip()]
+    if len(pieces) < 2:
+        return []  # one clause (a trailing ？ included): the whole question's words already say it all
+    parts = [joined for p in pieces if (joined := "".join(words(p)))]
     return parts if len(parts) > 1 else []
