@@ -30,6 +30,7 @@ from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbe
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
 
+STARTED = "rolebot.started"  # bot_data key of the start-up line, said once the bot takes updates
 log = logging.getLogger("rolebot")
 TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows in secret_token
@@ -232,7 +233,8 @@ def attach(
         if opts.health is not None:
             await server.start(opts.listen, opts.health)
         tasks.append(asyncio.get_running_loop().create_task(keep_alive(app, heartbeat)))
-        log.info(
+        # said by serve() once the webhook is set (or removed for polling): "started" must be true when printed
+        app.bot_data[STARTED] = lambda: log.info(
             "rolebot %s started: bot @%s, %s, database %s, %d entries in %d topics, knowledge %s%s",
             version("rolebot"),
             app.bot.username,
@@ -278,6 +280,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
                 await app.updater.start_webhook(**options, allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
             else:
                 await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            app.bot_data.pop(STARTED, lambda: None)()
             await app.start()
             await delivery.start(poll=not opts.webhook_url)
             await stop.wait()
