@@ -72,6 +72,7 @@ class Activity:
     def __init__(self, conn: Connection) -> None:
         self.db = conn.db
         self.lock = conn.lock
+        self.read = conn.read
         self.table = conn.table
         # question counts are buffered so that counting never holds up an answer
         self._pending = PendingActivity()
@@ -114,8 +115,8 @@ class Activity:
         """Return declined questions seen since a time, most asked first (buffered ones included)."""
         if not self._deferred:
             self.flush()
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM unanswered WHERE last_seen >= ?", [since]))
+        with self.read() as db:
+            rows = list(db.query("SELECT * FROM unanswered WHERE last_seen >= ?", [since]))
         by_question = {r["question"]: r for r in rows}
         with self._pending_lock:
             for question, u in self._pending.unanswered.items():
@@ -171,8 +172,8 @@ class Activity:
         if not self._deferred:
             self.flush()
         since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
-        with self.lock:
-            rows = list(self.db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
+        with self.read() as db:
+            rows = list(db.query("SELECT day, topic, count FROM daily WHERE day > ? ORDER BY day", [since]))
         totals: Counter[tuple[str, str]] = Counter({(r["day"], r["topic"]): r["count"] for r in rows})
         with self._pending_lock:
             totals.update({k: n for k, n in self._pending.counts.items() if k[0] > since})
@@ -191,9 +192,9 @@ class Activity:
 
     def feedback_by_topic(self, since: float = 0.0) -> list[TopicVotes]:
         """Return up and down votes per topic."""
-        with self.lock:
+        with self.read() as db:
             rows = list(
-                self.db.query(
+                db.query(
                     "SELECT topic, SUM(vote > 0) AS up, SUM(vote < 0) AS down FROM feedback WHERE ts >= ? "
                     "GROUP BY topic ORDER BY down DESC, up DESC",
                     [since],

@@ -1,11 +1,13 @@
-"""One SQLite connection: opening it (WAL, or read-only), applying migrations, its lock, transactions and key/value meta."""
+"""The SQLite connections: one writer (WAL, migrations, its lock, transactions) and a reader per thread, and key/value meta."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +68,60 @@ def connect_read_only(path: Path, timeout: float = 10) -> sqlite3.Connection:
     return conn
 
 
+class WriteLock:
+    """A re-entrant lock that can say whether the calling thread holds it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        """Wait for the lock."""
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        self._depth += 1
+
+    def release(self) -> None:
+        """Release one level of the lock."""
+        self._depth -= 1
+        if not self._depth:
+            self._owner = None
+        self._lock.release()
+
+    def held(self) -> bool:
+        """Say whether this thread holds the lock."""
+        return self._owner == threading.get_ident()
+
+    def __enter__(self) -> WriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class Connection:
-    """A sqlite-utils database behind one lock, safe to share between the event loop and worker threads."""
+    """A sqlite-utils database: writes on one connection behind a lock, reads on each thread's own connection.
+
+    WAL lets readers read while the writer writes: a thread's reads never wait for the write lock (an
+    import, a batch of counts) nor for another thread's reads. Reads run in autocommit, one snapshot per
+    statement, so a commit by the writer (or another process) is seen by the next read on every thread.
+    Inside a write (the calling thread holds the lock) reads go to the writer, to see what it has not
+    committed yet; an in-memory or read-only database has the one connection, shared under the lock.
+    """
 
     def __init__(self, path: Path | str, migrations: list[tuple[str, Migration]], read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self.lock = threading.RLock()
+        self.lock = WriteLock()
+        # an in-memory database is private to its connection; a read-only one may be opened as immutable
+        self._shared_reads = read_only or str(path) == ":memory:"
+        self._local = threading.local()
+        self._readers: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._changes = 0  # what data_version() returns once readers are in use
         try:
             if read_only:
                 self.db = sqlite_utils.Database(connect_read_only(self.path))
@@ -88,6 +137,55 @@ class Connection:
             self._migrate(migrations)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def read(self, snapshot: bool = False) -> Iterator[sqlite_utils.Database]:
+        """Yield the database to read from: this thread's reader, or the writer (under its lock) inside a write.
+
+        With `snapshot`, the reads in the block see one state of the database (a read transaction, ended
+        on leaving the block: a reader never keeps one open, or it would not see later commits).
+        """
+        if self._shared_reads or self.lock.held():
+            with self.lock:
+                yield self.db
+            return
+        db = self._reader()
+        if not snapshot:
+            yield db
+            return
+        db.conn.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.conn.commit()
+
+    def _reader(self) -> sqlite_utils.Database:
+        """Return this thread's read-only connection, opening it the first time."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is not None and not self._closed:
+            return db
+        with self._readers_lock:
+            if self._closed:
+                raise StoreError(f"database {self.path} is closed")
+            # a thread that ended leaves its connection behind: close those rather than keep them open
+            ended = [conn for thread, conn in self._readers if not thread.is_alive()]
+            self._readers = [(thread, conn) for thread, conn in self._readers if thread.is_alive()]
+            try:
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
+                conn.execute("PRAGMA query_only = ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            self._readers.append((threading.current_thread(), conn))
+        for old in ended:
+            old.close()
+        db = self._local.db = sqlite_utils.Database(conn)
+        return db
+
+    @property
+    def readers(self) -> int:
+        """Return how many reader connections are open."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def _migrate(self, migrations: list[tuple[str, Migration]]) -> None:
         """Apply migrations not yet recorded."""
@@ -117,7 +215,12 @@ class Connection:
         return self.db.table(name)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the readers, then the writer (the last connection to close checkpoints the WAL)."""
+        with self._readers_lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for _, conn in readers:
+            conn.close()
         self.db.conn.close()
 
     def atomic(self) -> Any:
@@ -125,14 +228,24 @@ class Connection:
         return _Atomic(self)
 
     def data_version(self) -> int:
-        """Return SQLite's data_version: it changes when another connection commits."""
-        with self.lock:
-            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        """Return a number that moves when a commit was made since the last call: by another process or, with readers, by anyone."""
+        if self._shared_reads:
+            with self.lock:  # SQLite's data_version: it changes when another connection commits
+                return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        reader = self._reader()
+        # each reader counts on its own, so the numbers of two threads cannot be compared: count every
+        # change any thread sees (a thread's first look counts as one, which only costs a spare check)
+        with self._readers_lock:
+            seen = int(reader.execute("PRAGMA data_version").fetchone()[0])
+            if getattr(self._local, "data_version", None) != seen:
+                self._local.data_version = seen
+                self._changes += 1
+            return self._changes
 
     def get_meta(self, key: str) -> str | None:
         """Return a stored value, or None."""
-        with self.lock:
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        with self.read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:

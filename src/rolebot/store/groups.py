@@ -15,11 +15,12 @@ class Groups:
     def __init__(self, conn: Connection) -> None:
         self.db = conn.db
         self.lock = conn.lock
+        self.read = conn.read
 
     def group_settings(self, chat_id: int) -> GroupSettingsRow:
         """Return a group's stored settings (empty when none)."""
-        with self.lock:
-            row = self.db.execute("SELECT settings FROM group_settings WHERE chat_id = ?", [chat_id]).fetchone()
+        with self.read() as db:
+            row = db.execute("SELECT settings FROM group_settings WHERE chat_id = ?", [chat_id]).fetchone()
         settings: GroupSettingsRow = json.loads(row[0]) if row else {}
         return settings
 

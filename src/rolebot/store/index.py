@@ -48,7 +48,7 @@ class Index:
 
     def __init__(self, conn: Connection) -> None:
         self.db = conn.db
-        self.lock = conn.lock
+        self.read = conn.read
         self.table = conn.table
 
     def replace_phrasings(self, kind: str, phrasings: list[tuple[str, list[Phrasing]]]) -> None:
@@ -119,8 +119,8 @@ class Index:
 
     def knowledge_version(self) -> str:
         """Return the number that moves whenever entries or passages change."""
-        with self.lock:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'knowledge_version'").fetchone()
+        with self.read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'knowledge_version'").fetchone()
         return str(row[0]) if row else "0"
 
     def _count_terms(self, delta: Counter[str]) -> None:
@@ -133,11 +133,11 @@ class Index:
 
     def search(self, terms: list[str], limit: int, weights: list[float] | None = None) -> list[Candidate]:
         """Return the phrasings best matching any of the terms, by BM25 (FTS5's formula, each term's part weighted)."""
-        with self.lock:
-            best = postings.score(self.db.conn, terms, limit, weights)
+        with self.read(snapshot=True) as db:
+            best = postings.score(db.conn, terms, limit, weights)
             if not best:
                 return []
-            rows = self.db.execute(
+            rows = db.execute(
                 "SELECT p.id, p.kind, p.ref, COALESCE(e.topic, pa.topic), p.text, p.tokens FROM phrasings p "
                 "LEFT JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
                 "LEFT JOIN passages pa ON p.kind = 'passage' AND pa.id = p.ref "
@@ -153,8 +153,8 @@ class Index:
 
     def exact_phrasings(self, key: str, bare: str) -> list[ExactHit]:
         """Return the FAQ phrasings stored under either exact-lookup key of a question."""
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 "SELECT ref, text, main, key = ? FROM phrasings WHERE kind = 'faq' AND (key = ? OR bare = ?)",
                 [key, key, bare],
             ).fetchall()
@@ -162,8 +162,8 @@ class Index:
 
     def unkeyed_phrasings(self) -> list[tuple[int, str, bool]]:
         """Return (id, text, is the entry's own question) of FAQ phrasings stored without exact-lookup keys."""
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 "SELECT p.id, p.text, p.text = e.question FROM phrasings p JOIN entries e ON e.id = p.ref "
                 "WHERE p.key IS NULL AND p.kind = 'faq'"
             ).fetchall()
@@ -179,8 +179,8 @@ class Index:
         """Return in how many FAQ phrasings each term occurs (absent: none)."""
         if not terms:
             return {}
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 f"SELECT term, df FROM terms WHERE term IN ({','.join('?' * len(terms))})", terms
             ).fetchall()
         return {r[0]: r[1] for r in rows}
@@ -190,8 +190,8 @@ class Index:
         if not refs:
             return []
         # one GROUP BY over the stored exact-lookup keys (indexed), whatever the size of the import
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 """
                 WITH mine AS (
                     SELECT DISTINCT bare FROM phrasings
@@ -206,8 +206,8 @@ class Index:
 
     def topic_phrasings(self, topic: str) -> list[tuple[str, tuple[str, ...]]]:
         """Return (text, words) of every FAQ phrasing of a topic: its canonical question first."""
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 "SELECT p.text, p.tokens FROM phrasings p JOIN entries e ON p.kind = 'faq' AND e.id = p.ref "
                 "WHERE e.topic = ? ORDER BY e.origin = 'shipped' DESC, e.rowid, p.id",
                 [topic],
@@ -216,6 +216,6 @@ class Index:
 
     def phrasing_count(self) -> int:
         """Return the number of indexed FAQ phrasings."""
-        with self.lock:
-            row = self.db.execute("SELECT count(*) FROM phrasings WHERE kind = 'faq'").fetchone()
+        with self.read() as db:
+            row = db.execute("SELECT count(*) FROM phrasings WHERE kind = 'faq'").fetchone()
         return int(row[0] or 0)

@@ -28,33 +28,33 @@ class Knowledge:
 
     def __init__(self, conn: Connection, index: Index) -> None:
         self.db = conn.db
-        self.lock = conn.lock
+        self.read = conn.read
         self.table = conn.table
         self.index = index
 
     def counts(self) -> dict[str, int]:
         """Return how many entries, passages and phrasings are stored."""
-        with self.lock:
-            return {t: self.table(t).count for t in ("entries", "passages", "phrasings")}
+        with self.read(snapshot=True) as db:
+            return {t: db.table(t).count for t in ("entries", "passages", "phrasings")}
 
     def existing(self, kind: str, ids: Iterable[str]) -> dict[str, tuple[RecordData, str]]:
         """Return {id: (data, origin)} for the ids that exist."""
         table, read = ("entries", faq_data) if kind == "faq" else ("passages", passage_data)
         out: dict[str, tuple[RecordData, str]] = {}
         id_list = list(ids)
-        with self.lock:
+        with self.read(snapshot=True) as db:
             for start in range(0, len(id_list), 500):
                 chunk = id_list[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for row in self.db.query(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+                for row in db.query(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
                     out[row["id"]] = (read(row), row["origin"])
         return out
 
     def ids_by_origin(self, kind: str, origin: str) -> set[str]:
         """Return the ids of records of one origin."""
         table = "entries" if kind == "faq" else "passages"
-        with self.lock:
-            return {r[0] for r in self.db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
+        with self.read() as db:
+            return {r[0] for r in db.execute(f"SELECT id FROM {table} WHERE origin = ?", [origin])}
 
     def write(
         self, kind: str, rows: list[tuple[str, RecordData, str]], phrasings: list[tuple[str, list[Phrasing]]]
@@ -79,9 +79,9 @@ class Knowledge:
 
     def iter_records(self) -> Iterator[Export]:
         """Yield every FAQ entry then every passage, as exported."""
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM entries ORDER BY id"))
-            prows = list(self.db.query("SELECT * FROM passages ORDER BY id"))
+        with self.read(snapshot=True) as db:
+            rows = list(db.query("SELECT * FROM entries ORDER BY id"))
+            prows = list(db.query("SELECT * FROM passages ORDER BY id"))
         for row in rows:
             yield {"kind": "faq", "id": row["id"], **faq_data(row)}
         for row in prows:
@@ -89,47 +89,43 @@ class Knowledge:
 
     def entry(self, entry_id: str) -> FaqRow | None:
         """Return one FAQ entry with its id, or None."""
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
+        with self.read() as db:
+            rows = list(db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
         return faq_row(rows[0]) if rows else None
 
     def passage(self, passage_id: str) -> PassageRow | None:
         """Return one passage with its id, or None."""
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM passages WHERE id = ?", [passage_id]))
+        with self.read() as db:
+            rows = list(db.query("SELECT * FROM passages WHERE id = ?", [passage_id]))
         return passage_row(rows[0]) if rows else None
 
     def topic_entries(self, topic: str) -> list[FaqRow]:
         """Return the FAQ entries of a topic, shipped first, then by id."""
-        with self.lock:
-            rows = list(
-                self.db.query("SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic])
-            )
+        with self.read() as db:
+            rows = list(db.query("SELECT * FROM entries WHERE topic = ? ORDER BY origin = 'shipped' DESC, id", [topic]))
         return [faq_row(r) for r in rows]
 
     def topic_passages(self, topic: str) -> list[PassageRow]:
         """Return the passages about a topic."""
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM passages WHERE topic = ? ORDER BY id", [topic]))
+        with self.read() as db:
+            rows = list(db.query("SELECT * FROM passages WHERE topic = ? ORDER BY id", [topic]))
         return [passage_row(r) for r in rows]
 
     def has_passages(self, topic: str) -> bool:
         """Say whether any passage is about a topic."""
-        with self.lock:
-            return self.db.execute("SELECT 1 FROM passages WHERE topic = ? LIMIT 1", [topic]).fetchone() is not None
+        with self.read() as db:
+            return db.execute("SELECT 1 FROM passages WHERE topic = ? LIMIT 1", [topic]).fetchone() is not None
 
     def topic_question(self, topic: str) -> str | None:
         """Return a topic's canonical question: its first entry's."""
-        with self.lock:
-            row = self.db.execute(
-                "SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1", [topic]
-            ).fetchone()
+        with self.read() as db:
+            row = db.execute("SELECT question FROM entries WHERE topic = ? ORDER BY rowid LIMIT 1", [topic]).fetchone()
         return row[0] if row else None
 
     def topics(self) -> list[tuple[str, str, list[str]]]:
         """Return (topic, canonical question, tags) for every topic, in insertion order."""
-        with self.lock:
-            rows = self.db.execute(
+        with self.read() as db:
+            rows = db.execute(
                 "SELECT topic, question, tags FROM entries GROUP BY topic HAVING rowid = MIN(rowid) ORDER BY MIN(rowid)"
             ).fetchall()
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
