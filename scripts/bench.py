@@ -7,7 +7,7 @@ Per size N (default 100,000; --sizes for a curve):
     are separate entries, and some alternates are another entry's exact question. None of our own
     domain's words occur, so the shipped answers keep their meaning;
  2. import them with `rolebot import` into a temp DB (holding the shipped knowledge) in a subprocess:
-    wall time and the import process's own peak RSS (os.wait4 ru_maxrss of that child);
+    wall time and the import process's own peak RSS (ru_maxrss, from a small wrapper process: see MEASURE);
  3. cold start: `rolebot ask "营销和销售有什么区别" --json` on that DB, median of 3 runs;
  4. per question WITHOUT start-up, in a worker subprocess of this script: Service built once per run
     (untimed) and warmed on 20 other questions, then each of --sample sampled entries' own exact
@@ -101,12 +101,29 @@ def rolebot_cmd() -> list[str]:
     return [found]
 
 
+# Runs the command and writes its wall seconds and own peak RSS to the file named first. Linux keeps a
+# process's peak RSS across fork and exec, so a command started straight from this script (which holds
+# every synthetic row) would report this script's RSS whenever it is larger; from this small process, its own.
+MEASURE = """
+import os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+seconds = time.perf_counter() - t0
+with open(sys.argv[1], "w") as out:
+    out.write(f"{seconds} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
-    """Run a subprocess; return wall seconds, its own peak RSS (os.wait4), stdout, stderr, exit code."""
+    """Run a subprocess; return wall seconds, its own peak RSS (ru_maxrss via MEASURE), stdout, stderr, exit code."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    fd, measured = tempfile.mkstemp(prefix="rolebot-bench-", suffix=".txt")
+    os.close(fd)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        cmd,
+        [sys.executable, "-c", MEASURE, measured, *cmd],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -135,15 +152,17 @@ def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
         threads.append(threading.Thread(target=feed))
     for t in threads:
         t.start()
-    # wait4 on this child alone: RUSAGE_CHILDREN would report the largest child so far
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
+    wall = time.perf_counter() - t0
     for t in threads:
         t.join()
+    text = Path(measured).read_text(encoding="utf-8").split()
+    Path(measured).unlink(missing_ok=True)
+    # without the numbers (the wrapper failed) the wall time around it and no RSS
+    seconds, maxrss_kb = (float(text[0]), float(text[1])) if len(text) == 2 else (wall, math.nan)
     return {
         "seconds": seconds,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": maxrss_kb / 1024,
         "stdout": out.get("out", b""),
         "stderr": out.get("err", b""),
         "rc": proc.returncode,
