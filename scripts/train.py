@@ -63,6 +63,12 @@ OTHER_JOBS = (
     "飞行员", "摄影师", "翻译官", "保洁", "电工", "会计师",
 )  # fmt: skip
 JOB_ENDINGS = ("营销", "销售", "市场", "运营", "产品经理", "总监", "推销")
+# Jobs with the same title as one of ours (运营总监 / 财务总监, 产品经理 / 项目经理): swapped in for a role with that
+# title, they make the hardest negatives, questions that read like ours but are about another job.
+NEAR_JOBS = {
+    "总监": ("财务总监", "技术总监", "人力总监", "设计总监", "研发总监", "行政总监", "采购总监", "创意总监"),
+    "经理": ("项目经理", "总经理", "人事经理", "财务经理", "研发经理", "采购经理", "质量经理", "生产经理"),
+}  # fmt: skip
 # Aspects of our roles the knowledge does not answer.
 ASPECTS = (
     "工资一般多少", "面试一般问什么", "简历怎么写", "要考什么证书", "常用哪些软件", "加班多不多",
@@ -168,12 +174,13 @@ def generated_questions(phrasings: list[Question], rng: random.Random, limit: in
             if not present or len(present) > len(others) or any(r in norm for r in roles if r not in jobs):
                 continue
             text = norm
-            for role, job in zip(present, rng.sample(others, len(present)), strict=True):
+            for role, job in zip(present, _swaps(present, others, fold, rng), strict=True):
                 text = text.replace(role, job)
             if not any(r in text for r in roles):
                 swapped.append(text)  # every role swapped: a question about other jobs
             if len(present) == 2:
-                swapped.append(norm.replace(present[0], rng.choice(others)))  # one of ours beside another job
+                job = _swaps(present[:1], others, fold, rng)[0]
+                swapped.append(norm.replace(present[0], job))  # one of ours beside another job
         aspects = [f"{r}{rng.choice(['', '岗位', '这行', '的'])}{a}" for r in plain for a in ASPECTS[fold::FOLDS]]
         rng.shuffle(swapped)
         rng.shuffle(aspects)
@@ -181,6 +188,16 @@ def generated_questions(phrasings: list[Question], rng: random.Random, limit: in
         for text in dict.fromkeys(swapped[:share] + aspects[:share]):
             out.append(Question(text, None, fold, "generated"))
     return out
+
+
+def _swaps(present: list[str], others: tuple[str, ...], fold: int, rng: random.Random) -> list[str]:
+    """Return a distinct other job for each role, one with the same title (总监, 经理) when the role has one."""
+    picked: list[str] = []
+    for role in present:
+        near = next((jobs[fold::FOLDS] for title, jobs in NEAR_JOBS.items() if role.endswith(title)), ())
+        pool = [j for j in (near if near and rng.random() < 0.7 else others) if j not in picked]
+        picked.append(rng.choice(pool or [j for j in others if j not in picked]))
+    return picked
 
 
 def char_idf(texts: list[str]) -> tuple[dict[str, float], float]:

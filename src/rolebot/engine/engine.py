@@ -504,17 +504,7 @@ class Engine:
         exact = [i for i, s in enumerate(found) if any(self._same_question(query, p) for p in s.phrasings)]
         if len(exact) > 1:
             # several topics were asked exactly this way: only the asker can say which is meant
-            result.kind = "unsure"
-            result.candidates = [
-                {
-                    "topic": found[i].topic,
-                    "score": _pct(100 * probs[i]),
-                    "entry_id": bests[i].candidate.ref,
-                    "question": self.topic_question(found[i].topic) or found[i].topic,
-                }
-                for i in sorted(exact, key=lambda i: probs[i], reverse=True)[:3]
-            ]
-            return result
+            return self._offer(result, found, probs, bests, sorted(exact, key=lambda i: probs[i], reverse=True)[:3])
         if len(exact) == 1:
             # asked word for word as one topic's phrasing (an entry's own question, just imported, say)
             p1 = max(p1, th.answer)
@@ -522,6 +512,12 @@ class Engine:
             return self._answer(result, _Scored(bests[exact[0]].candidate, 100 * p1))
         # roles without a question ("运营和营销"): which of their topics is meant is for the asker to say
         underspecified = not query.intents and len(query.entities) >= 2 and set(query.content) <= query.entities
+        if underspecified:
+            # the topics about exactly these roles, however the scorer ranks them: the asker picks
+            same = [i for i in order if self._profile(found[i].topic, exclude).own_roles == query.entities][:3]
+            if len(same) >= 2:
+                return self._offer(result, found, probs, bests, same)
+            underspecified = False  # one topic is about just these roles: answer it as any question
         if order and p1 >= th.answer and p1 - p2 >= th.margin and not underspecified:
             best = bests[order[0]]
             return self._answer(result, _Scored(best.candidate, 100 * p1))
@@ -539,6 +535,22 @@ class Engine:
             # about our roles, but asking what no entry covers: say so and show what is nearest
             result.kind = "related"
             result.candidates = [{**c, "question": self.topic_question(c["topic"]) or c["topic"]} for c in near]
+        return result
+
+    def _offer(
+        self, result: Result, found: list[Shortlisted], probs: list[float], bests: list[_Scored], chosen: list[int]
+    ) -> Result:
+        """Return the result as a choice between the chosen shortlisted topics."""
+        result.kind = "unsure"
+        result.candidates = [
+            {
+                "topic": found[i].topic,
+                "score": _pct(100 * probs[i]),
+                "entry_id": bests[i].candidate.ref,
+                "question": self.topic_question(found[i].topic) or found[i].topic,
+            }
+            for i in chosen
+        ]
         return result
 
     def _same_question(self, query: Query, words: tuple[str, ...]) -> bool:

@@ -189,6 +189,9 @@ def pair_features(
     best_rank = max((abs(s.rank) for s in found), default=0.0) or 1.0
     # an adverb or particle left unexplained (到底, 具体) says little about what is asked, however rare
     weights = {w: 0.05 if is_light(w) else 0.2 + rarity(w) for w in query.content}
+    for w in query.operands:
+        if w in weights:
+            weights[w] = max(weights[w], 1.0)  # a thing compared is what is asked, however everyday the word
     total = sum(weights.values()) or 1.0
     unseen_ops = min(2, sum(1 for o in query.operands if unseen(o)))
     rows = []
@@ -196,15 +199,12 @@ def pair_features(
         prof = profiles[s.topic]
         others = [o.score for j, o in enumerate(found) if j != i]
         other_chars = [c for j, c in enumerate(char_best) if j != i]
-        unexplained = [
-            w
-            for w in query.content
-            if w not in prof.asked
-            and not (w in vocab.roles and any(related(w, r) for r in prof.roles))
-            and not _compound_of(w, prof.asked)
-        ]
-        # a word only the answer uses is half explained: the answer mentions it, no phrasing asks about it
-        share = sum(weights[w] * (0.5 if w in prof.words else 1.0) for w in unexplained) / total
+        unexplained = [w for w in query.content if w not in prof.asked and not _compound_of(w, prof.asked)]
+        # a role of the same family (KOL for a topic about 运营) is half explained, as is a word only the answer
+        # uses: the topic speaks of it, but no phrasing asks about it
+        kin = {w for w in unexplained if w in vocab.roles and any(related(w, r) for r in prof.roles)}
+        share = sum(weights[w] * (0.5 if w in kin or w in prof.words else 1.0) for w in unexplained) / total
+        unexplained = [w for w in unexplained if w not in kin]
         extra = [e for e in query.entities if not any(related(e, r) for r in prof.roles)]
         missing = [r for r in prof.own_roles if not any(related(r, e) for e in query.entities)]
         rows.append(

@@ -16,7 +16,9 @@ _CJK = re.compile(r"^[\u3400-\u9fff]$")
 _lock = threading.Lock()
 _loaded: set[int] = set()
 _glue: set[str] = set()  # stop words: single characters that never join an unknown word
-VERSION = "2"  # bump when cutting changes, so stored phrasings are cut again
+_titles: set[str] = set()  # 总监, 经理 …: join the word before them into one job title
+_not_field: set[str] = set()  # words that cannot be the field of a title: roles, stop words, role verbs
+VERSION = "3"  # bump when cutting changes, so stored phrasings are cut again
 
 
 def prepare(vocab: Vocabulary) -> None:
@@ -36,6 +38,8 @@ def prepare(vocab: Vocabulary) -> None:
                 if word not in vocab.words and word not in vocab.roles and len(word) > 1:
                     jieba.add_word(word, 50000)
         _glue.update(w for w in vocab.stopwords | vocab.cue_words if len(w) == 1)
+        _titles.update(vocab.titles)
+        _not_field.update(vocab.roles, vocab.stopwords, vocab.cue_words, vocab.role_verbs, vocab.titles)
         _loaded.add(id(vocab))
 
 
@@ -56,6 +60,17 @@ def words(text: str) -> list[str]:
         if w.strip() and not _PUNCT.match(w):
             out.append(w)
     out.append("".join(run)) if len(run) > 1 else out.extend(run)
+    return _titled(out)
+
+
+def _titled(words: list[str]) -> list[str]:
+    """Join a field and the title after it into one job title (技术 总监 → 技术总监), our roles left alone."""
+    out: list[str] = []
+    for w in words:
+        if w in _titles and out and out[-1] not in _not_field and not out[-1].isascii():
+            out[-1] += w
+        else:
+            out.append(w)
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rolebot.language import segment
 from rolebot.language.normalize import Normalized, normalize
@@ -10,6 +10,9 @@ from rolebot.language.script import Reader
 from rolebot.language.vocabulary import Vocabulary
 
 CONNECTORS = frozenset({"和", "跟", "与", "同", "还是", "或", "或者", "vs", "对比", "比", "及", "以及", "、"})
+# "A 就是 B 吗", "A 算不算 B": asking whether two roles are the same thing is asking how they differ
+EQUATING = frozenset({"就是", "是", "算", "算是", "属于", "等于", "等同于", "是不是", "算不算", "就叫"})
+ASKING = ("吗", "么", "?", "？", "是不是", "算不算")
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,15 @@ def understand(text: str, vocab: Vocabulary) -> Query:
     """Normalise, tokenise and read a question."""
     norm = normalize(text, vocab)
     words = segment.words(norm.text)
+    operands = operands_of(_with_separators(norm.text, words), vocab)
+    if vocab.shorthands and (named := _shorthand_roles(words, operands, vocab)) != words:
+        norm = replace(norm, text=_respelled(norm.text, words, named))
+        words = named
+        operands = tuple(vocab.shorthands.get(o, o) for o in operands)
     content = tuple(segment.content(words, vocab))
     intents = intents_of(norm.text, vocab)
-    operands = operands_of(_with_separators(norm.text, words), vocab)
+    if "difference" not in intents and _equates(words, vocab) and any(a in norm.text for a in ASKING):
+        intents = intents | {"difference"}
     if not operands and "difference" in intents:
         operands = _juxtaposed(words, vocab)
     return Query(
@@ -104,3 +113,40 @@ def _with_separators(text: str, words: list[str]) -> list[str]:
         out.append(w)
         pos = at + len(w) if at >= 0 else pos
     return out
+
+
+def _shorthand_roles(words: list[str], operands: tuple[str, ...], vocab: Vocabulary) -> list[str]:
+    """Return the words with each shorthand (产品) read as its role where a role verb or a compared role says so."""
+    roles_compared = any(o in vocab.roles for o in operands)
+    out = list(words)
+    for i, w in enumerate(words):
+        role = vocab.shorthands.get(w)
+        if role and ((i > 0 and words[i - 1] in vocab.role_verbs) or (w in operands and roles_compared)):
+            out[i] = role
+    return out
+
+
+def _respelled(text: str, words: list[str], named: list[str]) -> str:
+    """Return the text with each word that `named` reads differently written as named, in place."""
+    out: list[str] = []
+    pos = 0
+    for old, new in zip(words, named, strict=True):
+        at = text.find(old, pos)
+        if at < 0:
+            continue
+        out.append(text[pos:at])
+        out.append(new)
+        pos = at + len(old)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _equates(words: list[str], vocab: Vocabulary) -> bool:
+    """Say whether the question sets one role equal to another ("营销就是销售吗", "市场推广算销售吗")."""
+    skip = vocab.role_suffixes | vocab.role_verbs | {"的", "也", "不", "都"}
+    core = [w for w in words if w not in skip]
+    return any(
+        w in EQUATING and core[i - 1] in vocab.roles and core[i + 1] in vocab.roles and core[i - 1] != core[i + 1]
+        for i, w in enumerate(core)
+        if 0 < i < len(core) - 1
+    )

@@ -25,6 +25,8 @@ class Vocabulary:
     role_verbs: frozenset[str]
     role_suffixes: frozenset[str]
     browse: dict[str, tuple[str, ...]]
+    shorthands: dict[str, str]  # a word that names a role only beside a role verb or another role (产品 → 产品经理)
+    titles: frozenset[str]  # words that make a job title of the word before them (技术 + 总监)
 
     @cached_property
     def intent_res(self) -> dict[str, re.Pattern[str]]:
@@ -63,6 +65,8 @@ def load_vocabulary(path: Path) -> Vocabulary:
         role_verbs=frozenset(str(w) for w in data.get("role_verbs") or []),
         role_suffixes=frozenset(str(w) for w in data.get("role_suffixes") or []),
         browse={str(k): tuple(str(t) for t in v) for k, v in (data.get("browse") or {}).items()},
+        shorthands={str(k).lower(): str(v).lower() for k, v in (data.get("shorthands") or {}).items()},
+        titles=frozenset(str(w) for w in data.get("titles") or []),
     )
 
 
