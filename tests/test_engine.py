@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rolebot.engine.cache import Recent
 from rolebot.engine.engine import SHORTLIST, Engine, Result
 from rolebot.language import segment
 from rolebot.language.normalize import normalize
@@ -346,7 +347,7 @@ def test_follow_ups_skip_own_topic_even_when_related() -> None:
 
     eng = Engine.__new__(Engine)
     eng.store = FakeStore()  # type: ignore[assignment]
-    eng._topic_questions = {}
+    eng._topic_questions = Recent(10)
     got = eng.follow_ups({"topic": "a", "related": ["a", "b", "zzz", "b"]}, ["a", "c", "b"])
     assert got == [{"topic": "b", "question": "B?"}, {"topic": "c", "question": "C?"}]
 

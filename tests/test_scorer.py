@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rolebot.engine.engine import Engine
-from rolebot.engine.features import FEATURES
+from rolebot.engine.features import FEATURES, char_grams
 from rolebot.engine.scorer import load_model, model_from_json
 from rolebot.kb.knowledge import import_files, training_fingerprint
 from rolebot.store.store import Store
@@ -66,3 +69,28 @@ def test_imported_topic_is_scored_without_retraining(store: Store, tmp_path: Pat
     r = Engine(store).ask("品牌部门和营销部门的分工差在哪里")
     shown = [r.topic] if r.answered else [c["topic"] for c in r.candidates]
     assert shown and shown[0] == "brand-vs-marketing", (r.kind, r.candidates)
+
+
+def _votes_from_file(data: dict[str, Any], text: str) -> dict[str, float]:
+    """Return the classifier's P(topic) computed straight from the model file's numbers, as a reference."""
+    idf, weights, classes = data["idf"], data["weights"], data["classes"]
+    grams = {g: (1.0 + math.log(c)) * idf[g] for g, c in char_grams(text).items() if g in idf}
+    norm = math.sqrt(sum(v * v for v in grams.values())) or 1.0
+    z = list(data["bias"])
+    for g, v in grams.items():
+        for k, w in enumerate(weights[g]):
+            z[k] += w * v / norm
+    exp = [math.exp(x - max(z)) for x in z]
+    return {c: e / sum(exp) for c, e in zip(classes, exp, strict=True)}
+
+
+@pytest.mark.parametrize("text", ["营销和销售有什么区别", "用户运营做什么", "杠铃怎么保养", ""])
+def test_classifier_held_as_a_matrix_votes_as_its_file_says(text: str) -> None:
+    data = json.loads(resources.files("rolebot.engine").joinpath("model.json").read_text(encoding="utf-8"))
+    classifier = load_model().classifier
+    assert classifier is not None
+    got = classifier.probabilities(text)
+    want = _votes_from_file(data["classifier"], text)
+    assert list(got) == list(want)
+    assert got == pytest.approx(want, abs=1e-12)
+    assert classifier.to_json() == data["classifier"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from rolebot.engine.features import NONE, char_grams
 
 __all__ = ["NONE", "TopicClassifier", "classifier_from_json"]
 
 
-@dataclass(frozen=True)
 class TopicClassifier:
     """Multinomial logistic regression over sublinear TF-IDF of character 1–3-grams (fitted by scripts/train.py).
 
@@ -18,23 +20,44 @@ class TopicClassifier:
     scorer (trained with topics held back from the classifier) falls back on the pair features.
     """
 
-    classes: tuple[str, ...]
-    idf: dict[str, float]
-    weights: dict[str, tuple[float, ...]]  # n-gram -> one weight per class
-    bias: tuple[float, ...]
+    def __init__(
+        self,
+        classes: Sequence[str],
+        idf: Mapping[str, float],
+        weights: Mapping[str, Sequence[float]],
+        bias: Sequence[float],
+    ) -> None:
+        self.classes = tuple(classes)
+        # one row of class weights per n-gram in a matrix: as a dict of tuples of floats it held ~15 MB
+        self._row = {g: i for i, g in enumerate(weights)}
+        self._matrix: npt.NDArray[np.float64] = np.array(
+            [tuple(w) for w in weights.values()] or np.zeros((0, len(self.classes))), dtype=np.float64
+        ).reshape(len(self._row), len(self.classes))
+        self._idf = {g: float(v) for g, v in idf.items() if g in self._row}
+        self.bias = tuple(float(b) for b in bias)
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """Return the IDF of each n-gram the classifier weighs."""
+        return dict(self._idf)
+
+    @property
+    def weights(self) -> dict[str, tuple[float, ...]]:
+        """Return each n-gram's weight per class."""
+        return {g: tuple(float(x) for x in self._matrix[i]) for g, i in self._row.items()}
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Return P(class) for a text (normalised words joined without spaces)."""
-        grams = {g: (1.0 + math.log(c)) * self.idf[g] for g, c in char_grams(text).items() if g in self.idf}
-        norm = math.sqrt(sum(v * v for v in grams.values())) or 1.0
-        z = list(self.bias)
-        for g, v in grams.items():
-            for k, w in enumerate(self.weights[g]):
-                z[k] += w * v / norm
-        top = max(z)
-        exp = [math.exp(x - top) for x in z]
-        total = sum(exp)
-        return {c: e / total for c, e in zip(self.classes, exp, strict=True)}
+        grams = [(g, (1.0 + math.log(c)) * self._idf[g]) for g, c in char_grams(text).items() if g in self._idf]
+        norm = math.sqrt(sum(v * v for _, v in grams)) or 1.0
+        z = np.array(self.bias, dtype=np.float64)
+        if grams:
+            rows = self._matrix[[self._row[g] for g, _ in grams]]
+            z = z + np.array([v / norm for _, v in grams]) @ rows
+        top = float(z.max())
+        exp = np.exp(z - top)
+        total = float(exp.sum())
+        return {c: float(e) / total for c, e in zip(self.classes, exp, strict=True)}
 
     def to_json(self) -> dict[str, object]:
         """Return the classifier as the model file holds it."""
@@ -49,8 +72,8 @@ class TopicClassifier:
 def classifier_from_json(data: dict[str, object]) -> TopicClassifier:
     """Return a classifier from its part of the model file."""
     return TopicClassifier(
-        classes=tuple(str(c) for c in data["classes"]),  # type: ignore[attr-defined]
+        classes=[str(c) for c in data["classes"]],  # type: ignore[attr-defined]
         idf={str(g): float(v) for g, v in data["idf"].items()},  # type: ignore[attr-defined]
-        weights={str(g): tuple(float(x) for x in w) for g, w in data["weights"].items()},  # type: ignore[attr-defined]
-        bias=tuple(float(b) for b in data["bias"]),  # type: ignore[attr-defined]
+        weights=data["weights"],  # type: ignore[arg-type]
+        bias=[float(b) for b in data["bias"]],  # type: ignore[attr-defined]
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from rolebot.engine.cache import Recent
 from rolebot.engine.features import NONE, Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
@@ -30,6 +31,12 @@ PASSAGE_BELOW = 45  # a passage answers only when no entry comes this close by t
 EXACT_BONUS = 0.1
 ANSWER_CACHE = 2048  # answers kept per engine: the questions asked again and again (LRU)
 UNSEEN_WEIGHT = 1.5  # weight of a word no phrasing or passage uses (see Engine._weights)
+# Rows read from the store, kept for the questions that follow: bounded, so that memory stays what the
+# shipped knowledge needs however many entries are imported (anything else is read again from SQLite)
+KEPT_TERMS = 50_000  # phrasing counts of words
+KEPT_ENTRIES = 2_048
+KEPT_TOPICS = 1_024  # topic profiles (all their phrasings' words and answers' words, a centroid)
+KEPT_PHRASINGS = 20_000  # phrasings read into content words, roles and intents
 
 
 @dataclass
@@ -135,16 +142,16 @@ class Engine:
         self.shortlist_size = SHORTLIST
         self.cue_weight = CUE_WEIGHT
         self.model = model or load_model()
-        self._profiles: dict[str, TopicProfile] = {}
+        self._profiles: Recent[str, TopicProfile] = Recent(KEPT_TOPICS)
         self._profiles_without: frozenset[str] = frozenset()
         self.vocab = vocab or vocabulary()
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
-        self._topic_questions: dict[str, str | None] = {}
-        self._related_cache: dict[tuple[str, str], float] = {}
-        self._df: dict[str, int] = {}
-        self._entries: dict[str, FaqRow | None] = {}
-        self._has_more: dict[str, bool] = {}
+        self._topic_questions: Recent[str, str] = Recent(KEPT_TOPICS)
+        self._related_cache: dict[tuple[str, str], float] = {}  # pairs of roles only: bounded by the vocabulary
+        self._df: Recent[str, int] = Recent(KEPT_TERMS)
+        self._entries: Recent[str, FaqRow] = Recent(KEPT_ENTRIES)
+        self._has_more: Recent[str, bool] = Recent(KEPT_TOPICS)
         self._version = store.data_version()
         self._knowledge = store.knowledge_version()
         self._checked = time.monotonic()
@@ -153,16 +160,15 @@ class Engine:
         self._answers_lock = threading.Lock()
         self._generation = 0  # moves at each refresh, so an answer computed across one is not kept
         self.cache_hits = 0
-        self._phrasing_cache: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {}
+        self._phrasing_cache: Recent[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = Recent(
+            KEPT_PHRASINGS
+        )
 
     def refresh(self) -> None:
         """Forget cached views of the store after it changed."""
         self._docs = max(self.store.phrasing_count(), 1)
-        self._topic_questions = {}
-        self._df = {}
-        self._entries = {}
-        self._has_more = {}
-        self._profiles = {}
+        for kept in (self._topic_questions, self._df, self._entries, self._has_more, self._profiles):
+            kept.clear()
         self._version = self.store.data_version()
         self._knowledge = self.store.knowledge_version()
         with self._answers_lock:
@@ -185,22 +191,28 @@ class Engine:
 
     def _doc_freq(self, terms: set[str]) -> dict[str, int]:
         """Return per-word phrasing counts, cached until the knowledge changes."""
-        missing = [t for t in terms if t not in self._df]
+        out: dict[str, int] = {}
+        missing: list[str] = []
+        for t in terms:
+            n = self._df.get(t)
+            if n is None:
+                missing.append(t)
+            elif n:
+                out[t] = n
         if missing:
             found = self.store.doc_freq(sorted(missing))
             for t in missing:
-                self._df[t] = found.get(t, 0)
-            if len(self._df) > 200_000:
-                self._df = {}
-        return {t: self._df[t] for t in terms if self._df.get(t)}
+                n = self._df.put(t, found.get(t, 0))
+                if n:
+                    out[t] = n
+        return out
 
     def _entry(self, entry_id: str) -> FaqRow | None:
         """Return a stored entry, cached until the knowledge changes."""
-        if entry_id not in self._entries:
-            if len(self._entries) > 10_000:
-                self._entries = {}
-            self._entries[entry_id] = self.store.entry(entry_id)
-        return self._entries[entry_id]
+        hit = self._entries.get(entry_id)
+        if hit is None and (hit := self.store.entry(entry_id)) is not None:
+            self._entries.put(entry_id, hit)
+        return hit
 
     # -- scoring -----------------------------------------------------------------------------------
     def _weights(self, terms: set[str], operands: tuple[str, ...] = ()) -> dict[str, float]:
@@ -230,11 +242,13 @@ class Engine:
         """Return how far two words mean the same role: 1 same, 0.5 one is a kind of the other."""
         if a == b:
             return 1.0
+        roles = self.vocab.roles
+        if a not in roles or b not in roles:
+            return 0.0
         key = (a, b)
         hit = self._related_cache.get(key)
         if hit is None:
-            roles = self.vocab.roles
-            kin = a in roles and b in roles and (b in self.vocab.family(a)[1:] or a in self.vocab.family(b)[1:])
+            kin = b in self.vocab.family(a)[1:] or a in self.vocab.family(b)[1:]
             hit = self._related_cache[key] = 0.5 if kin else 0.0
         return hit
 
@@ -286,9 +300,7 @@ class Engine:
                 entities_of(words, self.vocab),
                 intents_of("".join(words), self.vocab),
             )
-            if len(self._phrasing_cache) >= 100_000:
-                self._phrasing_cache.clear()
-            self._phrasing_cache[words] = hit
+            self._phrasing_cache.put(words, hit)
         return hit
 
     def _parts(self, query: Query, cand: Candidate, w: dict[str, float]) -> dict[str, float]:
@@ -410,7 +422,8 @@ class Engine:
 
     def _features(self, query: Query, found: list[Shortlisted], exclude: frozenset[str]) -> list[list[float]]:
         if exclude != self._profiles_without:
-            self._profiles, self._profiles_without = {}, exclude
+            self._profiles.clear()
+            self._profiles_without = exclude
         profiles = {s.topic: self._profile(s.topic, exclude) for s in found}
         return pair_features(
             query,
@@ -440,11 +453,9 @@ class Engine:
         """Return what a topic's knowledge says (cached until the knowledge changes)."""
         hit = self._profiles.get(topic)
         if hit is None:
-            if len(self._profiles) > 10_000:
-                self._profiles = {}
             phrasings = [(t, w) for t, w in self.store.topic_phrasings(topic) if t not in exclude]
             answers = [e["answer"] for e in self.store.topic_entries(topic)]
-            hit = self._profiles[topic] = build_profile(topic, phrasings, answers, self.model.space, self.vocab)
+            hit = self._profiles.put(topic, build_profile(topic, phrasings, answers, self.model.space, self.vocab))
         return hit
 
     def exact_entry(self, text: str, exclude: frozenset[str] = frozenset()) -> str | None:
@@ -592,9 +603,10 @@ class Engine:
         result.sources = entry["sources"]
         result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
         topic = entry["topic"]
-        if topic not in self._has_more:
-            self._has_more[topic] = self.store.has_passages(topic)
-        result.has_more = self._has_more[topic]
+        more = self._has_more.get(topic)
+        if more is None:
+            more = self._has_more.put(topic, self.store.has_passages(topic))
+        result.has_more = more
         return result
 
     def _answer_passage(self, result: Result, passage: _Scored) -> Result:
@@ -616,9 +628,10 @@ class Engine:
 
     def topic_question(self, topic: str) -> str | None:
         """Return a topic's canonical question (cached), or None for an unknown topic."""
-        if topic not in self._topic_questions:
-            self._topic_questions[topic] = self.store.topic_question(topic)
-        return self._topic_questions[topic]
+        hit = self._topic_questions.get(topic)
+        if hit is None and (hit := self.store.topic_question(topic)) is not None:
+            self._topic_questions.put(topic, hit)
+        return hit
 
     def follow_ups(self, entry: FaqRow | Links, nearby: list[str], limit: int = 3) -> list[FollowUp]:
         """Return next questions: the entry's related topics, then nearby ones, never its own."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import jieba
 
+from rolebot.engine.cache import Recent
 from rolebot.language import segment
 from rolebot.language.light import is_light
 from rolebot.language.understand import Query
@@ -51,6 +52,7 @@ FEATURES = (
     "clauses",  # how many clauses the question has, 0–1 at 3
 )
 
+KEPT_VECTORS = 10_000  # phrasing vectors kept across questions (~2.5 kB each)
 _COMMON = 8.0  # general-language rarity (−log frequency) of an everyday word; rarer words weigh more
 _RARE = 18.0
 
@@ -71,15 +73,13 @@ class CharSpace:
     def __init__(self, idf: dict[str, float], default: float) -> None:
         self.idf = idf
         self.default = default
-        self._known: dict[str, dict[str, float]] = {}
+        self._known: Recent[str, dict[str, float]] = Recent(KEPT_VECTORS)
 
     def phrasing_vector(self, text: str) -> dict[str, float]:
         """Return `vector(text)` for a stored phrasing, kept: the same phrasings come back question after question."""
         hit = self._known.get(text)
         if hit is None:
-            if len(self._known) >= 50_000:
-                self._known.clear()
-            hit = self._known[text] = self.vector(text)
+            hit = self._known.put(text, self.vector(text))
         return hit
 
     def vector(self, text: str) -> dict[str, float]:

@@ -17,8 +17,15 @@ TRADITIONAL = "traditional"
 REGIONS = ("tw", "hk")
 
 _T2S = opencc.OpenCC("t2s")
-# Characters and regional variants only: phrase tables (s2twp) rewrite 的士兵 as 計程車兵
-_S2T = {"tw": opencc.OpenCC("s2tw"), "hk": opencc.OpenCC("s2hk")}
+
+
+@lru_cache(maxsize=2)
+def _s2t(region: str) -> opencc.OpenCC:
+    """Return the converter to a region's Traditional, made at its first use (its phrase table takes ~40 MB)."""
+    # characters and regional variants only: phrase tables (s2twp) rewrite 的士兵 as 計程車兵
+    return opencc.OpenCC("s2hk" if region == "hk" else "s2tw")
+
+
 # Cantonese words no Taiwan or Mandarin question would use; 係 alone also ends 關係, so only after no 關/联
 _CANTONESE = re.compile(r"[嘅咩唔冇佢啲喺嗰咗嘢哋噉嚟囉喎]|點解|點樣|邊個|邊度|(?<![關联聯])係")
 _TITLE = re.compile(r"《[^《》]*》")  # a published title: its wording stays as published
@@ -89,11 +96,11 @@ class Reader:
         """Write our Simplified text for this reader: their local words, then characters converted."""
         if not self.traditional:
             return text
-        return str(_S2T[self.region].convert(glossary().apply(text, self.words)))
+        return str(_s2t(self.region).convert(glossary().apply(text, self.words)))
 
     def write_title(self, text: str) -> str:
         """Write a published title for this reader: its script only, never its words."""
-        return str(_S2T[self.region].convert(text)) if self.traditional else text
+        return str(_s2t(self.region).convert(text)) if self.traditional else text
 
     def forced(self, script: str | None) -> Reader:
         """Return this reader with the script a group chose (None keeps the reader's own)."""
@@ -118,7 +125,7 @@ def detect_region(text: str) -> str:
     hk = tw = 0
     for ch in set(text):
         simple = _T2S.convert(ch)
-        as_tw, as_hk = _S2T["tw"].convert(simple), _S2T["hk"].convert(simple)
+        as_tw, as_hk = _s2t("tw").convert(simple), _s2t("hk").convert(simple)
         if as_tw != as_hk:
             hk += ch == as_hk
             tw += ch == as_tw
