@@ -1,6 +1,8 @@
 """Load test: the real bot (`rolebot run`) against the stand-in Bot API on loopback, with optional faults.
 
-Prints answered / lost / doubled / out of order, throughput, reply latency p50/p99 and the bot's memory.
+Prints answered / lost / doubled / out of order, throughput, reply latency p50/p99, the bot's memory, and
+where the CPU went during the burst (the bot's event loop and its other threads, the stand-in, the rest of
+the machine), which says what bounds the number.
 Example: python scripts/loadtest.py --chats 300 --messages 10 --faults --restart
 """
 
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -46,6 +49,63 @@ def start_bot(api: FakeBotAPI, db: Path, log: Path, profile: str | None = None) 
     if profile:
         cmd = [sys.executable, "-m", "cProfile", "-o", profile, *cmd]
     return subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+@dataclass
+class CpuMark:
+    """CPU seconds used so far: by the bot's event loop and its other threads, by this process (the stand-in), by all."""
+
+    wall: float
+    bot_loop: float
+    bot_threads: float
+    standin: float
+    machine: float
+
+    @classmethod
+    def take(cls, bot_pid: int) -> CpuMark:
+        """Read the counters now (the bot's main thread, whose id is its pid, runs the event loop)."""
+        loop = other = 0.0
+        try:
+            for t in psutil.Process(bot_pid).threads():
+                if t.id == bot_pid:
+                    loop += t.user_time + t.system_time
+                else:
+                    other += t.user_time + t.system_time
+        except psutil.Error:
+            pass
+        own = psutil.Process().cpu_times()
+        machine = psutil.cpu_times()
+        busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+        return cls(time.monotonic(), loop, other, own.user + own.system, busy)
+
+
+def cpu_report(start: CpuMark, end: CpuMark, answers: int) -> str:
+    """Say where the CPU went between two marks, and so what bounds the throughput."""
+    wall = max(end.wall - start.wall, 1e-9)
+    loop, threads = end.bot_loop - start.bot_loop, end.bot_threads - start.bot_threads
+    standin, machine = end.standin - start.standin, end.machine - start.machine
+    others = max(machine - loop - threads - standin, 0.0)
+    cores = psutil.cpu_count() or 1
+
+    def share(x: float) -> str:
+        return f"{x:.1f} s ({x / wall:.0%} of a core)"
+
+    if loop / wall > 0.85:
+        bound = "the bot's event loop (one core: it holds the GIL for the HTTP client and PTB's objects)"
+    elif standin / wall > 0.85:
+        bound = "the stand-in Bot API (one core in this process)"
+    elif machine / wall > 0.9 * cores:
+        bound = f"the machine's {cores} cores (others used {others:.1f} s)"
+    else:
+        bound = "waiting (no process was CPU-bound: latency of the round trips)"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"cpu over the {wall:.1f} s burst: bot event loop {share(loop)}, bot other threads {share(threads)}, "
+        f"stand-in + driver {share(standin)}, rest of the machine {others:.1f} s of {cores} cores; "
+        f"load average {load}\nper answer: bot {(loop + threads) / max(answers, 1) * 1000:.2f} ms cpu "
+        f"({loop / max(answers, 1) * 1000:.2f} on the event loop), stand-in {standin / max(answers, 1) * 1000:.2f} ms"
+        f"\nbound by: {bound}"
+    )
 
 
 def restart(
@@ -197,6 +257,7 @@ def main() -> int:
     sent_at: dict[tuple[int, str], list[float]] = {}  # per chat and question: when each was sent
     total = args.chats * args.messages
     t0 = time.monotonic()
+    cpu_start = CpuMark.take(proc.pid)
     rss: list[int] = []
     restarted = False
     warm_rss = 0
@@ -238,8 +299,8 @@ def main() -> int:
         except psutil.Error:
             pass
         time.sleep(0.2)
+    cpu_end = CpuMark.take(proc.pid)
     time.sleep(1.0)  # let stragglers (doubles) arrive
-    elapsed = time.monotonic() - t0
     got: dict[int, list[str]] = {}
     latencies: list[float] = []
     for rec in api.log:
@@ -251,6 +312,9 @@ def main() -> int:
         got.setdefault(chat, []).append(title)
         if sent_at.get((chat, title)):
             latencies.append(rec.at - sent_at[(chat, title)].pop(0))
+    # from the first question put to the stand-in to the last answer it received
+    last = max((r.at for r in api.log if r.method == "sendMessage" and r.error is None), default=time.monotonic())
+    elapsed = max(last - t0, 1e-9)
     lost = doubled = disorder = 0
     for chat, want in expected.items():
         have = got.get(chat, [])
@@ -283,6 +347,8 @@ def main() -> int:
             f"bot rss (MB) by answers sent: {steps}; from 20% on: "
             f"{(min(tail) - settled) / settled:+.1%} .. {(max(tail) - settled) / settled:+.1%}"
         )
+    if not args.restart:
+        print(cpu_report(cpu_start, cpu_end, answered))
     print(f"faults injected={len(api.faulted)} exit code on SIGTERM={code} log={log}")
     return 0 if lost == 0 and doubled == 0 else 1
 

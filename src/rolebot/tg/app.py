@@ -153,15 +153,15 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         builder.rate_limiter(
             FairRateLimiter(overall_max_rate=settings.send_rate, max_retries=3, waits=shared.sender.waits)
         )
-        # httpcore scans its whole pool for every request, and threads contend for the GIL: measured
-        # with scripts/loadtest.py, 32 updates at once over 8 connections beat 64/16 and 256/256.
-        # A send that times out after it went out may have arrived: wait longer before calling it lost
+        # a connection for each of the 32 updates answered at once (see Delivery below), so a send
+        # rarely waits for one. A send that times out after it went out may have arrived: wait longer
+        # before calling it lost
         .request(
             HeartbeatRequest(
-                heartbeat, connection_pool_size=8, pool_timeout=30.0, read_timeout=20.0, write_timeout=20.0
+                heartbeat, connection_pool_size=32, pool_timeout=30.0, read_timeout=20.0, write_timeout=20.0
             )
         )
-        .get_updates_request(HeartbeatRequest(heartbeat))
+        .get_updates_request(HeartbeatRequest(heartbeat, connection_pool_size=1))
         .update_queue(queue)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -182,7 +182,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
         ]
     )
     app.add_error_handler(error_handler(shared))
-    # 32 updates at once: more only adds contention (see the request pool above)
+    # 32 updates at once: more only adds contention for the GIL (scripts/loadtest.py: 16/64 no better)
     shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits)
     shared.writer = Worker(lambda: connect(settings.db_path), "rolebot-writer")
     app.bot_data["rolebot"] = shared  # tests reach the service through it

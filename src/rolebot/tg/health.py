@@ -14,10 +14,10 @@ from typing import Any
 
 from telegram.error import TelegramError
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from rolebot.errors import StoreError
 from rolebot.store.db import connect_read_only
+from rolebot.tg.http import AiohttpRequest
 
 log = logging.getLogger("rolebot.health")
 
@@ -63,8 +63,8 @@ class Heartbeat:
             return None
 
 
-class HeartbeatRequest(HTTPXRequest):
-    """PTB's HTTP client, beating the heartbeat after every call Telegram answered with 200."""
+class HeartbeatRequest(AiohttpRequest):
+    """The bot's HTTP client, beating the heartbeat after every call Telegram answered with 200."""
 
     def __init__(self, heartbeat: Heartbeat, **kwargs: Any) -> None:
         super().__init__(**kwargs)

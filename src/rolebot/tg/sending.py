@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import aiohttp
 import httpx
 from telegram import (
     CallbackQuery,
@@ -25,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
 from rolebot.conversation.render import Button, Reply
+from rolebot.tg.http import NOT_SENT
 
 log = logging.getLogger("rolebot")
 T = TypeVar("T")
@@ -78,10 +80,10 @@ class SendStats:
 def was_sent(exc: NetworkError) -> bool:
     """Say whether a failed request may have reached Telegram (timed out or cut off after it went out)."""
     cause = exc.__cause__
-    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+    if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, *NOT_SENT)):
         return False
-    # any other httpx failure happened on an open connection; without one, Telegram answered (5xx)
-    return isinstance(cause, httpx.HTTPError)
+    # any other client failure happened on an open connection; without one, Telegram answered (5xx)
+    return isinstance(cause, httpx.HTTPError | aiohttp.ClientError)
 
 
 class RetryWaits:
