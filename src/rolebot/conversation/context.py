@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rolebot.language import segment
-from rolebot.language.normalize import normalize
+from rolebot.language.normalize import Normalized, normalize
 from rolebot.language.script import Reader
 from rolebot.language.understand import CONNECTORS
 from rolebot.language.vocabulary import Vocabulary
@@ -90,9 +90,10 @@ def _role_pattern(vocab: Vocabulary) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(r) for r in sorted(vocab.roles, key=len, reverse=True)) or r"(?!)")
 
 
-def read_follow_up(text: str, vocab: Vocabulary) -> FollowUp | None:
-    """Say whether a message is elliptical: a request for more, or only roles (那运营呢, 运营和销售呢)."""
-    norm = normalize(text, vocab).text
+def read_follow_up(text: str, vocab: Vocabulary, normalized: Normalized | None = None) -> FollowUp | None:
+    """Say whether a message is elliptical: a request for more, or only roles (那运营呢, 运营和销售呢); `normalized`:
+    the message already normalised."""
+    norm = (normalized or normalize(text, vocab)).text
     bare = _PARTICLES.sub("", _PUNCT.sub("", norm))
     if bare in MORE or _LEAD.sub("", bare) in MORE:
         return FollowUp("more")

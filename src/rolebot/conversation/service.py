@@ -109,15 +109,16 @@ class Service:
         With a `context` key (a chat and its user), an answered question is remembered for ten minutes and,
         when `follow_ups` is on, an elliptical message (那运营呢, 详细说说) is read against it.
         """
-        talk = read_small_talk(text, self.vocab)
+        norm = normalize(text, self.vocab)  # once: small talk, follow-ups and the engine all read this
+        talk = read_small_talk(text, self.vocab, norm)
         if talk is not None:
-            shown = normalize(text, self.vocab).reader.forced(script)
+            shown = norm.reader.forced(script)
             return Answer(Result(False, "smalltalk", shown), render_small_talk(talk, self.categories, shown))
-        follow = read_follow_up(text, self.vocab) if follow_ups else None
+        follow = read_follow_up(text, self.vocab, norm) if follow_ups else None
         turn = self.contexts.get(context) if context is not None and follow is not None else None
         asked = text
         if follow is not None and follow.kind == "more":
-            shown = (turn.reader if turn else normalize(text, self.vocab).reader).forced(script)
+            shown = (turn.reader if turn else norm.reader).forced(script)
             more = self.more(turn.entry_id, shown) if turn and turn.entry_id else None
             if more is not None and turn is not None:
                 return Answer(Result(False, "more", shown, entry_id=turn.entry_id), more)
@@ -126,9 +127,10 @@ class Service:
             )
         if follow is not None and turn is not None:
             asked = swap_roles(turn.text, follow, self.vocab) or text
-        result = self.engine.ask(asked)
+        # a follow-up asks the previous question with its roles swapped: that wording is normalised anew
+        result = self.engine.ask(asked, norm=norm if asked is text else None)
         if asked is not text:
-            result.reader = normalize(text, self.vocab).reader  # the previous question is stored Simplified
+            result.reader = norm.reader  # the previous question is stored Simplified
         result.reader = result.reader.forced(script)
         if record:
             self.record(result, text, chat_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rolebot.language.normalize import normalize
+from rolebot.language.normalize import Normalized, normalize
 from rolebot.language.vocabulary import Vocabulary
 
 # the whole message, once trailing particles and punctuation are dropped
@@ -30,9 +30,10 @@ SMALL_TALK: dict[str, frozenset[str]] = {
 _TRAILING = re.compile(r"[啊呀呢吧哈啦嘛吗么哦噢~!?.,。，？！…\s]+$")
 
 
-def read_small_talk(text: str, vocab: Vocabulary) -> str | None:
-    """Return the kind of small talk a message is ("greeting", "thanks" …), or None for a question."""
-    bare = _TRAILING.sub("", normalize(text, vocab).text)
+def read_small_talk(text: str, vocab: Vocabulary, norm: Normalized | None = None) -> str | None:
+    """Return the kind of small talk a message is ("greeting", "thanks" …), or None for a question (`norm`: the
+    message already normalised)."""
+    bare = _TRAILING.sub("", (norm or normalize(text, vocab)).text)
     bare = re.sub(r"[!?.,。，？！…]", "", bare).strip()
     if not bare or len(bare) > 12:
         return None

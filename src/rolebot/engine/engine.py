@@ -15,7 +15,7 @@ from rolebot.engine.cache import Recent
 from rolebot.engine.features import NONE, Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
 from rolebot.language import segment
-from rolebot.language.normalize import clean, exact_keys, normalize
+from rolebot.language.normalize import Normalized, clean, exact_keys, normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, entities_of, intents_of, understand
 from rolebot.language.vocabulary import Vocabulary, vocabulary
@@ -468,8 +468,11 @@ class Engine:
         stage = [h for h in hits if h.punctuated] or hits
         return _sole_owner(stage)
 
-    def ask(self, text: str, exclude: frozenset[str] = frozenset()) -> Result:
-        """Answer one question (`exclude` hides phrasings by text, for cross-validation), from the cache when asked before."""
+    def ask(self, text: str, exclude: frozenset[str] = frozenset(), norm: Normalized | None = None) -> Result:
+        """Answer one question (`exclude` hides phrasings by text, for cross-validation), from the cache when asked before.
+
+        `norm` is the question already normalised (the service normalises each message once), else made here.
+        """
         self._check_fresh()
         key = (clean(text), exclude)
         with self._answers_lock:
@@ -480,7 +483,7 @@ class Engine:
             generation = self._generation
         if hit is not None:
             return _copy(hit)
-        result = self._ask(text, exclude)
+        result = self._ask(text, exclude, norm)
         with self._answers_lock:
             if generation == self._generation:
                 self._answers[key] = _copy(result)
@@ -488,15 +491,15 @@ class Engine:
                     self._answers.popitem(last=False)
         return result
 
-    def _ask(self, text: str, exclude: frozenset[str]) -> Result:
+    def _ask(self, text: str, exclude: frozenset[str], norm: Normalized | None) -> Result:
         """Answer one question: an exact lookup first, then the shortlist, the learned scorer and the rules."""
         entry_id = self.exact_entry(text, exclude)
         if entry_id is not None and (entry := self._entry(entry_id)) is not None:
-            norm = normalize(text, self.vocab)
+            norm = norm or normalize(text, self.vocab)
             owner: list[Choice] = [{"topic": entry["topic"], "score": 100, "entry_id": entry_id}]
             result = Result(False, "decline", norm.reader, candidates=owner, normalized=norm.text)
             return self._answer(result, _Scored(Candidate("faq", entry_id, entry["topic"], text, (), 0.0), 100.0))
-        query = understand(text, self.vocab)
+        query = understand(text, self.vocab, norm)
         if not query.content:
             return Result(False, "empty", query.reader, normalized=query.norm.text)
         found, bests, passages = self.shortlist(query, exclude)

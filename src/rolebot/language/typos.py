@@ -18,6 +18,7 @@ from rolebot.language import pinyin
 from rolebot.language.vocabulary import Vocabulary
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_ONLY = re.compile(r"[\u3400-\u9fff]+")
 # a run of pinyin-looking words: letters (ü typed as v or ü) separated by spaces or apostrophes
 _LATIN_RUN = re.compile(r"(?<![a-z0-9ü])[a-zü]+(?:['\s]+[a-zü]+)*(?![a-z0-9ü])")
 _LATIN_WORD = re.compile(r"[a-zü]+")
@@ -33,7 +34,7 @@ _ENGLISH = frozenset(
 
 
 def _is_cjk(text: str) -> bool:
-    return bool(text) and all(_CJK.match(ch) for ch in text)
+    return _CJK_ONLY.fullmatch(text) is not None
 
 
 def _jieba_freq() -> tuple[dict[str, int], int]:
@@ -69,6 +70,7 @@ class Homophones:
         self.by_start: dict[tuple[int, str], list[_Target]] = {}
         for t in targets:
             self.by_start.setdefault((len(t.word), t.sounds[0]), []).append(t)
+        self.first_sounds = frozenset(t.sounds[0] for t in targets)
 
     def is_word(self, span: str) -> bool:
         """Say whether a span is a word in its own right (jieba's dictionary or our vocabulary)."""
@@ -94,18 +96,21 @@ class Homophones:
     def _match(self, text: str, i: int) -> _Target | None:
         """Return the longest role word the span at `i` is a homophone of."""
         first = pinyin.readings(text[i])
-        if not first:
+        # most characters start no role word's sound: every question's every character comes through here
+        if first.isdisjoint(self.first_sounds):
             return None
         for length in self.lengths:
+            targets = [t for sound in first for t in self.by_start.get((length, sound), ())]
+            if not targets:
+                continue
             span = text[i : i + length]
             if len(span) < length or not _is_cjk(span):
                 continue
             if self.is_word(span):
                 continue  # 销售, 消瘦, 时长: a real word is read as itself
-            for sound in first:
-                for t in self.by_start.get((length, sound), ()):
-                    if self._sounds_like(span, t):
-                        return t
+            for t in targets:
+                if self._sounds_like(span, t):
+                    return t
         return None
 
     @staticmethod

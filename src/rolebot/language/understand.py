@@ -68,9 +68,9 @@ def operands_of(words: list[str] | tuple[str, ...], vocab: Vocabulary) -> tuple[
     return tuple(out)
 
 
-def understand(text: str, vocab: Vocabulary) -> Query:
-    """Normalise, tokenise and read a question."""
-    norm = normalize(text, vocab)
+def understand(text: str, vocab: Vocabulary, norm: Normalized | None = None) -> Query:
+    """Normalise (unless given `norm`, the text already normalised), tokenise and read a question."""
+    norm = norm or normalize(text, vocab)
     words = segment.words(norm.text)
     operands = operands_of(_with_separators(norm.text, words), vocab)
     if vocab.shorthands and (named := _shorthand_roles(words, operands, vocab)) != words:
