@@ -6,6 +6,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,6 +15,7 @@ from rapidfuzz import fuzz
 from rolebot.engine.cache import Recent
 from rolebot.engine.features import NONE, Shortlisted, TopicProfile, build_profile, pair_features
 from rolebot.engine.scorer import Model, load_model
+from rolebot.engine.sources import SHIPPED, SourceIndex, held_source
 from rolebot.language import segment
 from rolebot.language.normalize import Normalized, clean, exact_keys, normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
@@ -118,6 +120,22 @@ def _copy(result: Result) -> Result:
     )
 
 
+def _ranks_by_source(found: list[Shortlisted], shipped: list[bool]) -> list[Shortlisted]:
+    """Return the topics with each BM25 rank over the best of its own source, when both sources are there.
+
+    Imported phrasings are ranked by the whole index's statistics and shipped ones by their own, so the
+    scorer's bm25 feature (a topic's rank over the best) compares a topic with the best of its own kind.
+    `shipped` says, per topic, whether its best-ranked phrasing is shipped.
+    """
+    if all(shipped) or not any(shipped):
+        return found  # one source: the feature divides by the best itself
+    best = {
+        kind: max((abs(s.rank) for s, k in zip(found, shipped, strict=True) if k == kind), default=0.0) or 1.0
+        for kind in (True, False)
+    }
+    return [replace(s, rank=-abs(s.rank) / best[k]) for s, k in zip(found, shipped, strict=True)]
+
+
 def _sole_owner(hits: list[ExactHit]) -> str | None:
     """Return the entry that owns a wording: its own question beats another's alternate; a tie is no owner."""
     if not hits:
@@ -147,6 +165,7 @@ class Engine:
         self.vocab = vocab or vocabulary()
         segment.prepare(self.vocab)
         self._docs = max(store.phrasing_count(), 1)
+        self._source: SourceIndex | None = None  # the shipped phrasings, read at the first question that is scored
         self._topic_questions: Recent[str, str] = Recent(KEPT_TOPICS)
         self._related_cache: dict[tuple[str, str], float] = {}  # pairs of roles only: bounded by the vocabulary
         self._df: Recent[str, int] = Recent(KEPT_TERMS)
@@ -167,6 +186,7 @@ class Engine:
     def refresh(self) -> None:
         """Forget cached views of the store after it changed."""
         self._docs = max(self.store.phrasing_count(), 1)
+        self._source = None
         for kept in (self._topic_questions, self._df, self._entries, self._has_more, self._profiles):
             kept.clear()
         self._version = self.store.data_version()
@@ -215,14 +235,31 @@ class Engine:
         return hit
 
     # -- scoring -----------------------------------------------------------------------------------
-    def _weights(self, terms: set[str], operands: tuple[str, ...] = ()) -> dict[str, float]:
-        """Return an IDF weight per term.
+    def shipped(self) -> SourceIndex:
+        """Return the shipped phrasings held in memory with their own statistics (read once per knowledge version)."""
+        source = self._source
+        if source is None:
+            source = self._source = held_source(self.store.origin_phrasings(SHIPPED))
+        return source
+
+    def _is_shipped(self, cand: Candidate) -> bool:
+        """Say whether a phrasing is of the shipped knowledge."""
+        return (cand.kind, cand.ref) in self.shipped().refs
+
+    def _weights(self, terms: set[str], operands: tuple[str, ...] = (), shipped: bool = True) -> dict[str, float]:
+        """Return an IDF weight per term, counted over the shipped FAQ phrasings or over the imported ones.
 
         A word the knowledge never uses is usually context ("我大三，在找实习…") and weighs little,
         unless it is one of the things compared ("会计和出纳"), which then weighs the most.
         """
-        df = self._doc_freq(terms)
-        n = self._docs
+        source = self.shipped()
+        if shipped:
+            df = {t: k for t in terms if (k := source.df.get(t, 0))}
+            n = max(source.faq_docs, 1)
+        else:
+            every = self._doc_freq(terms)
+            df = {t: k for t, n_all in every.items() if (k := n_all - source.df.get(t, 0)) > 0}
+            n = max(self._docs - source.faq_docs, 1)
         top = math.log((n + 1) / 0.5) + 1.0
         weak = self.vocab.role_suffixes  # 部门, 岗位: they say where a role sits, not which role
         return {
@@ -341,9 +378,13 @@ class Engine:
         """Return the best phrasings for a question with each part of their score (for tuning)."""
         query = understand(text, self.vocab)
         shortlist = [c for c in self.search(query) if c.kind == "faq"]
-        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
+        weigh = self._weigher(query, shortlist)
         rows: list[dict[str, Any]] = [
-            {"topic": c.topic, "phrasing": c.text, **{k: round(v, 2) for k, v in self._parts(query, c, w).items()}}
+            {
+                "topic": c.topic,
+                "phrasing": c.text,
+                **{k: round(v, 2) for k, v in self._parts(query, c, weigh(c)).items()},
+            }
             for c in shortlist
         ]
         rows.sort(key=lambda r: float(r["score"]), reverse=True)
@@ -372,7 +413,22 @@ class Engine:
         if not self.cue_weight:
             cues = []
         weights = [1.0] * len(terms) + [self.cue_weight] * len(cues)
-        return self.store.search(terms + cues, limit or self.shortlist_size, weights)
+        limit = limit or self.shortlist_size
+        # each source by its own statistics, so imported entries neither crowd the shipped ones out nor
+        # change how they rank: the shipped best, then the imported best of the whole index
+        source = self.shipped()
+        held = source.search(terms + cues, limit, weights)
+        rest = [c for c in self.store.search(terms + cues, limit, weights) if (c.kind, c.ref) not in source.refs]
+        return held + rest
+
+    def _weigher(self, query: Query, shortlist: list[Candidate]) -> Callable[[Candidate], dict[str, float]]:
+        """Return the word weights each shortlisted phrasing is scored with: those of its own source."""
+        terms = set(query.content) | {t for c in shortlist for t in c.tokens}
+        shipped = self._weights(terms, query.operands)
+        if all(self._is_shipped(c) for c in shortlist):
+            return lambda cand: shipped
+        imported = self._weights(terms, query.operands, shipped=False)
+        return lambda cand: shipped if self._is_shipped(cand) else imported
 
     def shortlist(
         self, query: Query, exclude: frozenset[str] = frozenset()
@@ -380,12 +436,13 @@ class Engine:
         """Return the topics the hand-made score ranks best, with their best phrasings, and the scored passages."""
         self._check_fresh()
         shortlist = self.search(query)
-        w = self._weights(set(query.content) | {t for c in shortlist for t in c.tokens}, query.operands)
+        weigh = self._weigher(query, shortlist)
         per_topic: dict[str, list[tuple[_Scored, dict[str, float]]]] = {}
         passages: list[_Scored] = []
         for cand in shortlist:
             if cand.text in exclude:
                 continue
+            w = weigh(cand)
             if cand.kind == "passage":
                 passages.append(_Scored(cand, self._passage_score(query, cand, w)))
                 continue
@@ -393,6 +450,7 @@ class Engine:
             per_topic.setdefault(cand.topic or cand.ref, []).append((_Scored(cand, parts["score"]), parts))
         found: list[Shortlisted] = []
         bests: list[_Scored] = []
+        ranked_shipped: list[bool] = []
         for topic, scored in per_topic.items():
             scored.sort(key=lambda sp: sp[0].score, reverse=True)
             best = self._topic_score([s for s, _ in scored])
@@ -407,8 +465,10 @@ class Engine:
                 )
             )
             bests.append(best)
+            ranked_shipped.append(self._is_shipped(min((s.candidate for s, _ in scored), key=lambda c: c.rank)))
         order = sorted(range(len(found)), key=lambda i: found[i].score, reverse=True)[:SCORED_TOPICS]
-        return [found[i] for i in order], [bests[i] for i in order], passages
+        top = _ranks_by_source([found[i] for i in order], [ranked_shipped[i] for i in order])
+        return top, [bests[i] for i in order], passages
 
     def pairs(
         self, text: str, exclude: frozenset[str] = frozenset()

@@ -151,6 +151,19 @@ class Index:
             if (r := by_id.get(pid)) is not None
         ]
 
+    def origin_phrasings(self, origin: str) -> list[tuple[int, Candidate]]:
+        """Return (id, phrasing) of every phrasing of the entries and passages of one origin, by id."""
+        # CROSS JOIN keeps SQLite from scanning every phrasing: the records of one origin first, then their rows
+        with self.read() as db:
+            rows = db.execute(
+                "SELECT p.id, p.kind, p.ref, e.topic, p.text, p.tokens FROM entries e CROSS JOIN phrasings p "
+                "ON p.ref = e.id AND p.kind = 'faq' WHERE e.origin = ? UNION ALL "
+                "SELECT p.id, p.kind, p.ref, pa.topic, p.text, p.tokens FROM passages pa CROSS JOIN phrasings p "
+                "ON p.ref = pa.id AND p.kind = 'passage' WHERE pa.origin = ? ORDER BY 1",
+                [origin, origin],
+            ).fetchall()
+        return [(int(r[0]), Candidate(r[1], r[2], r[3], r[4], tuple(r[5].split()), 0.0)) for r in rows]
+
     def exact_phrasings(self, key: str, bare: str) -> list[ExactHit]:
         """Return the FAQ phrasings stored under either exact-lookup key of a question."""
         with self.read() as db:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +23,7 @@ IDF_FLOOR = 1e-6  # FTS5's IDF for a word in half the phrasings or more (where t
 ID, TF, LEN = np.dtype("<i8"), np.dtype("<u2"), np.dtype("<u4")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+Block = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]  # ids, counts, lengths of one postings row
 
 SCHEMA = """
 CREATE TABLE postings (term TEXT NOT NULL, block INTEGER NOT NULL, ids BLOB NOT NULL, tf BLOB NOT NULL,
@@ -98,32 +101,55 @@ def score(
     The score is FTS5's bm25() for an OR of the terms, computed the same way in the same order (so the
     same floating-point sums), each term's part times its weight (1 unless given); ties go to the lower id.
     """
-    weight: dict[str, float] = {}
-    for i, t in enumerate(terms):
-        if t and t not in weight:
-            weight[t] = weights[i] if weights is not None else 1.0
-    words = list(weight)
-    if not words or limit <= 0:
+    weight = _term_weights(terms, weights)
+    if not weight or limit <= 0:
         return []
     docs, total = conn.execute("SELECT docs, tokens FROM postings_totals").fetchone()
     if not docs:
         return []
-    found: dict[str, list[tuple[bytes, bytes, bytes]]] = defaultdict(list)
+    words = list(weight)
+    found: dict[str, list[Block]] = defaultdict(list)
     for word, ids, tf, lengths in conn.execute(
         f"SELECT term, ids, tf, lengths FROM postings WHERE term IN ({','.join('?' * len(words))}) ORDER BY term, block",
         words,
     ):
-        found[word].append((ids, tf, lengths))
+        found[word].append((np.frombuffer(ids, ID), np.frombuffer(tf, TF), np.frombuffer(lengths, LEN)))
+    return rank(found, weight, docs, total, limit)
+
+
+def _term_weights(terms: list[str], weights: list[float] | None) -> dict[str, float]:
+    """Return each distinct term's weight (1 unless given), in the query's order."""
+    weight: dict[str, float] = {}
+    for i, t in enumerate(terms):
+        if t and t not in weight:
+            weight[t] = weights[i] if weights is not None else 1.0
+    return weight
+
+
+def rank_held(
+    held: Mapping[str, list[Block]], terms: list[str], limit: int, docs: int, total: int, weights: list[float] | None
+) -> list[tuple[int, float]]:
+    """Return what `score` returns, over postings held in memory (blocks by word) with their own totals."""
+    weight = _term_weights(terms, weights)
+    if not weight or limit <= 0 or not docs:
+        return []
+    return rank(held, weight, docs, total, limit)
+
+
+def rank(
+    found: Mapping[str, list[Block]], weight: dict[str, float], docs: int, total: int, limit: int
+) -> list[tuple[int, float]]:
+    """Return the best `limit` (phrasing id, BM25 score) from the words' postings blocks, in ascending id order each."""
     avgdl = total / docs
     id_parts: list[IntArray] = []
     score_parts: list[FloatArray] = []
-    for word in words:  # in the query's order, as FTS5 sums its phrases
+    for word in weight:  # in the query's order, as FTS5 sums its phrases
         blocks = found.get(word)
         if not blocks:
             continue
-        ids = np.concatenate([np.frombuffer(b[0], ID) for b in blocks])
-        tf = np.concatenate([np.frombuffer(b[1], TF) for b in blocks]).astype(np.float64)
-        length = np.concatenate([np.frombuffer(b[2], LEN) for b in blocks]).astype(np.float64)
+        ids = np.concatenate([b[0] for b in blocks])
+        tf = np.concatenate([b[1] for b in blocks]).astype(np.float64)
+        length = np.concatenate([b[2] for b in blocks]).astype(np.float64)
         hits = len(ids)
         idf = math.log((docs - hits + 0.5) / (hits + 0.5))
         if idf <= 0.0:

@@ -56,6 +56,7 @@ class Store:
         self.topic_phrasings = self.index.topic_phrasings
         self.shared_phrasings = self.index.shared_phrasings
         self.exact_phrasings = self.index.exact_phrasings
+        self.origin_phrasings = self.index.origin_phrasings
         self.knowledge_version = self.index.knowledge_version
         self.unkeyed_phrasings = self.index.unkeyed_phrasings
         self.set_exact_keys = self.index.set_exact_keys
