@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.errors import RolebotError
+from rolebot.language.typos import pinyin_reader
 from rolebot.store.inbox import inbox_path
 from rolebot.store.worker import Worker, connect
 from rolebot.tg.buttons import Buttons
@@ -82,6 +83,10 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
     async def post_init(app: App) -> None:
         if shared.service is None:
             shared.service = await asyncio.to_thread(Service.open, shared.settings.db_path)
+        # the plain-pinyin reader takes ~1.3 s to build, holding the GIL: made lazily at the first question
+        # with letters, it stalled a burst's first answers, and every worker thread that met such a
+        # question at once built its own (lru_cache does not wait for a build in progress)
+        await asyncio.to_thread(pinyin_reader, shared.service.vocab)
         shared.service.text_limit = MESSAGE_UNITS  # the conversation layer renders within Telegram's limit
         if shared.writer is not None:
             shared.service.defer_writes()  # counts wait in memory for the writer thread, never for a lock
