@@ -79,3 +79,17 @@ async def test_waiting_in_vain_for_a_pooled_connection_was_not_sent(bot: Bot, fa
         await bot.send_message(USER, "queued")  # pool and connect timeouts: 0.5 s
     assert not was_sent(caught.value)
     assert (await first).text == "slow"
+
+
+def test_the_proxy_comes_from_the_environment_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    request = AiohttpRequest()
+    assert request.proxy("https://api.telegram.org/bot1:x/getMe") == "http://proxy.internal:3128"
+    assert request.proxy("http://127.0.0.1:8081/bot1:x/getMe") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://other:1")
+    assert (
+        request.proxy("https://api.telegram.org/bot1:x/sendMessage") == "http://proxy.internal:3128"
+    )  # looked up once
