@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jieba
@@ -176,3 +179,44 @@ def test_every_topic_is_understood_in_plain_pinyin(engine: Engine) -> None:
             missed.append((typed, topic, res.topic, res.kind))
     print(f"\nplain pinyin: {len(questions) - len(missed)}/{len(questions)} canonical questions understood")
     assert missed == []
+
+
+def _keys_from_pypinyin(word: str) -> list[str]:
+    """Return pinyin.keys(word) as computed from pypinyin's whole phrase dictionary (the reference)."""
+    from pypinyin.phrases_dict import phrases_dict
+
+    out: list[str] = []
+    phrase = phrases_dict.get(word)
+    if phrase and len(phrase) == len(word):
+        out.append("".join(pinyin.toneless(p[0]) for p in phrase))
+    per_char = [pinyin.ordered_readings(ch) for ch in word]
+    if all(per_char):
+        for combo in itertools.islice(itertools.product(*per_char), pinyin.MAX_KEYS):
+            if "".join(combo) not in out:
+                out.append("".join(combo))
+    return out
+
+
+def test_shipped_pinyin_words_say_what_pypinyin_says() -> None:
+    from pypinyin.phrases_dict import phrases_dict
+
+    vocab = vocabulary()
+    words = [*phrases_dict, *vocab.words, *vocab.roles, *vocab.aliases, "银行", "市场营销", "新媒体运营"]
+    wrong = [w for w in words if pinyin.keys(w) != _keys_from_pypinyin(w)]
+    assert not wrong, f"{wrong[:5]}: run scripts/build_pinyin_words.py"
+    missing = [r for r in vocab.roles if r not in pinyin._shipped()[1]]  # each would load pypinyin at run time
+    assert not missing, f"roles {missing[:5]} are not in pinyin_words.txt: run scripts/build_pinyin_words.py"
+    for role in vocab.roles:
+        assert pinyin.spoken(role) == tuple(lazy_pinyin(role, style=Style.NORMAL, errors="ignore")), role
+
+
+def test_answering_never_imports_pypinyin(db_path: Path) -> None:
+    probe = (
+        "import sys; from pathlib import Path; from rolebot.conversation.service import Service; "
+        "from rolebot.kb.knowledge import open_store; "
+        f"s = Service(open_store(Path({str(db_path)!r}))); "
+        "topics = [s.ask(q, record=False).result.topic for q in ('营消和销受有什么区别', 'yingxiao he xiaoshou qubie')]; "
+        "print(topics, 'pypinyin' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['marketing-vs-sales', 'marketing-vs-sales'] False"
