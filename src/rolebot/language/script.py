@@ -11,6 +11,7 @@ import opencc
 import yaml
 
 from rolebot.config import knowledge_dir
+from rolebot.language.vocabulary import FAST_LOADER
 
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
@@ -65,7 +66,7 @@ class Glossary:
 
 def load_glossary(path: Path) -> Glossary:
     """Read a glossary file; a missing file means no local words."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_LOADER) if path.exists() else None
     words = tuple(
         LocalWord(str(w["simplified"]), str(w["local"]), tuple(str(k) for k in w.get("keep") or ()))
         for w in (data or {}).get("words") or []
