@@ -413,6 +413,7 @@ def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
             setup.engine.model.space,
             fold.off_topic,
             fold.classifier,
+            shipped.calibration,
         )
         seen = [i for i, t in enumerate(full.texts) if t not in fold.hidden]
         kn = Knowledge(

@@ -6,9 +6,11 @@ knowledge/out_of_scope.yaml, plus questions generated from the knowledge (a role
 asked about an aspect we do not cover). Every (question, shortlisted topic) pair is one row; the label says
 whether that topic answers the question.
 
-The model is a logistic regression over standardised pair features (rolebot.engine.features.FEATURES). Out-of-fold
-probabilities give the reliability table and the outcome thresholds (answer / choice / related), chosen to keep
-confidently wrong answers on the cross-validated questions at or under --max-wrong. Needs scikit-learn
+The model is boosted trees (or a logistic regression) over pair features (rolebot.engine.features.FEATURES), its
+probability then calibrated: Platt scaling of the best topic's log-odds against how often it is right, fitted on
+the out-of-fold probabilities. The reliability table and the outcome thresholds (answer / choice / related), chosen
+to keep confidently wrong answers on the cross-validated questions at or under --max-wrong, are computed on
+probabilities calibrated by a map fitted on the other folds only. Needs scikit-learn
 (`pip install -e ".[train]"`); the shipped bot does not.
 
   python scripts/train.py            # train, print the tables, write the model
@@ -406,6 +408,36 @@ def ranked_questions(pairs: Pairs, probs: list[float], questions: list[Question]
     return [Ranked(questions[qi].topic, questions[qi].source, sorted(tops, reverse=True)) for qi, tops in by_q.items()]
 
 
+def fit_calibration(ranked: list[Ranked]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Fit a smooth map (logistic on the log-odds: Platt scaling) from a best topic's fitted probability to how
+    often it is the right one; returned as points of a piecewise-linear map, dense where probabilities bunch."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    tops = [r for r in ranked if r.top]
+    p = np.clip(np.asarray([r.top[0][0] for r in tops]), 1e-6, 1 - 1e-6)
+    lr = LogisticRegression(C=100.0)
+    lr.fit(np.log(p / (1 - p)).reshape(-1, 1), [int(r.top[0][1] == r.expected) for r in tops])
+    a, b = float(lr.coef_[0][0]), float(lr.intercept_[0])
+    z = np.linspace(-12, 12, 241)
+    xs = 1 / (1 + np.exp(-z))
+    ys = 1 / (1 + np.exp(-(a * z + b)))
+    return tuple(round(float(x), 8) for x in xs), tuple(round(float(y), 6) for y in ys)
+
+
+def calibrate(ranked: list[Ranked], questions: list[Question]) -> list[Ranked]:
+    """Return the rankings with every probability through a calibration map fitted on the other folds only,
+    so the reliability table and the thresholds judge the map on questions it was not fitted on."""
+    out = list(ranked)
+    for fold in range(FOLDS):
+        xs, ys = fit_calibration([r for r, q in zip(ranked, questions, strict=True) if q.fold != fold])
+        mapped = dataclasses.replace(bootstrap_model(CharSpace({}, 0.0)), calibration=(xs, ys))
+        for i, (r, q) in enumerate(zip(ranked, questions, strict=True)):
+            if q.fold == fold:
+                out[i] = dataclasses.replace(r, top=sorted(((mapped.calibrated(p), t) for p, t in r.top), reverse=True))
+    return out
+
+
 def outcome(r: Ranked, th: Thresholds) -> tuple[str, str | None]:
     """Return what the engine would do with these probabilities (mirrors Engine.ask, passages aside)."""
     p1, t1 = r.top[0] if r.top else (0.0, None)
@@ -524,6 +556,7 @@ def build_model(
     space: CharSpace,
     off_topic: frozenset[str],
     classifier: TopicClassifier,
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
 ) -> Model:
     """Fit the scorer on pair rows and package it with what it needs at run time."""
     mean, scale, coef, icpt = fit(rows, labels, c)
@@ -543,6 +576,7 @@ def build_model(
         training_fingerprint(),
         trees,
         classifier,
+        calibration,
     )
 
 
@@ -563,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         store = engine.store
         print(f"pairs: {len(pairs.rows)} ({sum(pairs.labels)} positive)", flush=True)
         probs = out_of_fold(pairs, questions, args.c, args.kind)
-        ranked = ranked_questions(pairs, probs, questions)
+        fitted = ranked_questions(pairs, probs, questions)
+        ranked = calibrate(fitted, questions)
         th = choose_thresholds(ranked, args.max_wrong)
         res = metrics(ranked, th)
         print(
@@ -593,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             engine.model.space,
             off_topic_words(questions, setup.known),
             fit_classifier(questions),
+            fit_calibration(fitted),
         )
         if not model.trees:
             weights = sorted(zip(FEATURES, model.coef, strict=True), key=lambda x: -abs(x[1]))

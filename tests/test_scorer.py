@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from importlib import resources
@@ -31,6 +32,27 @@ def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
     row = [0.5] * len(FEATURES)
     assert again.probability(row) == pytest.approx(model.probability(row))
     assert again.thresholds == model.thresholds
+
+
+def test_calibration_is_a_monotone_map_into_probabilities() -> None:
+    model = load_model()
+    assert model.calibration[0], "the shipped model carries its calibration (scripts/train.py fits it)"
+    ps = [i / 1000 for i in range(1001)]
+    mapped = [model.calibrated(p) for p in ps]
+    assert all(0.0 <= m <= 1.0 for m in mapped)
+    assert all(b >= a for a, b in zip(mapped, mapped[1:], strict=False)), "a better fit never scores lower"
+    assert mapped[-1] - mapped[0] > 0.9  # it still separates sure from unsure
+
+
+def test_calibration_moves_the_reported_score_not_the_order(engine: Engine) -> None:
+    raw = dataclasses.replace(engine.model, calibration=((), ()))
+    _, _, rows = engine.pairs("营销和运营哪个更偏对外")
+    assert len(rows) >= 2
+    assert [raw.probability(r) for r in rows] == [engine.model.raw_probability(r) for r in rows]
+    by_raw = sorted(range(len(rows)), key=lambda i: raw.probability(rows[i]))
+    by_reported = sorted(range(len(rows)), key=lambda i: engine.model.probability(rows[i]))
+    assert by_raw == by_reported
+    assert any(raw.probability(r) != engine.model.probability(r) for r in rows)
 
 
 def test_a_model_for_other_features_is_refused() -> None:

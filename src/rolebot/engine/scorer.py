@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from dataclasses import dataclass
@@ -58,9 +59,16 @@ class Model:
     fingerprint: str  # of the knowledge it was trained on (tests/test_scorer.py checks it is current)
     trees: tuple[Tree, ...] = ()  # when present, the log-odds are their sum and `intercept` is the baseline
     classifier: TopicClassifier | None = None
+    # a monotone map from the fitted probability to how often a best topic that likely is right (isotonic,
+    # from cross-validation): the reported score then means what it says; empty: the fitted probability
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
 
     def probability(self, row: list[float]) -> float:
         """Return P(answers) for one feature row."""
+        return self.calibrated(self.raw_probability(row))
+
+    def raw_probability(self, row: list[float]) -> float:
+        """Return the fitted model's probability for one feature row, before calibration."""
         if self.trees:
             z = self.intercept + sum(t.predict(row) for t in self.trees)
         else:
@@ -68,6 +76,19 @@ class Model:
                 c * (x - m) / s for c, x, m, s in zip(self.coef, row, self.mean, self.scale, strict=True)
             )
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def calibrated(self, p: float) -> float:
+        """Return a fitted probability through the calibration map (linear between its points)."""
+        xs, ys = self.calibration
+        if not xs:
+            return p
+        i = bisect.bisect_right(xs, p)
+        if i == 0:
+            return ys[0]
+        if i == len(xs):
+            return ys[-1]
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        return y0 + (y1 - y0) * (p - x0) / (x1 - x0) if x1 > x0 else y1
 
     def to_json(self) -> dict[str, object]:
         """Return the model as its file holds it."""
@@ -84,6 +105,7 @@ class Model:
             "fingerprint": self.fingerprint,
             "trees": [vars(t) for t in self.trees],
             "classifier": self.classifier.to_json() if self.classifier else None,
+            "calibration": {"x": list(self.calibration[0]), "y": list(self.calibration[1])},
         }
 
 
@@ -109,7 +131,15 @@ def model_from_json(data: dict[str, object]) -> Model:
             for t in data.get("trees") or []  # type: ignore[attr-defined]
         ),
         classifier=classifier_from_json(data["classifier"]) if data.get("classifier") else None,  # type: ignore[arg-type]
+        calibration=_calibration(data.get("calibration")),  # type: ignore[arg-type]
     )
+
+
+def _calibration(data: dict[str, list[float]] | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Return a model file's calibration points (none in a file written before calibration existed)."""
+    if not data:
+        return (), ()
+    return tuple(float(x) for x in data["x"]), tuple(float(y) for y in data["y"])
 
 
 def load_model(path: Path | None = None) -> Model:
