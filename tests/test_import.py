@@ -718,3 +718,82 @@ def test_shared_phrasings_are_warned_in_a_large_import(cli, db_path: Path, tmp_p
         assert res.exit_code == 0, res.stderr
         [shared] = [line for line in res.stderr.splitlines() if "several entries" in line]
         assert shared.startswith(f"warning: {path}:2051: alternates:") and shared.endswith("imp-2050, imp-5"), shared
+
+
+# -- large imports: read a chunk at a time, still all or nothing -------------------------------------
+
+
+def many_faqs(n: int) -> list[dict[str, object]]:
+    """n valid entries, each with a question and one alternate of its own and no links."""
+    return [faq(i, alternates=[f"第{i}号仓库的叉车多久保养一次"], related=[]) for i in range(n)]
+
+
+def snapshot(db: Path) -> tuple[list[str], dict[str, int], str, int]:
+    """What an import could change: every record, the counts, the knowledge version, the audit."""
+    s = open_store(db)
+    try:
+        audit = s.db.execute("SELECT count(*) FROM audit").fetchone()[0]
+        return export_lines(s), s.counts(), s.knowledge_version(), audit
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    ("last", "problem"),
+    [
+        pytest.param({"answer": 5}, "answer: must be a string, got int", id="bad-field"),
+        pytest.param({"id": "imp-7"}, "id: duplicate id 'imp-7' (first at", id="duplicate-id"),
+        # links are checked once everything is written, inside the transaction: this one is rolled back
+        pytest.param(
+            {"related": ["no-such-topic"]}, "related: topic 'no-such-topic' exists nowhere", id="unknown-link"
+        ),
+    ],
+)
+def test_a_bad_record_at_the_end_of_a_large_file_writes_nothing(
+    cli, db_path: Path, tmp_path: Path, last: dict[str, object], problem: str
+) -> None:
+    records = many_faqs(5000)
+    records[-1].update(last)
+    path = write_jsonl(tmp_path / "late.jsonl", records)
+    before = snapshot(db_path)
+    res = cli("import", str(path), "--db", str(db_path))
+    assert res.exit_code == 1
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {path}:5000: {problem}"), res.stderr
+    assert res.stderr.splitlines()[-1] == "1 problem(s); nothing was imported"
+    assert snapshot(db_path) == before
+
+
+def test_import_memory_does_not_grow_with_the_file(
+    tmp_path: Path, shipped_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten times the entries, about the same peak: an import holds a chunk of records, and a few bytes per id.
+
+    Chunks of 250 rather than 2,000 keep the test quick under tracemalloc; holding every record, as imports
+    once did, peaks 5.9 times as high for the larger file.
+    """
+    import tracemalloc
+
+    import rolebot.kb.knowledge as knowledge
+    from tests.helpers.db import copy_db
+
+    monkeypatch.setattr(knowledge, "CHUNK", 250, raising=False)  # so it can run on the code before chunks
+
+    def peak(n: int, traced: bool = True) -> int:
+        path = write_jsonl(tmp_path / f"many-{n}.jsonl", many_faqs(n))
+        s = open_store(copy_db(shipped_db, tmp_path / f"many-{n}.db"))
+        try:
+            if traced:
+                tracemalloc.start()
+            try:
+                plan = import_files(s, [path])
+                return tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+                assert plan.summary().startswith(f"{n} added")
+        finally:
+            s.close()
+
+    peak(50, traced=False)  # first-use caches (jieba, readings of characters) are not the import's
+    small, large = peak(500), peak(5_000)
+    assert large < 2.5 * small, f"peak {small / 2**20:.1f} MB for 500 entries, {large / 2**20:.1f} MB for 5,000"

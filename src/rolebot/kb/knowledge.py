@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
-from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, load_records
+from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import exact_keys, normalize
 from rolebot.language.vocabulary import Vocabulary, vocabulary
@@ -23,30 +25,47 @@ from rolebot.store.worker import is_busy
 SHIPPED_FILES = ("definitions", "comparisons", "operations", "theory", "careers", "passages")
 
 
+CHUNK = 2000  # records compared and written at a time: all an import holds of its files at once
+SHOWN = 50  # added and updated records an import plan keeps to show; the others are only counted
+OVERLAP_LIMIT = 2000  # new questions put to the engine for overlap warnings; for more it would take minutes
+
+
 @dataclass
 class ImportPlan:
-    """What an import would change."""
+    """What an import would change: how many records, the first few of each change to show, and warnings."""
 
-    added: list[Record] = field(default_factory=list)
-    updated: list[Record] = field(default_factory=list)
-    unchanged: list[Record] = field(default_factory=list)
+    added: list[Record] = field(default_factory=list)  # the first SHOWN added records (counts has how many)
+    updated: list[Record] = field(default_factory=list)  # the first SHOWN updated records
+    unchanged: list[Record] = field(default_factory=list)  # the first SHOWN records already stored as they are
     warnings: list[str] = field(default_factory=list)
     previous: dict[tuple[str, str], RecordData] = field(default_factory=dict)  # stored data of updated records
+    counts: Counter[str] = field(default_factory=Counter)  # "added", "updated", "unchanged": how many
+
+    def note(self, change: str, rec: Record, previous: RecordData | None = None) -> None:
+        """Count a record as "added", "updated" or "unchanged", keeping it to show while there are few."""
+        self.counts[change] += 1
+        shown: list[Record] = getattr(self, change)
+        if len(shown) < SHOWN:
+            shown.append(rec)
+            if previous is not None:
+                self.previous[(rec.kind, rec.id)] = previous
 
     def summary(self) -> str:
         """Return one line: how many would be added, updated, left unchanged."""
-        return f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+        counts = self.counts
+        return f"{counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged"
 
     def describe(self, limit: int = 50) -> list[str]:
         """Return one line per added or changed record: its topic and question, and what changes."""
-        lines = [f"add {_label(r)}" for r in self.added[:limit]]
-        for rec in self.updated[:limit]:
+        added, updated = self.added[:limit], self.updated[:limit]
+        lines = [f"add {_label(r)}" for r in added]
+        for rec in updated:
             # compared field by field, whatever the kind
             old: Mapping[str, object] = self.previous.get((rec.kind, rec.id), {})
             new: Mapping[str, object] = rec.data
             changed = [k for k in sorted(set(new) | set(old)) if new.get(k) != old.get(k)]
             lines.append(f"update {_label(rec)}: {', '.join(_change(k, old.get(k), new.get(k)) for k in changed)}")
-        hidden = max(0, len(self.added) - limit) + max(0, len(self.updated) - limit)
+        hidden = self.counts["added"] - len(added) + self.counts["updated"] - len(updated)
         return lines + ([f"… and {hidden} more"] if hidden else [])
 
 
@@ -98,21 +117,25 @@ def fill_exact_keys(store: Store) -> int:
     return len(rows)
 
 
-def plan_import(store: Store, records: list[Record]) -> ImportPlan:
-    """Compare records with what is stored."""
-    plan = ImportPlan()
+def compare(store: Store, records: list[Record]) -> Iterator[tuple[Record, str, RecordData | None]]:
+    """Yield each record with "added", "updated" (and its stored data) or "unchanged", in the records' order."""
+    have = {kind: store.existing(kind, (r.id for r in records if r.kind == kind)) for kind in ("faq", "passage")}
+    for rec in records:
+        old = have[rec.kind].get(rec.id)
+        if old is None:
+            yield rec, "added", None
+        elif old[0] != rec.data:
+            yield rec, "updated", old[0]
+        else:
+            yield rec, "unchanged", None
+
+
+def _write_chunk(store: Store, records: list[Record], origin: str, vocab: Vocabulary) -> None:
+    """Upsert a few records and their phrasings, entries first; call inside `atomic()`."""
     for kind in ("faq", "passage"):
         batch = [r for r in records if r.kind == kind]
-        have = store.existing(kind, (r.id for r in batch))
-        for rec in batch:
-            if rec.id not in have:
-                plan.added.append(rec)
-            elif have[rec.id][0] != rec.data:
-                plan.updated.append(rec)
-                plan.previous[(kind, rec.id)] = have[rec.id][0]
-            else:
-                plan.unchanged.append(rec)
-    return plan
+        if batch:
+            store.write(kind, [(r.id, r.data, origin) for r in batch], [(r.id, phrasings_of(r, vocab)) for r in batch])
 
 
 def write_records(
@@ -125,14 +148,61 @@ def write_records(
     with store.atomic():
         for kind in ("faq", "passage"):
             batch = [r for r in records if r.kind == kind]
-            for start in range(0, len(batch), 2000):
-                chunk = batch[start : start + 2000]
-                store.write(
-                    kind, [(r.id, r.data, origin) for r in chunk], [(r.id, phrasings_of(r, vocab)) for r in chunk]
-                )
+            for chunk in _chunks(iter(batch)):
+                _write_chunk(store, chunk, origin, vocab)
                 done += len(chunk)
                 if progress is not None:
                     progress("indexing", done, len(records))
+
+
+def _chunks(records: Iterator[Record], size: int | None = None) -> Iterator[list[Record]]:
+    """Cut a stream of records into lists of `size` (CHUNK unless given)."""
+    while chunk := list(itertools.islice(records, size or CHUNK)):
+        yield chunk
+
+
+class Places:
+    """Where an import met each record (file and line) and whether it changes it, one int per id.
+
+    The cross-record checks (duplicate ids, where a shared phrasing comes from) need this much of every
+    record, and no more: an import of any size holds it, never the records.
+    """
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.file_no: dict[str, int] = {}
+        self.at: dict[str, dict[str, int]] = {"faq": {}, "passage": {}}
+
+    def add(self, rec: Record) -> str | None:
+        """Remember where a record is; return where one of the same kind and id was met before, if one was."""
+        ids = self.at[rec.kind]
+        if rec.id in ids:
+            return self.place(rec.kind, rec.id)
+        no = self.file_no.setdefault(rec.file, len(self.files))
+        if no == len(self.files):
+            self.files.append(rec.file)
+        ids[rec.id] = (rec.line << 20 | no) << 1  # the lowest bit: the import changes it (see `mark`)
+        return None
+
+    def is_at(self, rec: Record) -> bool:
+        """Say whether a record is where it was met (the file has not changed since)."""
+        packed = self.at[rec.kind].get(rec.id)
+        return packed is not None and self._where(packed) == (rec.file, rec.line)
+
+    def mark(self, rec: Record) -> None:
+        """Note that the import writes a record."""
+        self.at[rec.kind][rec.id] |= 1
+
+    def place(self, kind: str, rid: str, changed_only: bool = False) -> str | None:
+        """Return "file:line" of a record met (and, if asked, written), or None."""
+        packed = self.at[kind].get(rid)
+        if packed is None or (changed_only and not packed & 1):
+            return None
+        file, line = self._where(packed)
+        return f"{file}:{line}"
+
+    def _where(self, packed: int) -> tuple[str, int]:
+        return self.files[packed >> 1 & 0xFFFFF], packed >> 21
 
 
 # the confident topic and score a question gets today, or None: lets an import warn about overlaps
@@ -149,29 +219,33 @@ def import_files(
     progress: Progress | None = None,
     allow_unknown_related: bool = False,
 ) -> ImportPlan:
-    """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem."""
-    records = load_records(paths, progress=progress)
-    plan = plan_import(store, records)
-    errors, plan.warnings = check_records(store, plan.added + plan.updated, records, allow_unknown_related)
-    if errors:
-        raise ImportFormatError(errors)
-    if answerer:
-        plan.warnings += overlap_warnings(plan.added, answerer)
-    changed = plan.added + plan.updated
+    """Validate files, then (unless dry_run) write the changes atomically; raise ImportFormatError on any problem.
+
+    The files are read twice, a chunk of records at a time, so that an import holds no more of them at any
+    size: first every record is checked and compared (a problem and nothing is written), then the changes
+    are written and their links checked, all in one transaction.
+    """
+    plan, places, new_questions = check_files(store, paths, progress)
+    if answerer and new_questions:
+        plan.warnings += overlap_warnings(new_questions, answerer)
+    vocab = vocabulary()
+    segment.prepare(vocab)
     try:
         with store.atomic():
-            # a dry run writes too, inside a transaction it then rolls back: the shared-phrasing check is
-            # one GROUP BY over what the database would hold, at any import size
-            write_records(store, changed, "imported", progress=progress)
-            plan.warnings += shared_phrasing_warnings(store, changed)
+            # a dry run writes too, inside a transaction it then rolls back: the shared-phrasing and link checks
+            # look at what the database would hold, at any import size
+            last = store.last_phrasing_id()
+            plan.counts, links = _write_files(store, paths, places, vocab, progress, plan.counts)
+            for problem in links:
+                if not allow_unknown_related:
+                    raise ImportFormatError(links)
+                plan.warnings.append(str(problem))
+            plan.warnings += shared_phrasing_warnings(store, last, places)
             if dry_run:
                 raise _RollBack
             if actor:
-                store.audit(
-                    actor,
-                    "import",
-                    {"files": [p.name for p in paths], "added": len(plan.added), "updated": len(plan.updated)},
-                )
+                detail = {"files": [p.name for p in paths], "added": plan.counts["added"]}
+                store.audit(actor, "import", {**detail, "updated": plan.counts["updated"]})
     except _RollBack:
         pass
     except sqlite3.Error as exc:
@@ -182,56 +256,121 @@ def import_files(
     return plan
 
 
+def check_files(
+    store: Store, paths: list[Path], progress: Progress | None = None
+) -> tuple[ImportPlan, Places, list[Record]]:
+    """Check every record of the files and compare it with the store, keeping where each is but not the records.
+
+    Return the plan, the places and the new entries while there are at most OVERLAP_LIMIT (else none); raise
+    ImportFormatError listing every problem.
+    """
+    problems: list[Problem] = []
+    plan, places = ImportPlan(), Places()
+    new_questions: list[Record] | None = []
+    for chunk in _chunks(iter_records(paths, problems, progress)):
+        fresh: list[Record] = []
+        for rec in chunk:
+            if (first := places.add(rec)) is None:
+                fresh.append(rec)
+            else:
+                problems.append(Problem(rec.file, rec.line, "id", f"duplicate id {rec.id!r} (first at {first})"))
+        for rec, change, previous in compare(store, fresh):
+            plan.note(change, rec, previous)
+            if change == "unchanged":
+                continue
+            plan.warnings += record_warnings(rec)
+            if change == "added" and rec.kind == "faq" and new_questions is not None:
+                new_questions.append(rec)
+                if len(new_questions) > OVERLAP_LIMIT:
+                    new_questions = None
+    if problems:
+        raise ImportFormatError(problems)
+    return plan, places, new_questions or []
+
+
+def _write_files(
+    store: Store, paths: list[Path], places: Places, vocab: Vocabulary, progress: Progress | None, checked: Counter[str]
+) -> tuple[Counter[str], list[Problem]]:
+    """Read the checked files again and write what changed, a chunk at a time; call inside `atomic()`.
+
+    Return how many records were added, updated and left unchanged, and the related topics that exist nowhere.
+    """
+    counts: Counter[str] = Counter()
+    problems: list[Problem] = []
+    topics: set[str] = set()  # related topics found stored (or written by now)
+    links: list[tuple[str, int, str]] = []  # (file, line, topic) of related topics not (yet) stored
+    total = checked["added"] + checked["updated"]
+    for chunk in _chunks(iter_records(paths, problems)):
+        changed: list[Record] = []
+        for rec, change, _ in compare(store, chunk):
+            if not places.is_at(rec):
+                problems.append(Problem(rec.file, rec.line, "(file)", "changed while it was imported; try again"))
+                continue
+            counts[change] += 1
+            if change != "unchanged":
+                changed.append(rec)
+                places.mark(rec)
+        if problems:
+            raise ImportFormatError(problems)  # what the files hold now was not checked as a whole
+        _write_chunk(store, changed, "imported", vocab)
+        for rec in changed:
+            if rec.kind == "faq":
+                links += [(rec.file, rec.line, t) for t in rec.data["related"] if not _stored(store, t, topics)]
+        if progress is not None:
+            progress("indexing", min(counts["added"] + counts["updated"], total), total)
+    if problems:  # bad records after the last good one
+        raise ImportFormatError(problems)
+    # a topic written after the entry that links to it is there by now
+    unknown = [(file, line, t) for file, line, t in links if not _stored(store, t, topics)]
+    return counts, [
+        Problem(
+            file,
+            line,
+            "related",
+            f"topic {t!r} exists nowhere (not stored, not in this import; --allow-unknown-related)",
+        )
+        for file, line, t in unknown
+    ]
+
+
+def _stored(store: Store, topic: str, found: set[str]) -> bool:
+    """Say whether a topic has an entry in the store, remembering those that do."""
+    if topic in found:
+        return True
+    if store.topic_question(topic) is None:
+        return False
+    found.add(topic)
+    return True
+
+
 class _RollBack(Exception):
     """Raised inside a dry run's transaction so that nothing it wrote stays."""
 
 
-def shared_phrasing_warnings(store: Store, changed: list[Record], limit: int = 20) -> list[str]:
-    """Warn about wordings (up to punctuation) that several entries share: only one of them can win."""
-    where = {r.id: r for r in changed if r.kind == "faq"}
+def shared_phrasing_warnings(store: Store, after: int, places: Places, limit: int = 20) -> list[str]:
+    """Warn about wordings (up to punctuation) that several entries share, among the phrasings written since id
+    `after`: only one of the entries can win."""
     out = []
-    for text, ids in store.shared_phrasings(list(where), limit):
-        rec = where.get(next((i for i in ids if i in where), ""))
-        place = f"{rec.file}:{rec.line}: " if rec else ""
+    for text, ids in store.shared_phrasings(after, limit):
+        place = next((p for i in ids if (p := places.place("faq", i, changed_only=True))), None)
         named = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-        out.append(f"{place}alternates: {text!r} is a phrasing of several entries: {named}")
+        out.append(f"{place + ': ' if place else ''}alternates: {text!r} is a phrasing of several entries: {named}")
     return out
 
 
 SHORTEST_ANSWER = 6  # characters; fewer is not yet a sentence a user can act on
 
 
-def check_records(
-    store: Store, changed: list[Record], batch: list[Record], allow_unknown_related: bool
-) -> tuple[list[Problem], list[str]]:
-    """Check links and completeness: unknown related topics are errors (or warnings if allowed)."""
-    known = {topic for topic, _, _ in store.topics()} | {str(r.data.get("topic")) for r in batch if r.kind == "faq"}
-    errors: list[Problem] = []
-    warnings: list[str] = []
-    for rec in changed:
-        where = (rec.file, rec.line)
-        if not rec.data.get("sources"):
-            warnings.append(f"{rec.file}:{rec.line}: sources: none given; answers should cite where they come from")
-        if rec.kind != "faq":
-            continue
-        answer = str(rec.data.get("answer", ""))
-        if len(answer.strip()) < SHORTEST_ANSWER:
-            warnings.append(
-                f"{rec.file}:{rec.line}: answer: only {len(answer.strip())} characters, less than a sentence"
-            )
-        for topic in rec.data.get("related", []):
-            if topic in known:
-                continue
-            problem = Problem(
-                *where,
-                "related",
-                f"topic {topic!r} exists nowhere (not stored, not in this import; --allow-unknown-related)",
-            )
-            if allow_unknown_related:
-                warnings.append(str(problem))
-            else:
-                errors.append(problem)
-    return errors, warnings
+def record_warnings(rec: Record) -> list[str]:
+    """Warn about what a record lacks: sources, an answer of a sentence."""
+    out = []
+    if not rec.data.get("sources"):
+        out.append(f"{rec.file}:{rec.line}: sources: none given; answers should cite where they come from")
+    if rec.kind == "faq":
+        answer = rec.data["answer"].strip()
+        if len(answer) < SHORTEST_ANSWER:
+            out.append(f"{rec.file}:{rec.line}: answer: only {len(answer)} characters, less than a sentence")
+    return out
 
 
 def overlap_warnings(added: list[Record], answerer: Answerer, limit: int = 20) -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
+
+import sqlite_utils
 
 from rolebot.store import postings
 from rolebot.store.db import Connection
@@ -57,33 +58,25 @@ class Index:
         refs = [ref for ref, _ in phrasings]
         delta: Counter[str] = Counter()
         gone: dict[int, str] = {}
+        # ids given here rather than by SQLite, so the postings can name them without reading the rows back; taken
+        # before the old rows go, so that a transaction never gives an id twice (see `shared_phrasings`)
+        next_id = _last_id(self.db) + 1
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
             where = f"kind = ? AND ref IN ({','.join('?' * len(chunk))})"
             for pid, tokens in self.db.execute(f"SELECT id, tokens FROM phrasings WHERE {where}", [kind, *chunk]):
                 gone[pid] = tokens
             self.db.execute(f"DELETE FROM phrasings WHERE {where}", [kind, *chunk])
-        # ids given here rather than by SQLite, so the postings can name them without reading the rows back
-        next_id = int(self.db.execute("SELECT coalesce(max(id), 0) FROM phrasings").fetchone()[0]) + 1
         added: dict[int, str] = {}
-        rows: list[dict[str, object]] = []
+        rows: list[tuple[object, ...]] = []
         for ref, items in phrasings:
             for p in items:
                 added[next_id] = p.tokens
-                rows.append(
-                    {
-                        "id": next_id,
-                        "kind": kind,
-                        "ref": ref,
-                        "text": p.text,
-                        "tokens": p.tokens,
-                        "key": p.key,
-                        "bare": p.bare,
-                        "main": p.main,
-                    }
-                )
+                rows.append((next_id, kind, ref, p.text, p.tokens, p.key, p.bare, p.main))
                 next_id += 1
-        self.table("phrasings").insert_all(rows, batch_size=1000)
+        self.db.conn.executemany(
+            "INSERT INTO phrasings (id, kind, ref, text, tokens, key, bare, main) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
         postings.update(self.db.conn, added, gone)
         if kind == "faq":
             for tokens in gone.values():
@@ -198,22 +191,23 @@ class Index:
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 
-    def shared_phrasings(self, refs: list[str], limit: int = 20) -> list[tuple[str, list[str]]]:
-        """Return (a wording, entry ids) for FAQ phrasings of these entries that other entries share up to punctuation."""
-        if not refs:
-            return []
+    def last_phrasing_id(self) -> int:
+        """Return the highest phrasing id: every phrasing written after this has a higher one."""
+        with self.read() as db:
+            return _last_id(db)
+
+    def shared_phrasings(self, after: int, limit: int = 20) -> list[tuple[str, list[str]]]:
+        """Return (a wording, entry ids) for FAQ phrasings written since id `after` that several entries share up to
+        punctuation."""
         # one GROUP BY over the stored exact-lookup keys (indexed), whatever the size of the import
         with self.read() as db:
             rows = db.execute(
                 """
-                WITH mine AS (
-                    SELECT DISTINCT bare FROM phrasings
-                    WHERE kind = 'faq' AND bare != '' AND ref IN (SELECT value FROM json_each(?))
-                )
+                WITH mine AS (SELECT DISTINCT bare FROM phrasings WHERE kind = 'faq' AND bare != '' AND id > ?)
                 SELECT min(p.text), group_concat(DISTINCT p.ref) FROM phrasings p JOIN mine USING (bare)
                 WHERE p.kind = 'faq' GROUP BY p.bare HAVING count(DISTINCT p.ref) > 1 LIMIT ?
                 """,
-                [json.dumps(refs), limit],
+                [after, limit],
             ).fetchall()
         return [(str(text), sorted(str(ids).split(","))) for text, ids in rows]
 
@@ -237,3 +231,8 @@ class Index:
                 "SELECT count(*) FROM passages pa CROSS JOIN phrasings p ON p.ref = pa.id AND p.kind = 'passage'"
             ).fetchone()
         return max(0, int(docs[0] if docs else 0) - int(passages[0] or 0))
+
+
+def _last_id(db: sqlite_utils.Database) -> int:
+    """Return the highest phrasing id in a database."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM phrasings").fetchone()[0])

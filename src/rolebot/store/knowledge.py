@@ -62,10 +62,12 @@ class Knowledge:
         """Upsert (id, data, origin) rows and replace their phrasings; call inside `atomic()`."""
         table, keys = ("entries", FAQ_KEYS) if kind == "faq" else ("passages", PASSAGE_KEYS)
         now = time.time()
-        self.table(table).upsert_all(
-            ({"id": rid, **columns(data, keys), "origin": origin, "updated_at": now} for rid, data, origin in rows),
-            pk="id",
-            batch_size=500,
+        names = ["id", *keys, "origin", "updated_at"]
+        # sqlite-utils' upsert_all, written out: the same statement, without building it row by row
+        self.db.conn.executemany(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in names[1:])}",
+            ([rid, *columns(data, keys).values(), origin, now] for rid, data, origin in rows),
         )
         self.index.replace_phrasings(kind, phrasings)
 

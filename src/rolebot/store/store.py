@@ -55,6 +55,7 @@ class Store:
         self.phrasing_count = self.index.phrasing_count
         self.topic_phrasings = self.index.topic_phrasings
         self.shared_phrasings = self.index.shared_phrasings
+        self.last_phrasing_id = self.index.last_phrasing_id
         self.exact_phrasings = self.index.exact_phrasings
         self.origin_phrasings = self.index.origin_phrasings
         self.knowledge_version = self.index.knowledge_version

@@ -127,7 +127,9 @@ class ProgressBars:
 
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="rec", leave=False)
+            # files are checked line by line, as they are read; records are counted as they are written
+            unit = "line" if stage.startswith("checking") else "rec"
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=unit, leave=False)
         bar.update(done - bar.n)
 
     def __enter__(self) -> ProgressBars:
@@ -136,6 +138,22 @@ class ProgressBars:
     def __exit__(self, *exc: object) -> None:
         for bar in self.bars.values():
             bar.close()
+
+
+class LazyAnswerer:
+    """Answer an import's new questions with an engine built at the first one: a large import asks none."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.service: Any = None
+
+    def __call__(self, question: str) -> tuple[str, int] | None:
+        if self.service is None:
+            from rolebot.conversation.service import Service
+
+            self.service = Service(self.store)
+        result: tuple[str, int] | None = self.service.confident_topic(question)
+        return result
 
 
 def _service(db: str | None) -> Any:
@@ -213,12 +231,16 @@ def import_(files: tuple[Path, ...], dry_run: bool, allow_unknown_related: bool,
     """
     import getpass
 
-    service = _service(db)
+    from rolebot.kb.knowledge import import_files, open_store
+
+    store = open_store(resolve_db_path(db))
     with ProgressBars(enabled=sys.stderr.isatty()) as bars:
-        plan = service.import_files(
+        plan = import_files(
+            store,
             list(files),
             dry_run=dry_run,
             actor=f"cli:{getpass.getuser()}",
+            answerer=LazyAnswerer(store),
             progress=bars,
             allow_unknown_related=allow_unknown_related,
         )
