@@ -59,6 +59,7 @@ class Delivery:
         self.path = path
         self.turns = ChatTurns(slots)
         self.worker = Worker(lambda: inbox.open_inbox(path), "rolebot-inbox")
+        self.progress = GroupCommit(self.worker)  # updates done or tried
         self.backlog = backlog  # updates in memory (taken, not yet answered) before we stop fetching
         self.grace = grace  # seconds a stop gives the answers being made
         self.poll_timeout = poll_timeout
@@ -210,16 +211,18 @@ class Delivery:
             RECEIPT.reset(token)
         return receipt
 
-    async def _record(self, job: Callable[[sqlite3.Connection], None]) -> None:
+    async def _record(self, job: Callable[[sqlite3.Connection], None], at_once: bool = False) -> None:
         """Write an update's progress; if the inbox cannot take it, the update is answered again next start."""
         try:
-            await self.worker.run(job)
+            await (self.worker.run(job) if at_once else self.progress.write(job))
         except sqlite3.Error as exc:
             log.warning("inbox not updated (%s): that update may be answered again after a restart", exc)
 
     def _sent(self, update_id: int, sent: int) -> None:
         """Record a delivered reply, so that a replay of its update does not send it again."""
-        self._spawn(self._record(partial(inbox.mark_sent, update_id=update_id, sent=sent)))
+        # at once, not with the next group: a reply that went out and is not recorded goes out again
+        # after a kill, so this one must not wait for the transaction in progress
+        self._spawn(self._record(partial(inbox.mark_sent, update_id=update_id, sent=sent), at_once=True))
 
     def _spawn(self, job: Awaitable[Any]) -> None:
         async def run() -> None:
@@ -252,10 +255,62 @@ class Delivery:
             if late:
                 log.warning("stopped %d answers in flight; their updates wait in the inbox", len(late))
         await asyncio.gather(*self._writes, return_exceptions=True)
+        await self.progress.drain()
         left, _ = await self.worker.run(inbox.counts)
         await asyncio.to_thread(self.worker.close)
         if left:
             log.info("stopped with %d updates waiting in the inbox", left)
+
+
+class GroupCommit:
+    """Writes on a worker, those that come while one is being written put together in the next transaction.
+
+    Under a burst every answered update is marked done: one transaction, one thread hop and one wake-up
+    of the event loop for all that came meanwhile, instead of for each. In order: a write never overtakes
+    one queued before it. (A reply's "sent" mark goes at once: it is what keeps a replay from sending twice.)
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._jobs: list[Callable[[sqlite3.Connection], None]] = []
+        self._next: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    def write(self, job: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
+        """Queue a write; the future is done once its transaction is committed (or failed, with the error)."""
+        self._jobs.append(job)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            # a writer cancelled at a stop never looks: asyncio would log the error as never retrieved
+            self._next.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="rolebot-inbox-writes")
+        return self._next
+
+    async def _write(self) -> None:
+        try:
+            while self._jobs:
+                jobs, done = self._jobs, self._next
+                self._jobs, self._next = [], None
+                assert done is not None
+                try:
+                    await self.worker.run(partial(_run_all, jobs))
+                except Exception as exc:  # every writer of the batch learns of it
+                    done.set_exception(exc)
+                else:
+                    done.set_result(None)
+        finally:
+            self._writer = None
+
+    async def drain(self) -> None:
+        """Wait until every queued write is written."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+
+def _run_all(jobs: list[Callable[[sqlite3.Connection], None]], conn: sqlite3.Connection) -> None:
+    for job in jobs:
+        job(conn)
 
 
 class InboxQueue(asyncio.Queue[object]):
