@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +56,17 @@ def test_a_follow_up_normalises_the_swapped_question_too(shared_store: Store, ca
     follow = svc.ask("那運營呢", record=False, context="chat")
     assert follow.result.answered and follow.result.script == "traditional"
     assert calls[0] == "那運營呢" and len(calls) == 2  # the message, then the previous question with 运营 in it
+
+
+def test_a_lazy_service_loads_jieba_only_for_a_question_that_needs_cutting(db_path: Path) -> None:
+    probe = (
+        "import jieba; from pathlib import Path; from rolebot.conversation.service import Service; "
+        "from rolebot.kb.knowledge import open_store; from rolebot.language import segment; "
+        f"s = Service(open_store(Path({str(db_path)!r})), lazy=True); "
+        "exact = s.ask('营销和销售有什么区别', record=False).result; before = jieba.dt.initialized; "
+        "scored = s.ask('营销和销售到底差在哪呀', record=False).result; "
+        "print(exact.topic, before, scored.topic, jieba.dt.initialized, segment.words('新媒体运营怎么做'))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    # the domain words are in jieba's dictionary by the first cut: 新媒体运营 stays whole
+    assert out.strip() == "marketing-vs-sales False marketing-vs-sales True ['新媒体运营', '怎么', '做']"

@@ -58,14 +58,20 @@ class Service:
     """Answers, browsing, passages and feedback over one store."""
 
     def __init__(
-        self, store: Store, vocab: Vocabulary | None = None, salt: str = "", text_limit: int | None = None
+        self,
+        store: Store,
+        vocab: Vocabulary | None = None,
+        salt: str = "",
+        text_limit: int | None = None,
+        lazy: bool = False,
     ) -> None:
+        """Serve from a store; `lazy`: load jieba at the first question that needs it (a one-shot command)."""
         self.store = store
         # how long a reply's text may be, in UTF-16 code units (the edge sets it; None: the terminal, no limit)
         self.text_limit = text_limit
         self._refs: dict[str, str] = {}  # digest → entry id, for ids too long for a button (entry_ref)
         self.vocab = vocab or vocabulary()
-        self.engine = Engine(store, self.vocab)
+        self.engine = Engine(store, self.vocab, lazy=lazy)
         self._salt = salt  # read (or made) at the first vote, so a read-only `rolebot ask` writes nothing
         self.contexts = Contexts()
 

@@ -153,8 +153,14 @@ class Engine:
     """Answers questions from one store; safe to call from worker threads."""
 
     def __init__(
-        self, store: Store, vocab: Vocabulary | None = None, weights: Weights | None = None, model: Model | None = None
+        self,
+        store: Store,
+        vocab: Vocabulary | None = None,
+        weights: Weights | None = None,
+        model: Model | None = None,
+        lazy: bool = False,
     ) -> None:
+        """Serve from a store; `lazy` loads jieba at the first question that needs cutting, not now (`rolebot ask`)."""
         self.store = store
         self.weights = weights or Weights()
         self.shortlist_size = SHORTLIST
@@ -163,7 +169,7 @@ class Engine:
         self._profiles: Recent[str, TopicProfile] = Recent(KEPT_TOPICS)
         self._profiles_without: frozenset[str] = frozenset()
         self.vocab = vocab or vocabulary()
-        segment.prepare(self.vocab)
+        segment.prepare(self.vocab, now=not lazy)
         self._docs = max(store.phrasing_count(), 1)
         self._source: SourceIndex | None = None  # the shipped phrasings, read at the first question that is scored
         self._topic_questions: Recent[str, str] = Recent(KEPT_TOPICS)

@@ -7,8 +7,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import jieba
-
 from rolebot.engine.cache import Recent
 from rolebot.language import segment
 from rolebot.language.light import is_light
@@ -119,10 +117,11 @@ class TopicProfile:
 
 def rarity(word: str) -> float:
     """Return how rare a word is in general Chinese, 0 (everyday) to 1 (rare or unknown), from jieba's dictionary."""
-    freq = jieba.dt.FREQ.get(word, 0)
+    table, total = segment.dictionary()
+    freq = table.get(word, 0)
     if not freq:
         return 1.0
-    r = math.log(jieba.dt.total / freq)
+    r = math.log(total / freq)
     return min(1.0, max(0.0, (r - _COMMON) / (_RARE - _COMMON)))
 
 

@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jieba
-
-from rolebot.language import pinyin
+from rolebot.language import pinyin, segment
 from rolebot.language.vocabulary import Vocabulary
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -39,8 +37,7 @@ def _is_cjk(text: str) -> bool:
 
 def _jieba_freq() -> tuple[dict[str, int], int]:
     """Return jieba's word frequencies and their total (initialising jieba when nobody has yet)."""
-    jieba.dt.check_initialized()
-    return jieba.dt.FREQ, int(jieba.dt.total)
+    return segment.dictionary()
 
 
 @dataclass(frozen=True)
@@ -74,8 +71,8 @@ class Homophones:
 
     def is_word(self, span: str) -> bool:
         """Say whether a span is a word in its own right (jieba's dictionary or our vocabulary)."""
-        freq, _ = _jieba_freq()
-        return span in self.known or freq.get(span, 0) > 0
+        # our own words first: a question of them needs no jieba dictionary (loaded at the first cut)
+        return span in self.known or _jieba_freq()[0].get(span, 0) > 0
 
     def fix(self, text: str) -> str:
         """Return the text with each homophone of a role word replaced by the role word."""
@@ -106,11 +103,10 @@ class Homophones:
             span = text[i : i + length]
             if len(span) < length or not _is_cjk(span):
                 continue
-            if self.is_word(span):
-                continue  # 销售, 消瘦, 时长: a real word is read as itself
-            for t in targets:
-                if self._sounds_like(span, t):
-                    return t
+            match = next((t for t in targets if self._sounds_like(span, t)), None)
+            # 销售, 消瘦, 时长: a real word is read as itself (asked last: jieba's dictionary may not be loaded yet)
+            if match is not None and not self.is_word(span):
+                return match
         return None
 
     @staticmethod

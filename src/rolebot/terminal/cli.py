@@ -191,7 +191,8 @@ def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
     """
     from rolebot.conversation.service import Service, render_plain
 
-    service = Service(_reading(db))
+    # a one-shot command: jieba's dictionary loads only if a question is not answered word for word
+    service = Service(_reading(db), lazy=True)
     if log and service.store.read_only:
         click.echo("warning: the database is read-only: questions are answered but not counted", err=True)
         log = False
