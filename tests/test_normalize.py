@@ -130,6 +130,20 @@ def test_emoji_dropped(raw: str, expected: str) -> None:
     assert norm(raw) == expected
 
 
+def test_plain_characters_are_no_noise() -> None:
+    """clean() skips its per-character noise filter for a text of "plain" characters: none of them may be noise,
+    but for white space, which the space folding treats the same."""
+    from rolebot.language.normalize import _PLAIN, _SPACES, _is_noise
+
+    wrong = [
+        f"U+{code:04X}"
+        for code in range(0x110000)
+        if _PLAIN.fullmatch(ch := chr(code)) and _is_noise(ch) and not _SPACES.fullmatch(ch)
+    ]
+    assert wrong == []
+    assert clean("营销\x1c销售\t 市场") == "营销 销售 市场"  # control white space folds, filtered or not
+
+
 def test_empty_and_noise_only() -> None:
     assert norm("") == ""
     assert norm("😀😀 \u200b\n") == ""

@@ -18,6 +18,9 @@ _T2S = opencc.OpenCC("t2s")
 # Characters a chat client may carry that mean nothing: zero-width, direction marks, BOM, variation selectors.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f\u00ad]")
 _SPACES = re.compile(r"\s+")
+# characters that are no noise: letters, digits, white space, common punctuation (checked against every code
+# point in tests/test_normalize.py); a text of only these needs no look-up per character
+_PLAIN = re.compile(r"[\w\s!-/:-@\[-\]{-~\u2010-\u2027\u3000-\u3003\u3008-\u3011\u3014-\u301f]*")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def clean(text: str) -> str:
     # lowercase first: İ lowercases to i + a combining dot, which the noise filter then drops
     text = unicodedata.normalize("NFKC", text.lower()).lower()
     text = _INVISIBLE.sub("", text)
-    text = "".join(" " if _is_noise(ch) else ch for ch in text)
+    if not _PLAIN.fullmatch(text):  # nearly every question and phrasing: no character to look up one by one
+        text = "".join(" " if _is_noise(ch) else ch for ch in text)
     return _SPACES.sub(" ", text).strip()
 
 

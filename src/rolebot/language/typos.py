@@ -24,6 +24,7 @@ DOMAIN_FREQ = 2_000_000  # a vocabulary word outranks every general word typed t
 GENERAL_MIN_FREQ = 100  # general words rarer than this add ambiguity (and start-up time), not coverage
 RARE_READING = 4.0  # extra cost of a word read in a way other than its usual one (有 as wei)
 UNKNOWN_COST = 30.0  # a syllable with no character jieba knows
+STARTS_KEPT = 65536  # characters whose role-word starts Homophones remembers
 # English words that also spell pinyin (he, you, me, an …) stay English unless something else in the
 # same run is plainly pinyin; these are a few more than the vocabulary's English stop words
 _ENGLISH = frozenset(
@@ -67,7 +68,8 @@ class Homophones:
         self.by_start: dict[tuple[int, str], list[_Target]] = {}
         for t in targets:
             self.by_start.setdefault((len(t.word), t.sounds[0]), []).append(t)
-        self.first_sounds = frozenset(t.sounds[0] for t in targets)
+        # per character met, the role words it can start (see `_starting`)
+        self._starts: dict[str, tuple[tuple[int, tuple[_Target, ...]], ...]] = {}
 
     def is_word(self, span: str) -> bool:
         """Say whether a span is a word in its own right (jieba's dictionary or our vocabulary)."""
@@ -78,28 +80,39 @@ class Homophones:
         """Return the text with each homophone of a role word replaced by the role word."""
         if not _CJK.search(text):
             return text
+        starts = self._starts
         out: list[str] = []
+        done = 0  # text[:done] is in out
         i = 0
         while i < len(text):
-            target = self._match(text, i)
+            found = starts.get(text[i])
+            if found is None:
+                found = self._starting(text[i])
+            target = self._match(text, i, found) if found else None
             if target is None:
-                out.append(text[i])
                 i += 1
-            else:
-                out.append(target.word)
-                i += len(target.word)
-        return "".join(out)
-
-    def _match(self, text: str, i: int) -> _Target | None:
-        """Return the longest role word the span at `i` is a homophone of."""
-        first = pinyin.readings(text[i])
-        # most characters start no role word's sound: every question's every character comes through here
-        if first.isdisjoint(self.first_sounds):
-            return None
-        for length in self.lengths:
-            targets = [t for sound in first for t in self.by_start.get((length, sound), ())]
-            if not targets:
                 continue
+            out += [text[done:i], target.word]
+            i = done = i + len(target.word)
+        return "".join([*out, text[done:]]) if out else text
+
+    def _starting(self, ch: str) -> tuple[tuple[int, tuple[_Target, ...]], ...]:
+        """Return (length, targets) of the role words, longest first, whose first syllable `ch` can be read as."""
+        first = pinyin.readings(ch)
+        found = tuple(
+            (length, targets)
+            for length in self.lengths
+            if (targets := tuple(t for sound in first for t in self.by_start.get((length, sound), ())))
+        )
+        # most characters start no role word's sound, and every character of every question comes through here;
+        # kept for as many characters as pinyin.readings keeps, so that no stream of odd characters grows it
+        if len(self._starts) < STARTS_KEPT:
+            self._starts[ch] = found
+        return found
+
+    def _match(self, text: str, i: int, starting: tuple[tuple[int, tuple[_Target, ...]], ...]) -> _Target | None:
+        """Return the longest role word the span at `i` is a homophone of, among those its character starts."""
+        for length, targets in starting:
             span = text[i : i + length]
             if len(span) < length or not _is_cjk(span):
                 continue
