@@ -90,12 +90,14 @@ def cpu_report(start: CpuMark, end: CpuMark, answers: int) -> str:
     def share(x: float) -> str:
         return f"{x:.1f} s ({x / wall:.0%} of a core)"
 
-    if loop / wall > 0.85:
-        bound = "the bot's event loop (one core: it holds the GIL for the HTTP client and PTB's objects)"
-    elif standin / wall > 0.85:
-        bound = "the stand-in Bot API (one core in this process)"
-    elif machine / wall > 0.9 * cores:
-        bound = f"the machine's {cores} cores (others used {others:.1f} s)"
+    bot = loop + threads
+    if machine / wall > 0.9 * cores and others / wall > 0.25:
+        bound = f"the machine's {cores} cores: other work used {others / wall:.1f} of them"
+    elif bot / wall > 0.75:
+        # one process runs Python on one core at a time: the event loop and the engine's threads share it
+        bound = f"the bot's one core of Python (GIL): event loop {loop / wall:.0%}, threads {threads / wall:.0%}"
+    elif standin / wall > 0.75:
+        bound = "the stand-in Bot API (one core of Python in this process)"
     else:
         bound = "waiting (no process was CPU-bound: latency of the round trips)"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
