@@ -16,7 +16,8 @@ Per size N (default 100,000; --sizes for a curve):
  5. the same questions in another worker: bm25s over jieba tokens of every phrasing (index build
     untimed) and brute-force rapidfuzz process.extractOne(WRatio) over every phrasing's normalised text
     (on the first --fuzz-sample questions: ~0.15 s each at 100k); speed ratios on the same questions;
- 6. RSS of a `rolebot ask - --json` process answering the sampled questions (its own ru_maxrss);
+ 6. RSS of a `rolebot ask - --json` process answering the sampled questions (its own ru_maxrss), and the
+    peak RSS of a process like it after each stage: imports, open_store, Service, an own and a held-out question;
  7. held-out accuracy: eval.py's top-1 metric on ../shared/eval/dev.jsonl and real-dev.jsonl, for the
     small DB (shipped knowledge only) and the noisy one.
 
@@ -113,6 +114,34 @@ seconds = time.perf_counter() - t0
 with open(sys.argv[1], "w") as out:
     out.write(f"{seconds} {usage.ru_maxrss}")
 sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+# The peak RSS of a process like `rolebot ask -` after each start-up stage: what each part costs.
+STAGES = """
+import json, resource, sys
+from pathlib import Path
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+out = {"python": peak()}
+from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
+out["imports"] = peak()
+store = open_store(Path(sys.argv[1]), read_only=True)
+out["open_store"] = peak()
+service = Service(store, lazy=True)
+out["Service"] = peak()
+doc = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+service.ask(doc["questions"][0], record=False)
+out["own question"] = peak()
+service.ask(doc["held_out"][0], record=False)
+out["held-out question"] = peak()
+for q in doc["questions"] + doc["held_out"]:
+    service.ask(q, record=False)
+out["all"] = peak()
+print(json.dumps(out))
 """
 
 
@@ -508,6 +537,10 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "found": cli_found / max(len(sample), 1),
     }
 
+    res = run_timed([sys.executable, "-c", STAGES, str(db), str(qfile)])
+    check(res, "RSS by stage")
+    result["ask_cli"]["rss_by_stage_mb"] = json.loads(res["stdout"])
+
     log(f"[{n:,}] held-out accuracy on the noisy DB")
     result["accuracy_noisy"] = accuracy(db)
     if not args.keep:
@@ -580,6 +613,9 @@ def summary_table(r: dict[str, Any], small: dict[str, float], runs: int) -> str:
         f"<= {TARGET_ASK_MB:g}",
         cli["peak_rss_mb"] <= TARGET_ASK_MB,
     )
+    if "rss_by_stage_mb" in cli:
+        stages = cli["rss_by_stage_mb"]
+        add("  peak RSS MB after each stage", " | ".join(f"{k} {v:.0f}" for k, v in stages.items()))
     imp = r["import"]
     add(
         "import s (`rolebot import`)",
