@@ -94,7 +94,7 @@ SUFFIXES = (
     "？能举个例子吗", "，越详细越好", "？本人小白", "，求大神指点", "？好纠结啊", "，在线蹲一个回答",
     "？有没有人回答一下", "，拜托了！", "？感觉网上说法都不一样", "，谢谢各位！", "，最近很困惑",
 )  # fmt: skip
-AUGMENTED = 0.6
+AUGMENTED = 1.0
 RELATED_AT = 0.02  # a topic this likely is worth showing as "the closest we have" to a question naming our roles
 
 
