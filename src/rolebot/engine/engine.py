@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -181,8 +180,8 @@ class Engine:
         self._knowledge = store.knowledge_version()
         self._checked = time.monotonic()
         # answers by cleaned question: reader, normalised words and exact keys are all made from it
-        self._answers: OrderedDict[tuple[str, frozenset[str]], Result] = OrderedDict()
-        self._answers_lock = threading.Lock()
+        self._answers: Recent[tuple[str, frozenset[str]], Result] = Recent(ANSWER_CACHE)
+        self._answers_lock = threading.Lock()  # a refresh and the keeping of an answer computed across it
         self._generation = 0  # moves at each refresh, so an answer computed across one is not kept
         self.cache_hits = 0
         self._phrasing_cache: Recent[tuple[str, ...], tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = Recent(
@@ -542,19 +541,15 @@ class Engine:
         self._check_fresh()
         key = (clean(text), exclude)
         with self._answers_lock:
-            hit = self._answers.get(key)
-            if hit is not None:
-                self._answers.move_to_end(key)
-                self.cache_hits += 1
             generation = self._generation
+            hit = self._answers.get(key)
         if hit is not None:
+            self.cache_hits += 1
             return _copy(hit)
         result = self._ask(text, exclude, norm)
         with self._answers_lock:
             if generation == self._generation:
-                self._answers[key] = _copy(result)
-                while len(self._answers) > ANSWER_CACHE:
-                    self._answers.popitem(last=False)
+                self._answers.put(key, _copy(result))
         return result
 
     def _ask(self, text: str, exclude: frozenset[str], norm: Normalized | None) -> Result:
