@@ -26,10 +26,10 @@ DEV = SHARED / "eval" / "dev.jsonl"
 EVAL_FILES = sorted((SHARED / "eval").glob("*.jsonl"))
 
 OUT_OF_SCOPE = KNOWLEDGE / "out_of_scope.yaml"
-# the record files: everything but the vocabulary, the out-of-scope bank and the Traditional glossary
-FILES = sorted(
-    p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("vocabulary.yaml", OUT_OF_SCOPE.name, "traditional.yaml")
-)
+OVERLAPS = KNOWLEDGE / "overlaps.yaml"
+# the record files: everything but the vocabulary, the out-of-scope bank, the Traditional glossary and the overlaps
+NOT_RECORDS = ("vocabulary.yaml", OUT_OF_SCOPE.name, "traditional.yaml", OVERLAPS.name)
+FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in NOT_RECORDS)
 
 
 def _yaml(path: Path) -> list[dict]:
@@ -250,6 +250,20 @@ def test_out_of_scope_bank_is_well_formed() -> None:
     assert all(counts[k] >= 10 for k in OUT_OF_SCOPE_KINDS), counts
     dupes = [k for k, n in Counter(_key(item["q"]) for item in bank).items() if n > 1]
     assert dupes == []
+
+
+def test_overlaps_name_known_topics_and_never_a_topic_itself() -> None:
+    covers = yaml.safe_load(OVERLAPS.read_text(encoding="utf-8"))["covers"]
+    named = [t for broad, narrow in covers.items() for t in (broad, *narrow)]
+    assert sorted(set(named) - set(TOPICS)) == []
+    assert [b for b, narrow in covers.items() if b in narrow] == []
+    assert all(len(set(narrow)) == len(narrow) for narrow in covers.values())
+
+
+def test_overlaps_are_not_loaded_as_knowledge() -> None:
+    from rolebot.kb.knowledge import shipped_paths
+
+    assert OVERLAPS not in shipped_paths(KNOWLEDGE)
 
 
 def test_out_of_scope_bank_is_not_loaded_as_knowledge() -> None:

@@ -430,11 +430,12 @@ def shipped_fingerprint(folder: Path | None = None) -> str:
 
 
 def training_fingerprint(folder: Path | None = None) -> str:
-    """Hash what the learned scorer is trained from: the shipped knowledge, the vocabulary, the out-of-scope bank."""
+    """Hash what the learned scorer is trained from: the shipped knowledge, the vocabulary, the out-of-scope bank
+    and which topics cover which (its thresholds are chosen with them)."""
     folder = folder or knowledge_dir()
-    bank = folder / "out_of_scope.yaml"
     digest = hashlib.sha256(shipped_fingerprint(folder).encode() + segment.VERSION.encode())
-    digest.update(bank.read_bytes() if bank.exists() else b"")
+    for extra in (folder / "out_of_scope.yaml", folder / "overlaps.yaml"):
+        digest.update(extra.read_bytes() if extra.exists() else b"")
     return digest.hexdigest()[:16]
 
 
