@@ -193,6 +193,7 @@ def pair_features(
             weights[w] = max(weights[w], 1.0)  # a thing compared is what is asked, however everyday the word
     total = sum(weights.values()) or 1.0
     unseen_ops = min(2, sum(1 for o in query.operands if unseen(o)))
+    ops = frozenset(query.operands)
     rows = []
     for i, s in enumerate(found):
         prof = profiles[s.topic]
@@ -200,9 +201,11 @@ def pair_features(
         other_chars = [c for j, c in enumerate(char_best) if j != i]
         unexplained = [w for w in query.content if w not in prof.asked and not _compound_of(w, prof.asked)]
         # a role of the same family (KOL for a topic about 运营) is half explained, as is a word only the answer
-        # uses: the topic speaks of it, but no phrasing asks about it
+        # uses: the topic speaks of it, but no phrasing asks about it. A thing compared is not: an answer that
+        # mentions 总经理 in passing does not compare 总经理 with anything
         kin = {w for w in unexplained if w in vocab.roles and any(related(w, r) for r in prof.roles)}
-        share = sum(weights[w] * (0.5 if w in kin or w in prof.words else 1.0) for w in unexplained) / total
+        spoken = prof.words - ops
+        share = sum(weights[w] * (0.5 if w in kin or w in spoken else 1.0) for w in unexplained) / total
         unexplained = [w for w in unexplained if w not in kin]
         extra = [e for e in query.entities if not any(related(e, r) for r in prof.roles)]
         missing = [r for r in prof.own_roles if not any(related(r, e) for e in query.entities)]
@@ -222,7 +225,7 @@ def pair_features(
                 char_best[i] - max(other_chars, default=0.0),
                 abs(s.rank) / best_rank,
                 share,
-                max((rarity(w) for w in unexplained if w not in prof.words), default=0.0),
+                max((rarity(w) for w in unexplained if w not in spoken), default=0.0),
                 float(min(2, len(extra))),
                 float(min(2, len(missing))),
                 min(len(query.norm.text), 40) / 40,
@@ -235,7 +238,7 @@ def pair_features(
                 (votes or {}).get(s.topic, 0.0),
                 (votes or {}).get(NONE, 0.0),
                 float(s.topic in (votes or {})),
-                min(3, sum(1 for w in unexplained if w not in prof.words and len(w) > 1 and not is_light(w))) / 3,
+                min(3, sum(1 for w in unexplained if w not in spoken and len(w) > 1 and not is_light(w))) / 3,
                 max(char_best[i], clause_char[i]),
                 max((votes or {}).get(s.topic, 0.0), clause_votes.get(s.topic, 0.0)),
                 min(max(1, len(texts)), 3) / 3,
