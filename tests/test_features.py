@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolebot.engine.features import FEATURES, CharSpace, Shortlisted, build_profile, pair_features
+from rolebot.engine.features import FEATURES, CharSpace, Shortlisted, build_profile, pair_features, rarity
 from rolebot.language import segment
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
@@ -41,3 +41,11 @@ def test_an_answer_mentioning_a_word_that_is_not_compared_half_explains_it() -> 
     mentioned, _ = _unexplained(asked, MENTIONING_ANSWER)
     unmentioned, _ = _unexplained(asked, PLAIN_ANSWER)
     assert 0 < mentioned < unmentioned
+
+
+def test_rarity_is_general_chinese_not_the_weight_that_cuts_a_domain_word_whole() -> None:
+    segment.prepare(vocabulary())
+    table, _ = segment.dictionary()
+    assert table["项目经理"] >= 100000  # weighted so jieba keeps the title whole ...
+    assert rarity("项目经理") > 0.5  # ... yet someone asking about project managers asks about something rare
+    assert rarity("市场") < 0.1 and rarity("经理") < rarity("项目经理")

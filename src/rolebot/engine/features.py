@@ -117,8 +117,7 @@ class TopicProfile:
 
 def rarity(word: str) -> float:
     """Return how rare a word is in general Chinese, 0 (everyday) to 1 (rare or unknown), from jieba's dictionary."""
-    table, total = segment.dictionary()
-    freq = table.get(word, 0)
+    freq, total = segment.general_frequency(word)
     if not freq:
         return 1.0
     r = math.log(total / freq)

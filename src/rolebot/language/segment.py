@@ -19,6 +19,7 @@ _deferred: dict[int, Vocabulary] = {}  # vocabularies whose words load at the fi
 _glue: set[str] = set()  # stop words: single characters that never join an unknown word
 _titles: set[str] = set()  # 总监, 经理 …: join the word before them into one job title
 _not_field: set[str] = set()  # words that cannot be the field of a title: roles, stop words, role verbs
+_general: dict[str, int] = {}  # jieba's own frequency of each word the domain dictionary re-weights
 VERSION = "3"  # bump when cutting changes, so stored phrasings are cut again
 
 
@@ -37,19 +38,25 @@ def prepare(vocab: Vocabulary, now: bool = True) -> None:
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         for word, freq in vocab.words.items():
-            jieba.add_word(word, freq)
+            _add_word(word, freq)
         for role in vocab.roles:
             # jieba keeps a role like 新媒体运营 whole only when its frequency beats its parts
-            jieba.add_word(role, max(vocab.words.get(role, 0), 100000))
+            _add_word(role, max(vocab.words.get(role, 0), 100000))
         for canon in set(vocab.aliases.values()):
             for word in canon.split():
                 if word not in vocab.words and word not in vocab.roles and len(word) > 1:
-                    jieba.add_word(word, 50000)
+                    _add_word(word, 50000)
         _glue.update(w for w in vocab.stopwords | vocab.cue_words if len(w) == 1)
         _titles.update(vocab.titles)
         _not_field.update(vocab.roles, vocab.stopwords, vocab.cue_words, vocab.role_verbs, vocab.titles)
         _loaded.add(id(vocab))
         _deferred.pop(id(vocab), None)  # only now: a thread that sees none deferred may cut at once
+
+
+def _add_word(word: str, freq: int) -> None:
+    """Give jieba a domain word at the frequency that cuts it whole, remembering what jieba itself said of it."""
+    _general.setdefault(word, int(jieba.dt.FREQ.get(word) or 0))
+    jieba.add_word(word, freq)
 
 
 def _ready() -> None:
@@ -66,6 +73,15 @@ def dictionary() -> tuple[dict[str, int], int]:
     _ready()
     jieba.dt.check_initialized()
     return jieba.dt.FREQ, int(jieba.dt.total)
+
+
+def general_frequency(word: str) -> tuple[int, int]:
+    """Return a word's frequency in general Chinese by jieba's own dictionary and the dictionary's total.
+
+    The domain words' frequencies are set to cut them whole (项目经理 100000), not to say how common they are.
+    """
+    table, total = dictionary()
+    return _general.get(word, table.get(word, 0)), total
 
 
 def words(text: str) -> list[str]:
