@@ -2,4 +2,5 @@
 
 from rolebot.terminal.cli import main
 
-main(prog_name="rolebot")
+if __name__ == "__main__":  # not when a worker process (kb/cutting.py, spawned) imports the main module again
+    main(prog_name="rolebot")

@@ -8,14 +8,16 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
+from rolebot.kb.cutting import PARALLEL_FROM, Cutter, tokens_for
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
 from rolebot.language import segment
-from rolebot.language.normalize import exact_keys, normalize
+from rolebot.language.normalize import exact_keys
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.index import Phrasing
 from rolebot.store.schema import RecordData, faq_fields, passage_fields
@@ -88,24 +90,23 @@ def _change(key: str, old: object, new: object) -> str:
     return key
 
 
-def tokens_for(text: str, vocab: Vocabulary) -> str:
-    """Return the space-joined words of a text, as the index stores them."""
-    return " ".join(segment.words(normalize(text, vocab).text))
-
-
-def phrasings_of(rec: Record, vocab: Vocabulary) -> list[Phrasing]:
-    """Return every way a record can be found: words for the index, and for an entry, exact-lookup keys."""
+def texts_of(rec: Record) -> list[str]:
+    """Return the texts a record is found by: an entry's question and alternates, a passage's title and text."""
     if rec.kind != "faq":
-        return [
-            Phrasing(text, tokens_for(text, vocab))
-            for text in [f"{rec.data['title'] or ''} {rec.data['text']}".strip()]
-        ]
+        return [f"{rec.data['title'] or ''} {rec.data['text']}".strip()]
+    return list(dict.fromkeys([rec.data["question"], *rec.data["alternates"]]))
+
+
+def phrasings_of(rec: Record, vocab: Vocabulary, tokens: Mapping[str, str] | None = None) -> list[Phrasing]:
+    """Return every way a record can be found: words for the index, and for an entry, exact-lookup keys.
+
+    `tokens` holds the texts' words when they were cut already (by a Cutter)."""
+    texts = texts_of(rec)
+    words = [tokens[t] if tokens is not None else tokens_for(t, vocab) for t in texts]
+    if rec.kind != "faq":
+        return [Phrasing(t, w) for t, w in zip(texts, words, strict=True)]
     question = rec.data["question"]
-    out: dict[str, Phrasing] = {}
-    for t in [question, *rec.data["alternates"]]:
-        if t not in out:
-            out[t] = Phrasing(t, tokens_for(t, vocab), *exact_keys(t), main=t == question)
-    return list(out.values())
+    return [Phrasing(t, w, *exact_keys(t), main=t == question) for t, w in zip(texts, words, strict=True)]
 
 
 def fill_exact_keys(store: Store) -> int:
@@ -130,12 +131,15 @@ def compare(store: Store, records: list[Record]) -> Iterator[tuple[Record, str, 
             yield rec, "unchanged", None
 
 
-def _write_chunk(store: Store, records: list[Record], origin: str, vocab: Vocabulary) -> None:
+def _write_chunk(
+    store: Store, records: list[Record], origin: str, vocab: Vocabulary, tokens: Mapping[str, str] | None = None
+) -> None:
     """Upsert a few records and their phrasings, entries first; call inside `atomic()`."""
     for kind in ("faq", "passage"):
         batch = [r for r in records if r.kind == kind]
         if batch:
-            store.write(kind, [(r.id, r.data, origin) for r in batch], [(r.id, phrasings_of(r, vocab)) for r in batch])
+            phrasings = [(r.id, phrasings_of(r, vocab, tokens)) for r in batch]
+            store.write(kind, [(r.id, r.data, origin) for r in batch], phrasings)
 
 
 def write_records(
@@ -230,12 +234,13 @@ def import_files(
         plan.warnings += overlap_warnings(new_questions, answerer)
     vocab = vocabulary()
     segment.prepare(vocab)
+    cutter = Cutter(vocab, parallel=plan.counts["added"] + plan.counts["updated"] >= PARALLEL_FROM)
     try:
         with store.atomic():
             # a dry run writes too, inside a transaction it then rolls back: the shared-phrasing and link checks
             # look at what the database would hold, at any import size
             last = store.last_phrasing_id()
-            plan.counts, links = _write_files(store, paths, places, vocab, progress, plan.counts)
+            plan.counts, links = _write_files(store, paths, places, cutter, progress, plan.counts)
             for problem in links:
                 if not allow_unknown_related:
                     raise ImportFormatError(links)
@@ -253,6 +258,8 @@ def import_files(
             raise  # the bot's writer waits for the lock and tries again
         # a full disk, a read-only or damaged database: the transaction rolled back, nothing stays
         raise ImportFormatError([Problem(str(store.path), 0, "(database)", f"{exc}; nothing was written")]) from None
+    finally:
+        cutter.close()
     return plan
 
 
@@ -289,10 +296,11 @@ def check_files(
 
 
 def _write_files(
-    store: Store, paths: list[Path], places: Places, vocab: Vocabulary, progress: Progress | None, checked: Counter[str]
+    store: Store, paths: list[Path], places: Places, cutter: Cutter, progress: Progress | None, checked: Counter[str]
 ) -> tuple[Counter[str], list[Problem]]:
     """Read the checked files again and write what changed, a chunk at a time; call inside `atomic()`.
 
+    Each chunk's texts are cut (by the cutter's worker, when it has one) while the chunk before is written.
     Return how many records were added, updated and left unchanged, and the related topics that exist nowhere.
     """
     counts: Counter[str] = Counter()
@@ -300,6 +308,20 @@ def _write_files(
     topics: set[str] = set()  # related topics found stored (or written by now)
     links: list[tuple[str, int, str]] = []  # (file, line, topic) of related topics not (yet) stored
     total = checked["added"] + checked["updated"]
+    written = 0
+
+    def write(changed: list[Record], job: Future[dict[str, str]]) -> None:
+        nonlocal written
+        texts = [t for rec in changed for t in texts_of(rec)]
+        _write_chunk(store, changed, "imported", cutter.vocab, cutter.result(job, texts))
+        for rec in changed:
+            if rec.kind == "faq":
+                links.extend((rec.file, rec.line, t) for t in rec.data["related"] if not _stored(store, t, topics))
+        written += len(changed)
+        if progress is not None:
+            progress("indexing", min(written, total), total)
+
+    pending: tuple[list[Record], Future[dict[str, str]]] | None = None
     for chunk in _chunks(iter_records(paths, problems)):
         changed: list[Record] = []
         for rec, change, _ in compare(store, chunk):
@@ -312,12 +334,12 @@ def _write_files(
                 places.mark(rec)
         if problems:
             raise ImportFormatError(problems)  # what the files hold now was not checked as a whole
-        _write_chunk(store, changed, "imported", vocab)
-        for rec in changed:
-            if rec.kind == "faq":
-                links += [(rec.file, rec.line, t) for t in rec.data["related"] if not _stored(store, t, topics)]
-        if progress is not None:
-            progress("indexing", min(counts["added"] + counts["updated"], total), total)
+        job = cutter.submit(t for rec in changed for t in texts_of(rec))
+        if pending is not None:
+            write(*pending)
+        pending = (changed, job)
+    if pending is not None:
+        write(*pending)
     if problems:  # bad records after the last good one
         raise ImportFormatError(problems)
     # a topic written after the entry that links to it is there by now
