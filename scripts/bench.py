@@ -105,14 +105,16 @@ def rolebot_cmd() -> list[str]:
 # Runs the command and writes its wall seconds and own peak RSS to the file named first. Linux keeps a
 # process's peak RSS across fork and exec, so a command started straight from this script (which holds
 # every synthetic row) would report this script's RSS whenever it is larger; from this small process, its own.
+# The third number is the largest peak of the command and the processes it started and waited for (an import's
+# cutting worker): this process's children's peak, since it is itself smaller than any of them.
 MEASURE = """
-import os, subprocess, sys, time
+import os, resource, subprocess, sys, time
 t0 = time.perf_counter()
 proc = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(proc.pid, 0)
 seconds = time.perf_counter() - t0
 with open(sys.argv[1], "w") as out:
-    out.write(f"{seconds} {usage.ru_maxrss}")
+    out.write(f"{seconds} {usage.ru_maxrss} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -188,10 +190,11 @@ def run_timed(cmd: list[str], stdin: bytes | None = None) -> dict[str, Any]:
     text = Path(measured).read_text(encoding="utf-8").split()
     Path(measured).unlink(missing_ok=True)
     # without the numbers (the wrapper failed) the wall time around it and no RSS
-    seconds, maxrss_kb = (float(text[0]), float(text[1])) if len(text) == 2 else (wall, math.nan)
+    seconds, maxrss_kb, largest_kb = (float(t) for t in text) if len(text) == 3 else (wall, math.nan, math.nan)
     return {
         "seconds": seconds,
         "peak_rss_mb": maxrss_kb / 1024,
+        "largest_rss_mb": largest_kb / 1024,  # of the command and the processes it started
         "stdout": out.get("out", b""),
         "stderr": out.get("err", b""),
         "rc": proc.returncode,
@@ -498,6 +501,7 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "import": {
             "seconds": imp["seconds"],
             "peak_rss_mb": imp["peak_rss_mb"],
+            "largest_rss_mb": imp["largest_rss_mb"],
             "summary": imp["summary"],
             "warning_lines": imp["warnings"],
         },
@@ -624,10 +628,10 @@ def summary_table(r: dict[str, Any], small: dict[str, float], runs: int) -> str:
         imp["seconds"] <= TARGET_IMPORT_S,
     )
     add(
-        "import peak RSS MB",
-        f"{imp['peak_rss_mb']:.0f}",
-        f"<= {TARGET_IMPORT_MB:g}",
-        imp["peak_rss_mb"] <= TARGET_IMPORT_MB,
+        "import peak RSS MB: importer | largest process",
+        f"{imp['peak_rss_mb']:.0f} | {imp['largest_rss_mb']:.0f}",
+        f"<= {TARGET_IMPORT_MB:g} each",
+        max(imp["peak_rss_mb"], imp["largest_rss_mb"]) <= TARGET_IMPORT_MB,
     )
     for name, noisy in r["accuracy_noisy"].items():
         diff = noisy - small[name]

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(res["seconds"], 2),
         "rows_per_s": round(args.n / res["seconds"], 1),
         "peak_rss_mb": round(res["peak_rss_mb"], 1),
+        "largest_rss_mb": round(res["largest_rss_mb"], 1),  # the importer or its cutting worker
         "db_mb": round(size_mb, 1),
         "counts": counts,
         "generate_s": round(gen_s, 2),
@@ -76,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         f"db after import: {counts['entries']} entries, {counts['phrasings']} phrasings, {size_mb:.0f} MB; "
         f"load avg {out['load_avg'][0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'rows':>8} {'seconds':>8} {'rows/s':>8} {'peak RSS MB':>11}")
-    print(f"{args.n:>8} {res['seconds']:>8.1f} {out['rows_per_s']:>8.0f} {res['peak_rss_mb']:>11.0f}")
+    print(f"{'rows':>8} {'seconds':>8} {'rows/s':>8} {'peak RSS MB':>11} {'largest process MB':>18}")
+    print(
+        f"{args.n:>8} {res['seconds']:>8.1f} {out['rows_per_s']:>8.0f} {res['peak_rss_mb']:>11.0f} "
+        f"{res['largest_rss_mb']:>18.0f}"
+    )
     return 0
 
 

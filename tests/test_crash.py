@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
+from rolebot.kb.cutting import PARALLEL_FROM
 from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
 from tests.helpers.bot import serving
@@ -71,3 +74,53 @@ async def test_restart_answers_everything_exactly_once(fake_api: FakeBotAPI, tmp
     await _run_once(fake_api, db, until=6)
     sent = fake_api.calls_to("sendMessage")
     assert len(sent) == 6 and not fake_api.pending_updates
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_kill_9_during_a_large_import_leaves_no_worker_behind(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    open_store(db).close()
+    big = tmp_path / "big.jsonl"
+    with big.open("w", encoding="utf-8") as out:
+        for i in range(PARALLEL_FROM * 4):
+            out.write(
+                json.dumps({"topic": f"t-{i}", "question": f"甲乙{i}号和丙丁{i}号有什么区别", "answer": "答。"}) + "\n"
+            )
+    rolebot = Path(sys.executable).parent / "rolebot"
+    proc = subprocess.Popen(
+        [str(rolebot), "import", str(big), "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[int] = set()
+        while not workers and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            workers = _children(proc.pid)
+        assert workers, "the import started no worker process"
+        time.sleep(0.5)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,7 +28,17 @@ def tokens_for(text: str, vocab: Vocabulary) -> str:
 
 
 def _start() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # a pool's worker waits on a queue it holds both ends of: killed hard (kill -9), the importer leaves it
+        # waiting for ever unless it watches the importer itself
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     segment.prepare(vocabulary())
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _cut(texts: list[str]) -> dict[str, str]:
