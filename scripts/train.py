@@ -400,6 +400,11 @@ class Ranked:
     top: list[tuple[float, str]]
     accepted: frozenset[str] = frozenset()  # topics that answer it: the expected one and those covering it
 
+    @property
+    def answered_by(self) -> frozenset[str]:
+        """Return the topics whose answer is right for it (just the expected one when `accepted` was not given)."""
+        return self.accepted or (frozenset() if self.expected is None else frozenset({self.expected}))
+
 
 def covering() -> dict[str, frozenset[str]]:
     """Return, per topic, the topics whose answer also answers its questions (knowledge/overlaps.yaml)."""
@@ -491,9 +496,9 @@ def metrics(ranked: list[Ranked], th: Thresholds) -> dict[str, float]:
             wrong += topic is not None
             strict_wrong += topic is not None
         else:
-            right += topic in (r.accepted or {r.expected})
+            right += topic in r.answered_by
             strict += topic == r.expected
-            wrong += topic is not None and topic not in (r.accepted or {r.expected})
+            wrong += topic is not None and topic not in r.answered_by
             strict_wrong += topic is not None and topic != r.expected
     return {
         "top1": right / n,
@@ -527,7 +532,7 @@ def choose_thresholds(ranked: list[Ranked], max_wrong: float) -> Thresholds:
             kind, _ = outcome(r, trial)
             if kind == "choice":
                 offered = [t for p, t in r.top[:3] if p >= c]
-                gain += 1 if set(offered) & (r.accepted or {r.expected}) else -4 if r.expected is None else 0
+                gain += 1 if set(offered) & r.answered_by else -4 if r.expected is None else 0
         gains.append((gain, -c, c))
     return dataclasses.replace(th, choice=max(gains)[2])
 
@@ -647,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             for r, q in zip(ranked, questions, strict=True):
                 kind, topic = outcome(r, th)
-                if topic is not None and topic not in (r.accepted or {q.topic}):
+                if topic is not None and topic not in r.answered_by:
                     print(f"    wrong: {q.source} {q.text} -> {topic} {r.top[0][0]:.2f} (expected {q.topic})")
         print("reliability (cross-validated; score = the best topic's probability):")
         print("\n".join(reliability(ranked)))

@@ -203,7 +203,7 @@ def pair_features(
         # uses: the topic speaks of it, but no phrasing asks about it. A thing compared is not: an answer that
         # mentions 总经理 in passing does not compare 总经理 with anything
         kin = {w for w in unexplained if w in vocab.roles and any(related(w, r) for r in prof.roles)}
-        spoken = prof.words - ops
+        spoken = {w for w in unexplained if w in prof.words and w not in ops}
         share = sum(weights[w] * (0.5 if w in kin or w in spoken else 1.0) for w in unexplained) / total
         unexplained = [w for w in unexplained if w not in kin]
         extra = [e for e in query.entities if not any(related(e, r) for r in prof.roles)]

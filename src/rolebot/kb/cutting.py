@@ -41,9 +41,17 @@ def _exit_with(sentinel: int) -> None:
     os._exit(0)
 
 
-def _cut(texts: list[str]) -> dict[str, str]:
-    vocab = vocabulary()
+def _cut(texts: list[str], vocab: Vocabulary | None = None) -> dict[str, str]:
+    vocab = vocab or vocabulary()
     return {t: tokens_for(t, vocab) for t in texts}
+
+
+class Job:
+    """A batch of texts being cut, and the texts, to cut again here if the worker cannot."""
+
+    def __init__(self, texts: list[str], future: Future[dict[str, str]] | None) -> None:
+        self.texts = texts
+        self.future = future
 
 
 class Cutter:
@@ -60,25 +68,25 @@ class Cutter:
             ctx = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_start)
 
-    def submit(self, texts: Iterable[str]) -> Future[dict[str, str]]:
-        """Start cutting texts; the future's result maps each to its index words."""
+    def submit(self, texts: Iterable[str]) -> Job:
+        """Start cutting texts (in the worker, if there is one; else when the result is asked for)."""
         batch = list(dict.fromkeys(texts))
+        future = None
         if self._pool is not None:
             try:
-                return self._pool.submit(_cut, batch)
+                future = self._pool.submit(_cut, batch)
             except (BrokenProcessPool, RuntimeError, OSError) as exc:
                 self._lost(exc)
-        done: Future[dict[str, str]] = Future()
-        done.set_result({t: tokens_for(t, self.vocab) for t in batch})
-        return done
+        return Job(batch, future)
 
-    def result(self, job: Future[dict[str, str]], texts: Iterable[str]) -> dict[str, str]:
-        """Return a submitted batch's words, cutting it here when the worker could not."""
-        try:
-            return job.result()
-        except (BrokenProcessPool, OSError) as exc:
-            self._lost(exc)
-            return {t: tokens_for(t, self.vocab) for t in dict.fromkeys(texts)}
+    def result(self, job: Job) -> dict[str, str]:
+        """Return a batch's texts mapped to their index words."""
+        if job.future is not None:
+            try:
+                return job.future.result()
+            except (BrokenProcessPool, OSError) as exc:
+                self._lost(exc)
+        return _cut(job.texts, self.vocab)
 
     def close(self) -> None:
         """Stop the worker (batches not collected are dropped)."""

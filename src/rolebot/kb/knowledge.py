@@ -8,13 +8,12 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
-from rolebot.kb.cutting import PARALLEL_FROM, Cutter, tokens_for
+from rolebot.kb.cutting import PARALLEL_FROM, Cutter, Job, tokens_for
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import exact_keys
@@ -310,10 +309,9 @@ def _write_files(
     total = checked["added"] + checked["updated"]
     written = 0
 
-    def write(changed: list[Record], job: Future[dict[str, str]]) -> None:
+    def write(changed: list[Record], job: Job) -> None:
         nonlocal written
-        texts = [t for rec in changed for t in texts_of(rec)]
-        _write_chunk(store, changed, "imported", cutter.vocab, cutter.result(job, texts))
+        _write_chunk(store, changed, "imported", cutter.vocab, cutter.result(job))
         for rec in changed:
             if rec.kind == "faq":
                 links.extend((rec.file, rec.line, t) for t in rec.data["related"] if not _stored(store, t, topics))
@@ -321,7 +319,7 @@ def _write_files(
         if progress is not None:
             progress("indexing", min(written, total), total)
 
-    pending: tuple[list[Record], Future[dict[str, str]]] | None = None
+    pending: tuple[list[Record], Job] | None = None
     for chunk in _chunks(iter_records(paths, problems)):
         changed: list[Record] = []
         for rec, change, _ in compare(store, chunk):
