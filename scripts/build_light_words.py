@@ -1,4 +1,4 @@
-"""Write src/rolebot/language/light_words.txt: the words of jieba's dictionary that carry no topic of their own.
+"""Write bot/language/light_words.txt: the words of jieba's dictionary that carry no topic of their own.
 
 Adverbs, pronouns, conjunctions, particles, prepositions, measure words, numerals, time words, locatives,
 descriptive adjectives and interjections (jieba's part-of-speech tags below). A question word left
@@ -16,7 +16,7 @@ import jieba.posseg
 LIGHT_TAGS = frozenset(
     "a ad ag an d dg r rr rz c f q mq m p y e u uj ul o z t tg k".split()
 )  # fmt: skip
-OUT = Path(__file__).resolve().parent.parent / "src" / "rolebot" / "language" / "light_words.txt"
+OUT = Path(__file__).resolve().parent.parent / "bot" / "language" / "light_words.txt"
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Write src/rolebot/language/pinyin_words.txt: what the engine needs of pypinyin's phrase data, without loading it.
+"""Write bot/language/pinyin_words.txt: what the engine needs of pypinyin's phrase data, without loading it.
 
 Importing pypinyin loads its phrase dictionary and word segmenter (~50 MB and 0.5–0.8 s at every start,
 before the first question can be read). Of the phrases only two things are used:
@@ -20,12 +20,12 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.phrases_dict import phrases_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
 from rolebot.language import pinyin  # noqa: E402
 from rolebot.language.vocabulary import vocabulary  # noqa: E402
 
-OUT = ROOT / "src" / "rolebot" / "language" / "pinyin_words.txt"
+OUT = ROOT / "bot" / "language" / "pinyin_words.txt"
 
 
 def unusual_phrases() -> dict[str, str]:

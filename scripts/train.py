@@ -1,4 +1,4 @@
-"""Train the learned scorer from the knowledge itself and write src/rolebot/engine/model.json.
+"""Train the learned scorer from the knowledge itself and write bot/engine/model.json.
 
 Positives and in-topic negatives: every FAQ phrasing, asked with its cross-validation fold's phrasings hidden
 from the index (grouped k-fold), so a phrasing never finds itself. Out-of-scope negatives: the curated bank in
@@ -50,7 +50,7 @@ from rolebot.language.normalize import normalize  # noqa: E402
 from rolebot.language.vocabulary import vocabulary  # noqa: E402
 from rolebot.store.store import Store  # noqa: E402
 
-MODEL_PATH = ROOT / "src" / "rolebot" / "engine" / "model.json"
+MODEL_PATH = ROOT / "bot" / "engine" / "model.json"
 FOLDS = 4
 TREES = 150
 CLASSIFIER_C = 10.0

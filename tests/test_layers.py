@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rolebot"
+PACKAGE = Path(__file__).resolve().parents[1] / "bot"
 
 # a layer may import the layers of a lower rank; siblings of one rank never import each other
 RANK = {

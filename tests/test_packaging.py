@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_data_file_in_the_package_is_declared_package_data() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     declared: dict[str, list[str]] = config["tool"]["setuptools"]["package-data"]
-    package = ROOT / "src" / "rolebot"
+    package = ROOT / "bot"
     missing = []
     for path in package.rglob("*"):
         if not path.is_file() or path.suffix in {".py", ".pyc"} or "__pycache__" in path.parts:
