@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rolebot.engine.engine import OUTCOMES, Engine  # noqa: E402
-from rolebot.engine.scorer import load_model  # noqa: E402
+from rolebot.engine.pipeline import Pipeline  # noqa: E402
+from rolebot.engine.ranker import load_model  # noqa: E402
 from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
 from rolebot.kb.records import load_records  # noqa: E402
 from rolebot.language import segment  # noqa: E402
@@ -373,17 +374,17 @@ def format_misses(scores: Scores) -> str:
     return "\n".join(lines)
 
 
-class _Hiding:
-    """Our engine with one fold's phrasings hidden and that fold's model (for cross-validation)."""
+class _Fold:
+    """Our pipeline with one fold's phrasings hidden and that fold's model (for cross-validation)."""
 
     name = "ours"
 
-    def __init__(self, engine: Engine, hidden: frozenset[str]) -> None:
-        self.engine, self.hidden = engine, hidden
-        self.note = "cross-validated: each fold's scorer trained without it, its phrasings hidden from the index"
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.note = "cross-validated: each fold's ranker trained without it, its phrasings hidden from the index"
 
     def predict(self, text: str) -> Prediction:
-        res = self.engine.ask(text, exclude=self.hidden)
+        res = self.pipeline.answer(text)
         topic = res.topic if res.answered else None
         return Prediction(topic, _distinct([topic, *(c["topic"] for c in res.candidates)]), res.score, res.kind)
 
@@ -405,7 +406,7 @@ def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
     covers = train.covering()
     for f, fold in enumerate(setup.folds):
         keep = [i for i, qi in enumerate(pairs.question) if questions[qi].fold != f]
-        setup.engine.model = train.build_model(
+        model = train.build_model(
             [pairs.rows[i] for i in keep],
             [pairs.labels[i] for i in keep],
             "trees" if shipped.trees else "linear",
@@ -431,7 +432,7 @@ def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
             for q in questions
             if q.fold == f
         ]
-        systems: list[Any] = [_Hiding(setup.engine, fold.hidden)] if "ours" in names else []
+        systems: list[Any] = [_Fold(setup.engine.fold(fold.hidden, model))] if "ours" in names else []
         systems += build_systems(store, tuple(n for n in names if n != "ours"), vocab, kn)
         for system in systems:
             part = score_system(system, rows)

@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -29,9 +30,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.fakeapi import FakeBotAPI  # noqa: E402
-
 from rolebot.kb.knowledge import open_store  # noqa: E402
+from tests.helpers.fakeapi import FakeBotAPI  # noqa: E402
 
 BOLD = re.compile(r"^<b>(.*?)</b>")
 
@@ -154,6 +154,11 @@ def pace_groups(api: FakeBotAPI, per_minute: int = 20) -> list[float]:
     return refused
 
 
+def _to_chat(chat: int, params: dict[str, object]) -> bool:
+    """Say whether a Bot API call was sent to this chat."""
+    return str(params.get("chat_id")) == str(chat)
+
+
 def private_latencies(api: FakeBotAPI, questions: list[str], users: range, gap: float) -> list[float]:
     """Ask one question per user, `gap` seconds apart; return each answer's latency."""
     latencies: list[float] = []
@@ -162,9 +167,7 @@ def private_latencies(api: FakeBotAPI, questions: list[str], users: range, gap: 
         asked = time.monotonic()
         api.user_message(questions[n % len(questions)], user_id=user)
         try:
-            api.wait_for_sync(
-                "sendMessage", predicate=lambda p, u=user: str(p.get("chat_id")) == str(u), since=mark, timeout=30
-            )
+            api.wait_for_sync("sendMessage", predicate=partial(_to_chat, user), since=mark, timeout=30)
         except AssertionError:
             latencies.append(30.0)
             continue
@@ -310,10 +313,10 @@ def main() -> int:
             continue
         chat = int(rec.params["chat_id"])
         m = BOLD.match(rec.params.get("text", ""))
-        title = html.unescape(m.group(1)) if m else "?"
-        got.setdefault(chat, []).append(title)
-        if sent_at.get((chat, title)):
-            latencies.append(rec.at - sent_at[(chat, title)].pop(0))
+        shown = html.unescape(m.group(1)) if m else "?"
+        got.setdefault(chat, []).append(shown)
+        if sent_at.get((chat, shown)):
+            latencies.append(rec.at - sent_at[(chat, shown)].pop(0))
     # from the first question put to the stand-in to the last answer it received
     last = max((r.at for r in api.log if r.method == "sendMessage" and r.error is None), default=time.monotonic())
     elapsed = max(last - t0, 1e-9)

@@ -1,4 +1,4 @@
-"""Train the learned scorer from the knowledge itself and write bot/engine/model.json.
+"""Train the ranker from the knowledge itself and write bot/engine/model.json (and classifier.npy beside it).
 
 Positives and in-topic negatives: every FAQ phrasing, asked with its cross-validation fold's phrasings hidden
 from the index (grouped k-fold), so a phrasing never finds itself. Out-of-scope negatives: the curated bank in
@@ -6,7 +6,7 @@ knowledge/out_of_scope.yaml, plus questions generated from the knowledge (a role
 asked about an aspect we do not cover). Every (question, shortlisted topic) pair is one row; the label says
 whether that topic answers the question.
 
-The model is boosted trees (or a logistic regression) over pair features (rolebot.engine.features.FEATURES), its
+The model is boosted trees (or a logistic regression) over named pair features (rolebot.engine.features), its
 probability then calibrated: Platt scaling of the best topic's log-odds against how often it is right, fitted on
 the out-of-fold probabilities. The reliability table and the outcome thresholds (answer / choice / related), chosen
 to keep confidently wrong answers on the cross-validated questions at or under --max-wrong, are computed on
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import random
 import shutil
@@ -38,12 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-
 from rolebot.config import knowledge_dir  # noqa: E402
 from rolebot.engine.classifier import TopicClassifier  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402
 from rolebot.engine.features import FEATURES, NONE, CharSpace, char_grams, cosine  # noqa: E402
-from rolebot.engine.scorer import Model, Thresholds, Tree  # noqa: E402
+from rolebot.engine.ranker import Model, Thresholds, Tree, featurizer_hash, write_model  # noqa: E402
 from rolebot.kb.knowledge import open_store, training_fingerprint  # noqa: E402
 from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
@@ -307,19 +305,19 @@ def collect(engine: Engine, questions: list[Question], known: set[str], rng: ran
         lexicon = off_topic_words([q for q in questions if q.fold != fold], known)
         unknown = set(rng.sample(topics, len(topics) // 4))
         clf = fit_classifier([q for q in questions if q.fold != fold and q.topic not in unknown])
-        engine.model = dataclasses.replace(base, off_topic=lexicon, classifier=clf)
         hidden = frozenset(q.text for q in questions if q.fold == fold and q.source == "phrasing")
+        # the fold's own pipeline: its phrasings hidden, its off-topic words and classifier
+        pipeline = engine.fold(hidden, dataclasses.replace(base, off_topic=lexicon, classifier=clf))
         folds.append(Fold(hidden, lexicon, clf))
         for qi, q in enumerate(questions):
             if q.fold != fold:
                 continue
-            _, found, rows = engine.pairs(q.text, hidden)
-            for s, row in zip(found, rows, strict=True):
+            _, found, table = pipeline.pairs(q.text)
+            for s, row in zip(found, table.rows, strict=True):
                 pairs.rows.append(row)
                 pairs.labels.append(int(s.topic == q.topic))
                 pairs.question.append(qi)
                 pairs.topics.append(s.topic)
-    engine.model = base
     return pairs, folds
 
 
@@ -344,7 +342,7 @@ def bootstrap_model(space: CharSpace) -> Model:
     return Model(FEATURES, zeros, ones, zeros, 0.0, Thresholds(1.0, 0.0, 1.0, 1.0), space, frozenset(), "")
 
 
-def fit_trees(rows: list[list[float]], labels: list[int]) -> list[dict[str, list[float]]] | Any:
+def fit_trees(rows: list[list[float]], labels: list[int]) -> Any:
     """Fit gradient-boosted trees; return the fitted estimator."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -593,14 +591,15 @@ def build_model(
     off_topic: frozenset[str],
     classifier: TopicClassifier,
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
+    card: dict[str, Any] | None = None,
 ) -> Model:
-    """Fit the scorer on pair rows and package it with what it needs at run time."""
+    """Fit the ranker on pair rows and package it with what it needs at run time."""
     mean, scale, coef, icpt = fit(rows, labels, c)
     trees: tuple[Tree, ...] = ()
     if kind == "trees":
         gb = fit_trees(rows, labels)
         trees, icpt = export_trees(gb), float(gb._baseline_prediction.ravel()[0])
-    return Model(
+    model = Model(
         FEATURES,
         tuple(mean),
         tuple(scale),
@@ -613,7 +612,48 @@ def build_model(
         trees,
         classifier,
         calibration,
+        featurizer_hash(),
+        card or {},
     )
+    if kind == "trees":
+        check_export(model, gb, rows)
+    return model
+
+
+def check_export(model: Model, gb: Any, rows: list[list[float]], sample: int = 500) -> None:
+    """Fail unless the exported trees give scikit-learn's own probabilities (the export reads private attributes)."""
+    import numpy as np
+
+    picked = rows[:: max(1, len(rows) // sample)]
+    theirs = gb.predict_proba(np.asarray(picked, dtype=float))[:, 1]
+    ours = [model.raw_probability(r) for r in picked]
+    worst = max((abs(a - float(b)) for a, b in zip(ours, theirs, strict=True)), default=0.0)
+    if worst > 1e-9:
+        raise SystemExit(f"exported trees differ from scikit-learn's predict_proba by {worst:.2e}: fix export_trees")
+
+
+def model_card(args: argparse.Namespace, res: dict[str, float], questions: list[Question]) -> dict[str, Any]:
+    """Return what the model file says of how it was made: seed, recipe, library versions, cross-validated figures."""
+    import platform
+
+    import numpy
+    import scipy
+    import sklearn
+
+    return {
+        "seed": SEED,
+        "kind": args.kind,
+        "folds": FOLDS,
+        "max_wrong": args.max_wrong,
+        "questions": dict(Counter(q.source for q in questions)),
+        "libraries": {
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+        "cross_validated": {k: round(v, 4) for k, v in res.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -666,13 +706,14 @@ def main(argv: list[str] | None = None) -> int:
             off_topic_words(questions, setup.known),
             fit_classifier(questions),
             fit_calibration(fitted),
+            model_card(args, res, questions),
         )
         if not model.trees:
             weights = sorted(zip(FEATURES, model.coef, strict=True), key=lambda x: -abs(x[1]))
             print("weights: " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))
         if not args.check:
-            args.out.write_text(json.dumps(model.to_json(), ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
-            print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
+            write_model(model, args.out)
+            print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB) and its classifier.npy")
         store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

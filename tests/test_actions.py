@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rolebot.conversation.actions import (
     Action,
     ActionTooLong,

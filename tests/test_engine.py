@@ -10,9 +10,9 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from rolebot.engine.cache import Recent
-from rolebot.engine.engine import SHORTLIST, Engine, Result
+from rolebot.engine.engine import Engine, Result
+from rolebot.engine.pipeline import Pipeline
+from rolebot.engine.retriever import SHORTLIST
 from rolebot.language import segment
 from rolebot.language.normalize import normalize
 from rolebot.language.understand import understand
@@ -341,14 +341,13 @@ def test_follow_ups_never_repeat_the_topic(engine: Engine) -> None:
 
 
 def test_follow_ups_skip_own_topic_even_when_related() -> None:
-    class FakeStore:
+    class FakeSnapshot:
         def topic_question(self, topic: str) -> str | None:
             return {"a": "A?", "b": "B?", "c": "C?"}.get(topic)
 
-    eng = Engine.__new__(Engine)
-    eng.store = FakeStore()  # type: ignore[assignment]
-    eng._topic_questions = Recent(10)
-    got = eng.follow_ups({"topic": "a", "related": ["a", "b", "zzz", "b"]}, ["a", "c", "b"])
+    pipeline = Pipeline.__new__(Pipeline)  # only its snapshot is asked
+    pipeline.snapshot = FakeSnapshot()  # type: ignore[assignment]
+    got = pipeline.follow_ups({"topic": "a", "related": ["a", "b", "zzz", "b"]}, ["a", "c", "b"])
     assert got == [{"topic": "b", "question": "B?"}, {"topic": "c", "question": "C?"}]
 
 
@@ -367,17 +366,19 @@ def test_exclude_hides_phrasings(engine: Engine) -> None:
     hidden = frozenset(
         p for e in engine.store.topic_entries("marketing-vs-operations") for p in (e["question"], *e["alternates"])
     )
-    r = engine.ask(q, exclude=hidden)
+    r = engine.fold(hidden).answer(q)
     assert r.topic != "marketing-vs-operations"
     assert "marketing-vs-operations" not in {c["topic"] for c in r.candidates}
 
 
-def test_explain_lists_parts(engine: Engine) -> None:
-    head, *rows = engine.explain("营销和销售有什么区别", limit=3)
-    assert head["entities"] == ["营销", "销售"]
-    assert 0 < len(rows) <= 3
-    assert rows[0]["topic"] == "marketing-vs-sales"
-    assert {"score", "entities", "cover_q", "cover_p", "fuzzy", "intent", "unknown"} <= set(rows[0])
+def test_the_shortlist_ranks_by_the_hand_made_parts(engine: Engine) -> None:
+    query = understand("营销和销售有什么区别", VOCAB)
+    topics = engine.pipeline.retriever.shortlist(query).topics
+    assert topics[0].topic == "marketing-vs-sales"
+    assert [t.score for t in topics] == sorted((t.score for t in topics), reverse=True)
+    best = topics[0].parts
+    assert best.entities == 1.0 and best.intent == 1.0 and best.unknown == 0
+    assert best.score <= topics[0].score  # a topic is its best phrasing, lifted by an agreeing second
 
 
 @settings(database=None, deadline=None, max_examples=150)

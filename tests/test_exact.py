@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import import_files, open_store
 from rolebot.language.normalize import exact_keys
@@ -52,7 +51,7 @@ def test_questions_differing_only_by_punctuation_are_each_found(store: Store, tm
         r = engine.ask(text)
         assert (r.answered, r.kind, r.entry_id, r.score) == (True, "answer", owner, 100), (text, r)
     # other punctuation matches both only without it: two owners, so scoring (and the asker) decide
-    assert engine.exact_entry("杠铃怎么保养。") is None
+    assert engine.pipeline.snapshot.exact_entry("杠铃怎么保养。") is None
     assert engine.ask("杠铃怎么保养。").kind == "unsure"
 
 
@@ -85,12 +84,12 @@ def test_exact_answer_keeps_the_json_contract(store: Store, tmp_path: Path) -> N
 
 def test_excluded_phrasings_are_not_looked_up(store: Store, tmp_path: Path) -> None:
     engine = load(store, tmp_path, [entry("kettle", "壶铃训练前要热身吗？")])
-    assert engine.exact_entry("壶铃训练前要热身吗？", exclude=frozenset({"壶铃训练前要热身吗？"})) is None
+    assert engine.fold(frozenset({"壶铃训练前要热身吗？"})).snapshot.exact_entry("壶铃训练前要热身吗？") is None
 
 
 def test_shipped_questions_are_found_exactly(engine: Engine) -> None:
     for topic, question, _ in engine.store.topics():
-        assert engine.exact_entry(question) is not None, (topic, question)
+        assert engine.pipeline.snapshot.exact_entry(question) is not None, (topic, question)
 
 
 def test_keys_missing_from_an_older_database_are_filled_on_open(db_path: Path, tmp_path: Path) -> None:
@@ -98,7 +97,7 @@ def test_keys_missing_from_an_older_database_are_filled_on_open(db_path: Path, t
     load(store, tmp_path, [entry("kettle", "壶铃训练前要热身吗？")])
     with store.atomic():
         store.db.execute("UPDATE phrasings SET key = NULL, bare = NULL, main = 0")  # as migration 6 leaves them
-    assert Engine(store).exact_entry("壶铃训练前要热身吗？") is None
+    assert Engine(store).pipeline.snapshot.exact_entry("壶铃训练前要热身吗？") is None
     store.close()
     reopened = open_store(db_path)
     assert not reopened.unkeyed_phrasings()

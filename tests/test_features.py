@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rolebot.engine.features import FEATURES, CharSpace, Shortlisted, build_profile, pair_features, rarity
+from rolebot.engine.heuristic import Parts
 from rolebot.language import segment
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
@@ -20,12 +21,13 @@ def _unexplained(question: str, answer: str) -> tuple[float, float]:
     phrasings = [(p, tuple(segment.words(p))) for p in PHRASINGS]
     profile = build_profile("directors", phrasings, [answer], space, vocab)
     query = understand(question, vocab)
-    parts = {"entities": 0.5, "cover_q": 0.5, "cover_p": 0.5, "fuzzy": 0.5, "intent": 1.0, "unknown": 1.0}
+    parts = Parts(50.0, entities=0.5, cover_q=0.5, cover_p=0.5, fuzzy=0.5, intent=1.0, unknown=1)
     found = [Shortlisted("directors", 50.0, parts, 0.0, [w for _, w in phrasings], -1.0)]
     row = pair_features(
         query, found, {"directors": profile}, space, vocab, lambda a, b: a == b, lambda w: False, frozenset()
     )[0]
-    return row[FEATURES.index("unexplained")], row[FEATURES.index("unexplained_max")]
+    assert set(row) == set(FEATURES)  # every feature by name, none missing or extra
+    return row["unexplained"], row["unexplained_max"]
 
 
 def test_an_answer_mentioning_a_compared_thing_does_not_explain_the_comparison() -> None:

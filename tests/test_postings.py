@@ -7,14 +7,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from rolebot.engine.engine import SHORTLIST, Engine
+from rolebot.engine.engine import Engine
+from rolebot.engine.retriever import SHORTLIST
 from rolebot.kb.knowledge import import_files
 from rolebot.language.understand import understand
 from rolebot.store import postings
 from rolebot.store.index import Phrasing
 from rolebot.store.migrations import MIGRATIONS
 from rolebot.store.store import Store
+
 from tests.helpers.index import assert_index_counts_consistent, recounted_postings, stored_postings
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
@@ -41,7 +42,7 @@ def test_shortlist_ranks_as_fts5_bm25_did(store: Store, engine: Engine) -> None:
     conn = _fts5_reference(store)
     compared = 0
     for text in _questions(store):
-        terms = engine.search_terms(understand(text, engine.vocab))
+        terms = engine.pipeline.retriever.search_terms(understand(text, engine.vocab))
         if not terms:
             continue
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-
 from rolebot.tg.sending import RECEIPT, Receipt, Sender, SendStats, with_retry
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 
 def failing(*errors: Exception) -> tuple[list[int], object]:

@@ -8,14 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from rolebot.conversation import context, service, smalltalk
 from rolebot.conversation.service import Service
-from rolebot.engine import engine
+from rolebot.engine import pipeline
 from rolebot.language import normalize, understand
 from rolebot.store.store import Store
 
-READERS = (service, smalltalk, context, understand, engine)  # every module on the path that may normalise
+READERS = (service, smalltalk, context, understand, pipeline)  # every module on the path that may normalise
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def test_imported_noise_changes_no_shipped_answer(store: Store, tmp_path: Path) 
 
 def test_held_shipped_search_ranks_as_the_index_does(shared_store: Store) -> None:
     engine = Engine(shared_store)
-    held = engine.shipped()
+    held = engine.pipeline.snapshot.shipped()
     assert held.refs  # the shipped store holds nothing else: both must rank every phrasing's words alike
     for cand in list(held.candidates.values())[::7]:
         terms = list(dict.fromkeys(cand.tokens))

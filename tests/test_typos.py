@@ -12,7 +12,6 @@ from pathlib import Path
 import jieba
 import pytest
 from pypinyin import Style, lazy_pinyin
-
 from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import shipped_paths
 from rolebot.kb.records import load_records
@@ -150,8 +149,8 @@ def test_homophone_typos_keep_the_accuracy_of_their_clean_versions(
     assert len(typo_cases) >= 200
     clean_right = clean_wrong = typo_right = typo_wrong = 0
     for text, typo, topic in typo_cases:
-        hide = frozenset({text})
-        for res, counts in ((engine.ask(text, exclude=hide), "clean"), (engine.ask(typo, exclude=hide), "typo")):
+        fold = engine.fold(frozenset({text}))
+        for res, counts in ((fold.answer(text), "clean"), (fold.answer(typo), "typo")):
             right = res.answered and res.topic == topic
             wrong = res.answered and res.topic != topic
             if counts == "clean":

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from rolebot.engine.features import NONE, char_grams
 
-__all__ = ["NONE", "TopicClassifier", "classifier_from_json"]
+__all__ = ["NONE", "TopicClassifier"]
 
 
 class TopicClassifier:
@@ -59,21 +59,34 @@ class TopicClassifier:
         total = float(exp.sum())
         return {c: float(e) / total for c, e in zip(self.classes, exp, strict=True)}
 
-    def to_json(self) -> dict[str, object]:
-        """Return the classifier as the model file holds it."""
+    def header(self) -> dict[str, object]:
+        """Return what the model's JSON file holds of the classifier: classes, n-grams (weight rows), IDF, bias."""
+        grams = sorted(self._row, key=self._row.__getitem__)
         return {
             "classes": list(self.classes),
-            "idf": self.idf,
-            "weights": {g: list(w) for g, w in self.weights.items()},
+            "grams": grams,
+            "idf": [self._idf[g] for g in grams],
             "bias": list(self.bias),
+            "weights": f"classifier.npy: int16 thousandths, {len(grams)} n-grams x {len(self.classes)} classes",
         }
 
+    def milli_weights(self) -> npt.NDArray[np.int16]:
+        """Return the weights in thousandths, the way the model file keeps them (training rounds them so)."""
+        milli = np.rint(self._matrix * 1000)
+        if np.abs(milli).max(initial=0) > np.iinfo(np.int16).max:
+            raise ValueError("a classifier weight is beyond ±32.767: widen classifier.npy's type")
+        return milli.astype(np.int16)
 
-def classifier_from_json(data: dict[str, object]) -> TopicClassifier:
-    """Return a classifier from its part of the model file."""
-    return TopicClassifier(
-        classes=[str(c) for c in data["classes"]],  # type: ignore[attr-defined]
-        idf={str(g): float(v) for g, v in data["idf"].items()},  # type: ignore[attr-defined]
-        weights=data["weights"],  # type: ignore[arg-type]
-        bias=[float(b) for b in data["bias"]],  # type: ignore[attr-defined]
-    )
+    @classmethod
+    def from_header(cls, header: Mapping[str, Any], milli: npt.NDArray[Any]) -> TopicClassifier:
+        """Return a classifier from the model file's header and its weights in thousandths."""
+        grams = [str(g) for g in header["grams"]]
+        if milli.shape != (len(grams), len(header["classes"])):
+            raise ValueError(f"classifier.npy holds {milli.shape}, the model file names {len(grams)} n-grams")
+        clf = cls.__new__(cls)
+        clf.classes = tuple(str(c) for c in header["classes"])
+        clf._row = {g: i for i, g in enumerate(grams)}
+        clf._matrix = milli.astype(np.float64) / 1000.0
+        clf._idf = {g: float(v) for g, v in zip(grams, header["idf"], strict=True)}
+        clf.bias = tuple(float(b) for b in header["bias"])
+        return clf

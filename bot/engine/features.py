@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rolebot.engine.cache import Recent
 from rolebot.language import segment
@@ -13,9 +14,15 @@ from rolebot.language.light import is_light
 from rolebot.language.understand import Query
 from rolebot.language.vocabulary import Vocabulary
 
+if TYPE_CHECKING:
+    from rolebot.engine.classifier import TopicClassifier
+    from rolebot.engine.heuristic import Parts, Roles
+    from rolebot.engine.snapshot import Snapshot
+
 NONE = "__none__"  # the topic classifier's class of questions no topic answers
 
-# The scorer's inputs, in the order of the model's weights (scripts/train.py writes them into the model file).
+# The ranker's inputs by name; the model file lists the names it was trained on, and the ranker takes its
+# columns by name (scripts/train.py writes them, with a hash of this module, heuristic.py and retriever.py).
 FEATURES = (
     "heuristic",  # the hand-made phrasing score of the topic's best phrasing, 0–1
     "heuristic_gap",  # how far it is ahead of (or behind) the best other topic
@@ -158,10 +165,83 @@ class Shortlisted:
 
     topic: str
     score: float  # topic score (best phrasing, lifted by a second one)
-    parts: dict[str, float]  # the best phrasing's parts (Engine._parts)
+    parts: Parts  # the best phrasing's parts
     second: float  # the second-best phrasing's score
     phrasings: list[tuple[str, ...]]  # words of its shortlisted phrasings
-    rank: float  # its best BM25 rank (FTS5: more negative is better)
+    rank: float  # its best BM25 rank (more negative is better)
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Named feature columns, one row per shortlisted topic."""
+
+    names: tuple[str, ...]
+    rows: list[list[float]]
+
+    def column(self, name: str) -> list[float]:
+        """Return one feature's values, a row's each."""
+        i = self.names.index(name)
+        return [r[i] for r in self.rows]
+
+    def ordered(self, names: tuple[str, ...]) -> list[list[float]]:
+        """Return the rows with their columns in this order (a model's): refuses a name the table lacks."""
+        if names == self.names:
+            return self.rows
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise KeyError(f"features not computed: {', '.join(missing)}")
+        at = [self.names.index(n) for n in names]
+        return [[r[i] for i in at] for r in self.rows]
+
+
+class Featurizer:
+    """Computes each (question, shortlisted topic) pair's named features in one snapshot of the knowledge."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        roles: Roles,
+        space: CharSpace,
+        off_topic: frozenset[str],
+        classifier: TopicClassifier | None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.roles = roles
+        self.space = space
+        self.off_topic = off_topic
+        self.classifier = classifier
+
+    def votes(self, query: Query) -> dict[str, float] | None:
+        """Return the topic classifier's P(topic) over the question's wording, when there is a classifier."""
+        return self.classifier.probabilities("".join(query.words)) if self.classifier else None
+
+    def clause_votes(self, query: Query) -> tuple[list[str], dict[str, float]]:
+        """Return a question's clause wordings and the classifier's best P(topic) over them."""
+        texts = segment.clauses(query.norm.text)
+        best: dict[str, float] = {}
+        if self.classifier:
+            for text in texts:
+                for topic, p in self.classifier.probabilities(text).items():
+                    if p > best.get(topic, 0.0) and topic != NONE:
+                        best[topic] = p
+        return texts, best
+
+    def table(self, query: Query, found: list[Shortlisted]) -> FeatureTable:
+        """Return the features of every shortlisted topic for a question."""
+        profiles = {s.topic: self.snapshot.profile(s.topic) for s in found}
+        rows = pair_features(
+            query,
+            found,
+            profiles,
+            self.space,
+            self.snapshot.vocab,
+            self.roles.related,
+            self.snapshot.unseen,
+            self.off_topic,
+            self.votes(query),
+            self.clause_votes(query),
+        )
+        return FeatureTable(FEATURES, [[row[n] for n in FEATURES] for row in rows])
 
 
 def pair_features(
@@ -175,9 +255,9 @@ def pair_features(
     off_topic: frozenset[str],
     votes: dict[str, float] | None = None,
     clauses: tuple[list[str], dict[str, float]] = ([], {}),
-) -> list[list[float]]:
-    """Return one feature row (in FEATURES order) per shortlisted topic; `clauses` are the question's clause
-    wordings (none for a one-clause question) and the classifier's best vote for each topic over them."""
+) -> list[dict[str, float]]:
+    """Return each shortlisted topic's features by name; `clauses` are the question's clause wordings (none for
+    a one-clause question) and the classifier's best vote for each topic over them."""
     qvec = space.vector("".join(query.words))
     texts, clause_votes = clauses
     cvecs = [space.vector(t) for t in texts]
@@ -193,7 +273,8 @@ def pair_features(
     total = sum(weights.values()) or 1.0
     unseen_ops = min(2, sum(1 for o in query.operands if unseen(o)))
     ops = frozenset(query.operands)
-    rows = []
+    votes = votes or {}
+    rows: list[dict[str, float]] = []
     for i, s in enumerate(found):
         prof = profiles[s.topic]
         others = [o.score for j, o in enumerate(found) if j != i]
@@ -208,39 +289,43 @@ def pair_features(
         unexplained = [w for w in unexplained if w not in kin]
         extra = [e for e in query.entities if not any(related(e, r) for r in prof.roles)]
         missing = [r for r in prof.own_roles if not any(related(r, e) for e in query.entities)]
+        p = s.parts
         rows.append(
-            [
-                min(s.score, 120.0) / 100,
-                (s.score - max(others, default=0.0)) / 100,
-                float(s.score >= max(others, default=0.0)),
-                s.parts["entities"],
-                s.parts["cover_q"],
-                s.parts["cover_p"],
-                s.parts["fuzzy"],
-                s.parts["intent"],
-                min(2.0, s.parts["unknown"]),
-                char_best[i],
-                cosine(qvec, prof.centroid),
-                char_best[i] - max(other_chars, default=0.0),
-                abs(s.rank) / best_rank,
-                share,
-                max((rarity(w) for w in unexplained if w not in spoken), default=0.0),
-                float(min(2, len(extra))),
-                float(min(2, len(missing))),
-                min(len(query.norm.text), 40) / 40,
-                min(len(query.content), 10) / 10,
-                float(any(p == query.words for p in s.phrasings)),
-                float(bool(query.entities)),
-                float(unseen_ops),
-                s.second / 100,
-                float(min(2, sum(1 for w in unexplained if w in off_topic))),
-                (votes or {}).get(s.topic, 0.0),
-                (votes or {}).get(NONE, 0.0),
-                float(s.topic in (votes or {})),
-                min(3, sum(1 for w in unexplained if w not in spoken and len(w) > 1 and not is_light(w))) / 3,
-                max(char_best[i], clause_char[i]),
-                max((votes or {}).get(s.topic, 0.0), clause_votes.get(s.topic, 0.0)),
-                min(max(1, len(texts)), 3) / 3,
-            ]
+            {
+                "heuristic": min(s.score, 120.0) / 100,
+                "heuristic_gap": (s.score - max(others, default=0.0)) / 100,
+                "heuristic_top": float(s.score >= max(others, default=0.0)),
+                "entities": p.entities,
+                "cover_question": p.cover_q,
+                "cover_phrasing": p.cover_p,
+                "fuzzy": p.fuzzy,
+                "intent": p.intent,
+                "unknown_operands": min(2.0, p.unknown),
+                "char_best": char_best[i],
+                "char_centroid": cosine(qvec, prof.centroid),
+                "char_gap": char_best[i] - max(other_chars, default=0.0),
+                "bm25": abs(s.rank) / best_rank,
+                "unexplained": share,
+                "unexplained_max": max((rarity(w) for w in unexplained if w not in spoken), default=0.0),
+                "roles_extra": float(min(2, len(extra))),
+                "roles_missing": float(min(2, len(missing))),
+                "length": min(len(query.norm.text), 40) / 40,
+                "words": min(len(query.content), 10) / 10,
+                "exact": float(any(ph == query.words for ph in s.phrasings)),
+                "has_roles": float(bool(query.entities)),
+                "unseen_operands": float(unseen_ops),
+                "support": s.second / 100,
+                "off_topic_words": float(min(2, sum(1 for w in unexplained if w in off_topic))),
+                "classifier": votes.get(s.topic, 0.0),
+                "classifier_none": votes.get(NONE, 0.0),
+                "classifier_knows": float(s.topic in votes),
+                "unexplained_things": min(
+                    3, sum(1 for w in unexplained if w not in spoken and len(w) > 1 and not is_light(w))
+                )
+                / 3,
+                "clause_char": max(char_best[i], clause_char[i]),
+                "clause_classifier": max(votes.get(s.topic, 0.0), clause_votes.get(s.topic, 0.0)),
+                "clauses": min(max(1, len(texts)), 3) / 3,
+            }
         )
     return rows

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import yaml
-
 from rolebot.errors import ImportFormatError, Problem
 from rolebot.store.schema import LIST_KEYS
 

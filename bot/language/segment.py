@@ -7,7 +7,6 @@ import re
 import threading
 
 import jieba
-
 from rolebot.language.vocabulary import Vocabulary
 
 _PUNCT = re.compile(r"^[\W_]+$")

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import sqlite_utils
-
 from rolebot.store import postings
 
 Migration = Callable[[sqlite_utils.Database], None]

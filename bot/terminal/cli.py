@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
-
 from rolebot.config import resolve_db_path
 from rolebot.errors import ImportFormatError, RolebotError
 

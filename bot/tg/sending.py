@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 import httpx
+from rolebot.conversation.render import Button, Reply
+from rolebot.tg.http import NOT_SENT
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -24,9 +26,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
-
-from rolebot.conversation.render import Button, Reply
-from rolebot.tg.http import NOT_SENT
 
 log = logging.getLogger("rolebot")
 T = TypeVar("T")
