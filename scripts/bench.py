@@ -325,6 +325,7 @@ def worker_ours(
 def worker_baselines(db: Path, questions: list[str], runs: int, fuzz_sample: int) -> dict[str, Any]:
     """Time bm25s (jieba tokens) and brute-force rapidfuzz WRatio per question over every phrasing."""
     from rapidfuzz import fuzz, process
+
     from rolebot.kb.knowledge import open_store
     from rolebot.language.normalize import normalize
     from rolebot.language.vocabulary import vocabulary

@@ -22,9 +22,8 @@ SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS.parent))
 sys.path.insert(0, str(SCRIPTS))
 
-from rolebot.kb.knowledge import open_store  # noqa: E402
-
 from bench import SEED, generate, timed_import, write_jsonl  # noqa: E402
+from rolebot.kb.knowledge import open_store  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
+
 from rolebot.config import knowledge_dir  # noqa: E402
 from rolebot.engine.classifier import TopicClassifier  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import open_store
 from rolebot.store.store import Store
 from rolebot.tg.app import build_application
-
 from tests.helpers.bot import USER, serving
 from tests.helpers.cli import CliInvoker
 from tests.helpers.db import copy_db

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from rolebot.conversation.service import Service
 from rolebot.engine.engine import ANSWER_CACHE, Engine
 from rolebot.kb.knowledge import import_files

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
-
 from tests.helpers.bot import GROUP, USER, _j, buttons, sends
 from tests.helpers.fakeapi import FakeBotAPI
 
@@ -306,6 +306,7 @@ async def test_webhook_mode_checks_secret(
     fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path, unused_tcp_port: int
 ) -> None:
     import httpx
+
     from rolebot.tg.app import webhook_options
 
     db = tmp_path / "w.db"

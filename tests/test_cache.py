@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rolebot.engine.cache import Recent
 from rolebot.engine.engine import Engine
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from rolebot.conversation.service import Service
 from rolebot.terminal.chat import run_chat
 
@@ -243,6 +244,7 @@ def test_cli_chat(cli, db_path: Path) -> None:
 def test_unusable_database_is_one_clear_line(tmp_path: Path) -> None:
     """A corrupt or unwritable database path: one line, exit 1, no traceback."""
     from click.testing import CliRunner
+
     from rolebot.terminal.cli import main
 
     corrupt = tmp_path / "corrupt.db"

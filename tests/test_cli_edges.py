@@ -11,6 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+
 from rolebot.terminal.cli import MAX_LINE, stdin_questions
 
 ROLEBOT = [sys.executable, "-m", "rolebot"]

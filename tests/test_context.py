@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rolebot.conversation.context import Contexts, read_follow_up, swap_roles
 from rolebot.conversation.service import Service
 from rolebot.conversation.smalltalk import read_small_talk
@@ -10,7 +11,6 @@ from rolebot.language.script import SIMPLIFIED_READER
 from rolebot.language.vocabulary import vocabulary
 from rolebot.store.store import Store
 from rolebot.terminal.chat import run_chat
-
 from tests.test_cli import scripted
 
 

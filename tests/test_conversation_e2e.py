@@ -6,7 +6,6 @@ from typing import Any
 
 from rolebot.conversation.context import Contexts
 from rolebot.conversation.service import Service
-
 from tests.helpers.bot import GROUP, USER, buttons, sends
 
 

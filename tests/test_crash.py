@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.kb.cutting import PARALLEL_FROM
 from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
-
 from tests.helpers.bot import serving
 from tests.helpers.fakeapi import FakeBotAPI
 

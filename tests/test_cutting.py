@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.kb import cutting, knowledge
 from rolebot.kb.cutting import Cutter, tokens_for
 from rolebot.kb.knowledge import import_files
 from rolebot.language.vocabulary import vocabulary
 from rolebot.store.store import Store
-
 from tests.test_import import faq, write_jsonl
 
 RECORDS = 12

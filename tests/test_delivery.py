@@ -14,10 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.store.inbox import inbox_path
-
 from tests.helpers.fakeapi import FakeBotAPI
 
 ROLEBOT = str(Path(sys.executable).parent / "rolebot")
@@ -174,7 +174,6 @@ def unfinished_ids(db: Path) -> list[int]:
 async def test_answer_that_cannot_be_sent_waits_in_the_inbox(fake_api: FakeBotAPI, bot_db: Path) -> None:
     from rolebot.config import Settings
     from rolebot.tg.app import build_application
-
     from tests.helpers.bot import serving
 
     settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
@@ -206,7 +205,6 @@ async def test_fetching_waits_while_the_backlog_is_full(fake_api: FakeBotAPI, bo
 
     from rolebot.config import Settings
     from rolebot.tg.app import build_application
-
     from tests.helpers.bot import serving
 
     settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
@@ -225,9 +223,10 @@ async def test_fetching_waits_while_the_backlog_is_full(fake_api: FakeBotAPI, bo
 async def test_webhook_update_is_in_the_inbox_before_the_200(fake_api: FakeBotAPI, bot_db: Path) -> None:
     import sqlite3
 
+    from telegram import Update
+
     from rolebot.config import Settings
     from rolebot.tg.app import build_application
-    from telegram import Update
 
     settings = Settings(token=fake_api.token, db_path=bot_db, base_url=fake_api.base_url)
     app = build_application(settings, Service(open_store(bot_db)))

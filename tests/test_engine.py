@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rolebot.engine.engine import Engine, Result
 from rolebot.engine.pipeline import Pipeline
 from rolebot.engine.retriever import SHORTLIST

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import import_files, open_store
 from rolebot.language.normalize import exact_keys

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.store.worker import Worker, connect
 from rolebot.tg.delivery import GroupCommit
 

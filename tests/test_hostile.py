@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.errors import ImportFormatError
 from rolebot.kb.knowledge import import_files
 from rolebot.kb.records import load_records
 from rolebot.store.store import Store
-
 from tests.helpers.bot import USER, buttons, sends
 
 

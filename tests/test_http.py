@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from rolebot.tg.http import AiohttpRequest
-from rolebot.tg.sending import was_sent
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
+from rolebot.tg.http import AiohttpRequest
+from rolebot.tg.sending import was_sent
 from tests.helpers.fakeapi import FakeBotAPI
 
 USER = 10_001

@@ -12,11 +12,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from rolebot.errors import ImportFormatError
 from rolebot.kb.knowledge import export_records, import_files, open_store
 from rolebot.kb.records import derive_id, load_records
 from rolebot.store.store import Store
-
 from tests.helpers.index import assert_index_counts_consistent
 
 PROPERTY = settings(database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -679,6 +679,7 @@ def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -
     import time
 
     from click.testing import CliRunner
+
     from rolebot.conversation.service import Service
     from rolebot.kb.knowledge import open_store
     from rolebot.terminal.cli import main
@@ -774,7 +775,6 @@ def test_import_memory_does_not_grow_with_the_file(
     import tracemalloc
 
     import rolebot.kb.knowledge as knowledge
-
     from tests.helpers.db import copy_db
 
     monkeypatch.setattr(knowledge, "CHUNK", 250, raising=False)  # so it can run on the code before chunks

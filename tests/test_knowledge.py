@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rolebot.kb.records import Record, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import clean
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
-
 from tests.helpers.copycheck import copied_runs, find_copied_runs, load_seed_text
 
 ROOT = Path(__file__).resolve().parent.parent

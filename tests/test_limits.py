@@ -11,7 +11,6 @@ from rolebot.conversation.render import units, visible
 from rolebot.conversation.service import Service
 from rolebot.store.store import Store
 from rolebot.tg.inline import result_id
-
 from tests.helpers.bot import USER, buttons, sends
 
 LONG_ID = "imported-entry-" + "很长的编号" * 8  # 135 bytes of UTF-8

@@ -11,7 +11,6 @@ from typing import Any
 from rolebot.conversation.service import Service
 from rolebot.kb.review import SUGGEST_AT
 from rolebot.tg.maintainers import Maintainers, PendingImports
-
 from tests.helpers.bot import USER, buttons, sends
 
 MAINTAINER = USER + 1

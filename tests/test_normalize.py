@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from rolebot.language.normalize import clean, detect_script, normalize, to_traditional
 from rolebot.language.vocabulary import vocabulary
 

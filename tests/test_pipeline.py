@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from rolebot.engine.engine import Engine
 from rolebot.engine.features import FEATURES, FeatureTable, Featurizer
 from rolebot.engine.heuristic import Scored

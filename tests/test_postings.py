@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from rolebot.engine.engine import Engine
 from rolebot.engine.retriever import SHORTLIST
 from rolebot.kb.knowledge import import_files
@@ -15,7 +16,6 @@ from rolebot.store import postings
 from rolebot.store.index import Phrasing
 from rolebot.store.migrations import MIGRATIONS
 from rolebot.store.store import Store
-
 from tests.helpers.index import assert_index_counts_consistent, recounted_postings, stored_postings
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
 from rolebot.errors import StoreError
 from rolebot.kb.knowledge import add_phrasing
 from rolebot.store.store import Store

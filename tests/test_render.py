@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import (
     CB_LIMIT,

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 import pytest
-from rolebot.tg.app import quiet_logging
 
+from rolebot.tg.app import quiet_logging
 from tests.helpers.bot import USER, sends
 
 

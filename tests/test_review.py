@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.kb.review import build_review, build_stats, cluster

@@ -9,7 +9,6 @@ from pathlib import Path
 from rolebot.conversation.service import Service
 from rolebot.store.salt import salt_path
 from rolebot.store.store import Store
-
 from tests.helpers.db import copy_db
 
 USER = 4242

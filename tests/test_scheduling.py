@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from rolebot.tg.processor import ChatTurns
-
 from tests.helpers.bot import GROUP
 
 

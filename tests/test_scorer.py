@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from rolebot.engine import ranker
 from rolebot.engine.engine import Engine
 from rolebot.engine.features import FEATURES, char_grams

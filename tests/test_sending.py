@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from rolebot.tg.sending import RECEIPT, Receipt, Sender, SendStats, with_retry
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from rolebot.tg.sending import RECEIPT, Receipt, Sender, SendStats, with_retry
 
 
 def failing(*errors: Exception) -> tuple[list[int], object]:

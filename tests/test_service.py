@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from rolebot.conversation import context, service, smalltalk
 from rolebot.conversation.service import Service
 from rolebot.engine import pipeline

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
 from rolebot.tg.logs import JsonFormatter, RedactingFormatter, Redactor
 from rolebot.tg.profile import profiles, sync_profile
-
 from tests.helpers.db import damage_pages
 from tests.helpers.fakeapi import FakeBotAPI
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rolebot.kb.knowledge import import_files, open_store, refresh_shipped, shipped_paths
 from rolebot.kb.records import load_records
 from rolebot.store import store as store_module
 from rolebot.store.schema import FAQ_KEYS, PASSAGE_KEYS, DailyRow, FaqRow, PassageRow, UnansweredRow
 from rolebot.store.store import MIGRATIONS, Store
-
 from tests.helpers.index import assert_index_counts_consistent
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"

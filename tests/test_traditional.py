@@ -8,6 +8,7 @@ from pathlib import Path
 
 import opencc
 import pytest
+
 from rolebot.conversation.render import render_passages, render_result
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import shipped_paths

@@ -7,9 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from rolebot.engine.ranker import Thresholds  # noqa: E402
-
 import train  # noqa: E402
+from rolebot.engine.ranker import Thresholds  # noqa: E402
 
 LINE = Thresholds(answer=0.8, margin=0.1, choice=0.5, related=0.02)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import jieba
 import pytest
 from pypinyin import Style, lazy_pinyin
+
 from rolebot.engine.engine import Engine
 from rolebot.kb.knowledge import shipped_paths
 from rolebot.kb.records import load_records

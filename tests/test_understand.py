@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rolebot.engine.engine import Engine
 from rolebot.language import segment
 from rolebot.language.understand import understand

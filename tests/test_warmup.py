@@ -10,7 +10,6 @@ from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.language.typos import pinyin_reader
 from rolebot.tg.app import build_application
-
 from tests.helpers.bot import USER, serving
 from tests.helpers.fakeapi import FakeBotAPI
 

@@ -14,7 +14,6 @@ from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.store.store import Store
-
 from tests.helpers.bot import serving
 from tests.helpers.fakeapi import FakeBotAPI
 

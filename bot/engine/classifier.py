@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from rolebot.engine.features import NONE, char_grams
 
 __all__ = ["NONE", "TopicClassifier"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+
 from rolebot.engine.cache import Recent
 from rolebot.language import segment
 from rolebot.language.understand import Query, entities_of, intents_of

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from rolebot.engine.classifier import TopicClassifier
 from rolebot.engine.features import FEATURES, CharSpace, FeatureTable
 from rolebot.errors import RolebotError

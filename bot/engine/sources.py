@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 import numpy as np
+
 from rolebot.store import postings
 from rolebot.store.index import Candidate
 

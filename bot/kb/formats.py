@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import yaml
+
 from rolebot.errors import ImportFormatError, Problem
 from rolebot.store.schema import LIST_KEYS
 

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import TypedDict
 
 from rapidfuzz import fuzz
+
 from rolebot.language import segment
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.schema import UnansweredRow

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import opencc
+
 from rolebot.language.script import TRADITIONAL, Reader, detect_script, reader_of
 from rolebot.language.typos import fix_homophones, read_pinyin
 from rolebot.language.vocabulary import Vocabulary

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import opencc
 import yaml
+
 from rolebot.config import knowledge_dir
 from rolebot.language.vocabulary import FAST_LOADER
 

@@ -7,6 +7,7 @@ import re
 import threading
 
 import jieba
+
 from rolebot.language.vocabulary import Vocabulary
 
 _PUNCT = re.compile(r"^[\W_]+$")

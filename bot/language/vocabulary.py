@@ -8,6 +8,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
+
 from rolebot.config import knowledge_dir
 
 # libyaml's safe loader when PyYAML has it: the same data, read in 3 ms instead of 80 at every start

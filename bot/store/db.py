@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.db import Table
+
 from rolebot.errors import StoreError
 from rolebot.store.migrations import Migration
-from sqlite_utils.db import Table
 
 
 def damage(path: Path) -> str | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import sqlite_utils
+
 from rolebot.store import postings
 from rolebot.store.db import Connection
 

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import sqlite_utils
+
 from rolebot.store import postings
 
 Migration = Callable[[sqlite_utils.Database], None]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
+
 from rolebot.config import resolve_db_path
 from rolebot.errors import ImportFormatError, RolebotError
 

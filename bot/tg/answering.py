@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from telegram import Message
+from telegram.constants import ChatType
+
 from rolebot.conversation.groups import GroupSettings
 from rolebot.conversation.render import Reply
 from rolebot.conversation.service import Answer
 from rolebot.language.normalize import clean
 from rolebot.tg.context import BotServices
-from telegram import Message
-from telegram.constants import ChatType
 
 FLOODED = "消息有点多，我先歇一分钟，稍后再问我吧 🙏"
 

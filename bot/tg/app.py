@@ -10,6 +10,11 @@ import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.errors import RolebotError
@@ -26,10 +31,6 @@ from rolebot.tg.limits import MESSAGE_UNITS
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
 from rolebot.tg.sending import FairRateLimiter
-from telegram import BotCommand, Update
-from telegram.constants import ChatType
-from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
 os.environ.setdefault("PTB_TIMEDELTA", "true")

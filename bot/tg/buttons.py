@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler, ContextTypes
+
 from rolebot.conversation.actions import Action, Browse, More, NoneOfThese, ShowTopic, Vote, decode, matches
 from rolebot.conversation.render import Reply
 from rolebot.language.script import SIMPLIFIED_READER, Reader, reader_of
 from rolebot.tg.context import BotServices, Handler
-from telegram import CallbackQuery, Message, Update
-from telegram.constants import ChatType
-from telegram.ext import CallbackQueryHandler, ContextTypes
 
 RETRY_TOAST = "好的，可以换个问法，或者从话题里挑一个。"
 

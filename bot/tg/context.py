@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from telegram import Update
+from telegram.ext import BaseHandler, ContextTypes, filters
+
 from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.store.worker import Worker
 from rolebot.tg.guards import FloodGate, RepeatFilter, TtlCache
 from rolebot.tg.sending import Sender
-from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes, filters
 
 if TYPE_CHECKING:
     from rolebot.tg.delivery import Delivery

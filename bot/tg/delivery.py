@@ -20,13 +20,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from telegram import Update
+from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
 from rolebot.store import inbox
 from rolebot.store.worker import Worker
 from rolebot.tg.processor import ChatTurns, chat_key
 from rolebot.tg.sending import RECEIPT, Receipt, RetryWaits
-from telegram import Update
-from telegram.error import InvalidToken, RetryAfter, TelegramError
-from telegram.ext import Application
 
 log = logging.getLogger("rolebot")
 App = Application[Any, Any, Any, Any, Any, Any]

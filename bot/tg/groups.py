@@ -6,13 +6,14 @@ import asyncio
 import logging
 import re
 
+from telegram import ChatMember, ChatMemberUpdated, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
 from rolebot.conversation.actions import ChangeSetting, decode, matches
 from rolebot.conversation.render import Reply, render_settings
 from rolebot.tg.answering import answer
 from rolebot.tg.context import FRESH, GROUPS, BotServices, Handler
-from telegram import ChatMember, ChatMemberUpdated, Message, Update
-from telegram.constants import ChatType
-from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 log = logging.getLogger("rolebot")
 

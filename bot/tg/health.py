@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from telegram.error import TelegramError
+from telegram.ext import Application
+
 from rolebot.errors import StoreError
 from rolebot.store.db import connect_read_only
 from rolebot.tg.http import AiohttpRequest
-from telegram.error import TelegramError
-from telegram.ext import Application
 
 log = logging.getLogger("rolebot.health")
 

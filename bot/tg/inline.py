@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from rolebot.tg.context import BotServices, Handler
-from rolebot.tg.limits import RESULT_ID_BYTES
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, InlineQueryHandler
+
+from rolebot.tg.context import BotServices, Handler
+from rolebot.tg.limits import RESULT_ID_BYTES
 
 
 def result_id(item_id: str) -> str:

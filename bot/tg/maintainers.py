@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
 from rolebot.conversation.actions import ActionTooLong, AddPhrasing, ConfirmImport, decode, encode, matches
 from rolebot.conversation.render import Button
 from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
 from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
-from telegram import Message, Update
-from telegram.constants import ChatType
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 log = logging.getLogger("rolebot")
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")

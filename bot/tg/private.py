@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 
-from rolebot.conversation.render import Reply
-from rolebot.tg.answering import allow, answer
-from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+
+from rolebot.conversation.render import Reply
+from rolebot.tg.answering import allow, answer
+from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
 
 ASK_HOW = "请在 /ask 后面写上问题，例如：/ask 营销和销售有什么区别"
 TEXT_ONLY = "我只能读文字问题哦。直接打字问我吧，比如「市场和运营有什么区别？」"

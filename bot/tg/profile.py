@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from rolebot.language.normalize import to_traditional
 from telegram import Bot
 from telegram.error import TelegramError
+
+from rolebot.language.normalize import to_traditional
 
 log = logging.getLogger("rolebot.profile")
 

@@ -13,8 +13,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import httpx
-from rolebot.conversation.render import Button, Reply
-from rolebot.tg.http import NOT_SENT
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -26,6 +24,9 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
+
+from rolebot.conversation.render import Button, Reply
+from rolebot.tg.http import NOT_SENT
 
 log = logging.getLogger("rolebot")
 T = TypeVar("T")

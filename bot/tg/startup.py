@@ -15,6 +15,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.ext import Application
+from telegram.request import HTTPXRequest
+
 from rolebot.config import Settings
 from rolebot.errors import RolebotError, StoreError
 from rolebot.kb.knowledge import open_store
@@ -24,10 +29,6 @@ from rolebot.tg.app import build_application, webhook_options
 from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
-from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
-from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 STARTED = "rolebot.started"  # bot_data key of the start-up line, said once the bot takes updates
 log = logging.getLogger("rolebot")
