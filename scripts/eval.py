@@ -49,8 +49,7 @@ sys.path.insert(0, str(ROOT))
 from rolebot.engine.engine import OUTCOMES, Engine  # noqa: E402
 from rolebot.engine.pipeline import Pipeline  # noqa: E402
 from rolebot.engine.ranker import load_model  # noqa: E402
-from rolebot.kb.knowledge import open_store, shipped_paths  # noqa: E402
-from rolebot.kb.records import load_records  # noqa: E402
+from rolebot.kb.knowledge import open_store, shipped_records  # noqa: E402
 from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
 from rolebot.language.vocabulary import Vocabulary, vocabulary  # noqa: E402
@@ -106,7 +105,7 @@ def tokens_of(text: str, vocab: Vocabulary) -> tuple[str, list[str]]:
 def load_knowledge(store: Store, vocab: Vocabulary) -> Knowledge:
     """Collect every FAQ phrasing of the store (question + alternates, deduplicated per entry)."""
     segment.prepare(vocab)
-    shipped_ids = {r.id for r in load_records(shipped_paths()) if r.kind == "faq"}
+    shipped_ids = {r.id for r in shipped_records() if r.kind == "faq"}
     texts: list[str] = []
     topics: list[str] = []
     shipped_q: list[str] = []
@@ -428,7 +427,7 @@ def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
         )
         # a held-out phrasing answered by a topic covering its own (knowledge/overlaps.yaml) is answered, as training counts it
         rows = [
-            {"q": q.text, "topic": tuple(sorted(train.accepted(q.topic, covers))) or None}
+            {"q": q.text, "topic": tuple(sorted(train.accepted(q.topic, covers) | q.also)) or None}
             for q in questions
             if q.fold == f
         ]

@@ -20,6 +20,7 @@ probabilities calibrated by a map fitted on the other folds only. Needs scikit-l
 from __future__ import annotations
 
 import argparse
+import json
 import dataclasses
 import math
 import random
@@ -55,6 +56,7 @@ TREES = 150
 CLASSIFIER_C = 10.0
 GROUP_AT = 0.5
 SEED = 7
+REAL_TRAIN = ROOT.parent / "shared" / "eval" / "real-train.jsonl"  # training and calibration only
 
 # Jobs the knowledge does not cover, to swap in for ours (none of them is a role or alias in the vocabulary).
 OTHER_JOBS = (
@@ -104,7 +106,8 @@ class Question:
     text: str
     topic: str | None
     fold: int
-    source: str  # "phrasing" | "augmented" | "bank" | "generated"
+    source: str  # "phrasing" | "claim" | "augmented" | "bank" | "generated" | "real"
+    also: frozenset[str] = frozenset()  # other topics whose answer answers it (a real question's labels)
 
 
 def knowledge_questions(engine: Engine, rng: random.Random) -> tuple[list[Question], list[str]]:
@@ -131,7 +134,8 @@ def knowledge_questions(engine: Engine, rng: random.Random) -> tuple[list[Questi
             if fold is None:
                 fold = rng.randrange(FOLDS)
                 groups.append((vec, fold))
-            out.append(Question(text, rec["topic"], fold, "phrasing"))
+            kind = "claim" if "claim" in rec["tags"] else "phrasing"
+            out.append(Question(text, rec["topic"], fold, kind))
             if rng.random() < AUGMENTED:
                 # hidden with its fold like the phrasing it wraps, so it cannot find that phrasing either
                 out.append(Question(_frame(text, rng), rec["topic"], fold, "augmented"))
@@ -145,6 +149,23 @@ def _frame(text: str, rng: random.Random) -> str:
     head = rng.choice(PREFIXES) if pick < 0.7 else ""
     tail = rng.choice(SUFFIXES) if pick > 0.4 else ""
     return f"{head}{core}{tail}"
+
+
+def real_questions(rng: random.Random, path: Path = REAL_TRAIN) -> list[Question]:
+    """Return real questions people posted online (most near-domain ones our sources do not answer), if present.
+
+    They train and calibrate like the bank; real-dev.jsonl beside them is a test set and is never read here."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        topics = row["topic"] if isinstance(row["topic"], list) else [row["topic"]] if row["topic"] else []
+        first = topics[0] if topics else None
+        out.append(Question(str(row["q"]), first, rng.randrange(FOLDS), "real", frozenset(topics[1:])))
+    return out
 
 
 def bank_questions(rng: random.Random) -> list[Question]:
@@ -306,7 +327,7 @@ def collect(engine: Engine, questions: list[Question], known: set[str], rng: ran
         lexicon = off_topic_words([q for q in questions if q.fold != fold], known)
         unknown = set(rng.sample(topics, len(topics) // 4))
         clf = fit_classifier([q for q in questions if q.fold != fold and q.topic not in unknown])
-        hidden = frozenset(q.text for q in questions if q.fold == fold and q.source == "phrasing")
+        hidden = frozenset(q.text for q in questions if q.fold == fold and q.source in ("phrasing", "claim"))
         # the fold's own pipeline: its phrasings hidden, its off-topic words and classifier
         pipeline = engine.fold(hidden, dataclasses.replace(base, off_topic=lexicon, classifier=clf))
         folds.append(Fold(hidden, lexicon, clf))
@@ -316,7 +337,7 @@ def collect(engine: Engine, questions: list[Question], known: set[str], rng: ran
             _, found, table = pipeline.pairs(q.text)
             for s, row in zip(found, table.rows, strict=True):
                 pairs.rows.append(row)
-                pairs.labels.append(int(s.topic == q.topic))
+                pairs.labels.append(int(s.topic == q.topic or s.topic in q.also))
                 pairs.question.append(qi)
                 pairs.topics.append(s.topic)
     return pairs, folds
@@ -428,7 +449,7 @@ def ranked_questions(pairs: Pairs, probs: list[float], questions: list[Question]
     for i, qi in enumerate(pairs.question):
         by_q[qi].append((probs[i], pairs.topics[i]))
     return [
-        Ranked(q.topic, q.source, sorted(tops, reverse=True), accepted(q.topic, covers))
+        Ranked(q.topic, q.source, sorted(tops, reverse=True), accepted(q.topic, covers) | q.also)
         for qi, tops in by_q.items()
         for q in (questions[qi],)
     ]
@@ -565,7 +586,7 @@ class Setup:
     folds: list[Fold]
 
 
-def prepare(store: Store, quiet: bool = False) -> Setup:
+def prepare(store: Store, quiet: bool = False, real: bool = True) -> Setup:
     """Build the questions of a store's knowledge, deal folds and compute every pair's features."""
     rng = random.Random(SEED)
     vocab = vocabulary()
@@ -575,6 +596,8 @@ def prepare(store: Store, quiet: bool = False) -> Setup:
     engine = Engine(store, vocab, model=bootstrap_model(CharSpace(idf, default)))
     phrasings, _ = knowledge_questions(engine, rng)
     questions = phrasings + bank_questions(rng) + generated_questions(phrasings, rng)
+    if real:
+        questions += real_questions(rng)
     if not quiet:
         print(f"questions: {dict(Counter(q.source for q in questions))}; folds: {FOLDS}", flush=True)
     known = known_words(engine)
@@ -687,7 +710,14 @@ def main(argv: list[str] | None = None) -> int:
             "| answer {answer:.3f} choice {choice:.3f} related {related:.3f} decline {decline:.3f}\n"
             "  expected topic only: top1 {strict_top1:.3f}  wrong {strict_wrong:.3f}".format(**res)
         )
-        for source in ("phrasing", "augmented", "bank", "generated"):
+        common = metrics([r for r, q in zip(ranked, questions, strict=True) if q.source != "claim"], th)
+        print(
+            "  without the claims' phrasings (comparable across recipes): top1 {top1:.3f}  oos declined "
+            "{oos_declined:.3f}  wrong {wrong:.3f}".format(**common)
+        )
+        for source in ("phrasing", "claim", "augmented", "bank", "generated", "real"):
+            if not any(q.source == source for q in questions):
+                continue
             part = metrics([r for r, q in zip(ranked, questions, strict=True) if q.source == source], th)
             print(f"  {source:<10} top1 {part['top1']:.3f}  wrong {part['wrong']:.3f}  answer {part['answer']:.3f}")
         if args.verbose:

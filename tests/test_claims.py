@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rolebot.kb.records import load_records
 from rolebot.language.vocabulary import vocabulary
-
 from tests.helpers.copycheck import copied_runs, is_term_run, load_seed_text
 
 ROOT = Path(__file__).resolve().parent.parent

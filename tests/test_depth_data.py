@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import yaml
+
 from rolebot.language.normalize import clean
 from rolebot.language.vocabulary import vocabulary
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
+from rolebot.kb.claims import CLAIMS_FILE, claim_records, read_claims
 from rolebot.kb.cutting import PARALLEL_FROM, Cutter, Job, tokens_for
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
 from rolebot.language import segment
@@ -439,11 +440,18 @@ def shipped_paths(folder: Path | None = None) -> list[Path]:
     return [p for name in SHIPPED_FILES if (p := folder / f"{name}.yaml").exists()]
 
 
+def shipped_records(folder: Path | None = None) -> list[Record]:
+    """Return the shipped records: the entries and passages of the knowledge files, then an entry per claim."""
+    folder = folder or knowledge_dir()
+    records = load_records(shipped_paths(folder))
+    return [*records, *claim_records(read_claims(folder / CLAIMS_FILE), records)]
+
+
 def shipped_fingerprint(folder: Path | None = None) -> str:
     """Hash the shipped knowledge and vocabulary, so a change is noticed at start."""
     folder = folder or knowledge_dir()
     digest = hashlib.sha256()
-    for path in [*shipped_paths(folder), folder / "vocabulary.yaml"]:
+    for path in [*shipped_paths(folder), folder / CLAIMS_FILE, folder / "vocabulary.yaml"]:
         if path.exists():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -464,7 +472,7 @@ def refresh_shipped(store: Store, folder: Path | None = None, force: bool = Fals
     fingerprint = shipped_fingerprint(folder)
     if not force and store.get_meta("shipped_fingerprint") == fingerprint:
         return False
-    records = load_records(shipped_paths(folder))
+    records = shipped_records(folder)
     vocab = vocabulary(folder) if folder else vocabulary()
     with store.atomic():
         keep: list[Record] = []
