@@ -11,20 +11,18 @@ import pytest
 from rolebot.conversation.render import render_passages, render_result
 from rolebot.conversation.service import Service
 from rolebot.engine.engine import Result
-from rolebot.kb.knowledge import shipped_paths
-from rolebot.kb.records import Record, load_records
+from rolebot.kb.records import Record
 from rolebot.language.glossary import glossary
 from rolebot.language.script import SIMPLIFIED, TRADITIONAL, Reader, detect_region, reader_of
-from rolebot.language.vocabulary import vocabulary
 from tests.helpers.traditional import (
     HK_QUESTION,
-    T2S,
     differences,
     entry_cards,
     faq_records,
     mainland_quotes,
     mainland_words,
     plain_traditional,
+    simplified_texts,
     taiwan_reader,
     taiwan_wording,
     wrong_forms,
@@ -39,18 +37,6 @@ def records() -> list[Record]:
     return faq_records()
 
 
-def shipped_texts() -> list[tuple[str, str]]:
-    """Every answer, question (also a button label), passage text and title we ship, and the browse buttons."""
-    out = []
-    for r in load_records(shipped_paths()):
-        fields = ("question", "answer") if r.kind == "faq" else ("title", "text")
-        out += [(f"{r.id}.{f}", str(r.data[f])) for f in fields if r.data.get(f)]
-        # alternates in Traditional (行銷和業務有什麼不同) are questions people ask, not text we convert
-        alts = [str(a) for a in r.data.get("alternates") or []]
-        out += [(f"{r.id}.alt{i}", a) for i, a in enumerate(alts) if T2S.convert(a) == a]
-    return out + [(f"browse.{c}", c) for c in vocabulary().browse]
-
-
 READERS = [
     pytest.param(Reader(TRADITIONAL, "tw"), id="taiwan-characters-only"),
     pytest.param(Reader(TRADITIONAL, "tw", TW), id="taiwan-wording"),
@@ -60,9 +46,10 @@ READERS = [
 
 @pytest.mark.parametrize("reader", READERS)
 def test_every_shipped_text_round_trips_and_has_no_wrong_form(reader: Reader) -> None:
-    """Converted back, every text says what ours says (the glossary aside), and no known-wrong form is shown."""
+    """Every answer, question, passage, button and UI string, converted back, says what ours says (the glossary
+    aside), and shows no known-wrong form."""
     trips, wrong = {}, {}
-    for key, text in shipped_texts():
+    for key, text in simplified_texts():
         shown = reader.write(text)
         if diff := differences(text, shown):
             trips[key] = sorted(diff)
@@ -96,9 +83,9 @@ def test_known_wrong_forms_are_what_opencc_writes() -> None:
     """The correction table is needed: without it OpenCC writes these in our knowledge."""
     import opencc
 
-    raw = " ".join(str(opencc.OpenCC("s2tw").convert(t)) for _, t in shipped_texts())
+    raw = " ".join(str(opencc.OpenCC("s2tw").convert(t)) for _, t in simplified_texts())
     assert {"錶達", "籤單", "製定", "推广部"} <= {w for w in glossary().wrong_forms("tw") if w in raw}
-    hk = " ".join(str(opencc.OpenCC("s2hk").convert(t)) for _, t in shipped_texts())
+    hk = " ".join(str(opencc.OpenCC("s2hk").convert(t)) for _, t in simplified_texts())
     assert "説" in hk and "裏" in hk
 
 
