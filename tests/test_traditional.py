@@ -245,3 +245,14 @@ def test_rendering_does_not_change_what_is_answered(service: Service) -> None:
     shown = service.ask("行銷和業務有什麼區別", record=False).result
     assert (shown.topic, shown.entry_id, shown.answer) == (simple.topic, simple.entry_id, simple.answer)
     assert replace(shown, reader=simple.reader).to_json()["answer"] == simple.to_json()["answer"]
+
+
+def test_the_settings_panel_offers_taiwan_and_hong_kong_words() -> None:
+    from rolebot.conversation.groups import GroupSettings
+    from rolebot.conversation.render import render_settings
+
+    reply = render_settings(GroupSettings(script="tw"))
+    labels = [b.label for b in reply.flat_buttons()]
+    assert "✅ 臺灣用語" in labels and "香港用語" in labels and "文字：臺灣用語" in reply.plain
+    assert GroupSettings().with_change("script=hk") == GroupSettings(script="hk")
+    assert GroupSettings.from_dict({"script": "tw"}).script_override() == "tw"
