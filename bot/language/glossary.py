@@ -75,8 +75,8 @@ class Glossary:
     def localize(self, text: str, region: str, chosen: frozenset[str]) -> list[tuple[str, str]]:
         """Cut Simplified text into (mainland, local) pieces: the chosen words in the region's form, whole words only.
 
-        A role word is also rewritten inside a compound jieba keeps whole (营销部), a word from our domain
-        dictionary too (营销策划 → 行銷企劃); any other word is left alone inside another word (沟渠道路).
+        A role word is also rewritten inside a compound jieba keeps whole (营销部), another word inside a compound
+        of words (营销策划 → 行銷企劃, 互联网内容 → 網路內容); never inside another word (沟渠道路, 信息化).
         """
         local = {m: f for m in chosen if m in self.by_word and m in text and (f := self.by_word[m].local(region))}
         if not local:
@@ -109,7 +109,7 @@ class Glossary:
         kept: dict[str, list[tuple[int, int]]],
     ) -> list[tuple[str, str]]:
         """Rewrite the chosen words inside one of jieba's words: role words anywhere, others in our domain words."""
-        inner = {m: f for m, f in local.items() if m in tok and (m in roles or tok in _domain_words())}
+        inner = {m: f for m, f in local.items() if m in tok and (m in roles or _compound_of(tok, m))}
         if not inner:
             return [(tok, tok)]
         out: list[tuple[str, str]] = []
@@ -183,6 +183,15 @@ def _cut(text: str) -> list[str]:
     segment.prepare(vocabulary())  # the shipped domain words: a no-op once the engine has loaded them
     segment.dictionary()
     return list(jieba.cut(text, HMM=False))
+
+
+def _compound_of(tok: str, word: str) -> bool:
+    """Say whether one of jieba's words is a compound holding `word` as a word of its own: one of our domain
+    words (营销策划), or the word and another word of two characters or more (互联网 + 内容), never 信息 + 化."""
+    if tok in _domain_words():
+        return True
+    rest = tok.removeprefix(word) if tok.startswith(word) else tok.removesuffix(word) if tok.endswith(word) else ""
+    return len(rest) >= 2 and rest in segment.dictionary()[0]
 
 
 @lru_cache(maxsize=1)
