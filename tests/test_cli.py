@@ -23,6 +23,7 @@ CONTRACT = {
     "candidates",
     "script",
     "kind",
+    "region",
 }
 
 
@@ -32,6 +33,7 @@ def check_contract(out: dict) -> None:
     assert isinstance(out["answered"], bool)
     assert isinstance(out["score"], int) and not isinstance(out["score"], bool) and 0 <= out["score"] <= 100
     assert out["script"] in ("simplified", "traditional")
+    assert out["region"] in ("mainland", "taiwan", "hong-kong")
     assert out["kind"] in ("answer", "choice", "related", "decline")
     assert (out["kind"] == "answer") == out["answered"]
     for c in out["candidates"]:

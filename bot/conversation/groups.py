@@ -9,7 +9,7 @@ from rolebot.store.schema import GroupSettingsRow
 
 MODES = ("addressed", "auto")
 THRESHOLDS = (60, 70, 80, 90)
-SCRIPTS = ("auto", "simplified", "traditional")
+SCRIPTS = ("auto", "simplified", "traditional", "tw", "hk")  # tw / hk: Traditional in Taiwan / Hong Kong words
 LENGTHS = ("short", "full")
 
 

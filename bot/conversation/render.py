@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from rolebot.conversation.actions import (
     MAX_BYTES,
@@ -270,6 +271,20 @@ def render_passages(passages: list[PassageRow], reader: Reader = SIMPLIFIED_READ
     return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), limit)), reader, limit)
 
 
+def render_json(result: Result) -> dict[str, Any]:
+    """Return the `rolebot ask --json` contract, its question, answer and follow-ups written for the reader.
+
+    It adds the reader's `region` (mainland, taiwan, hong-kong) beside `script`; sources stay as published.
+    """
+    data = result.to_json()
+    write = result.reader.write
+    data["question"] = write(result.question) if result.question else result.question
+    data["answer"] = write(result.answer) if result.answer else result.answer
+    data["follow_ups"] = [{**f, "question": write(f["question"])} for f in result.follow_ups]
+    data["region"] = result.reader.region_name
+    return data
+
+
 def render_plain(reply: Reply) -> str:
     """Render a reply for the terminal: text, then buttons as numbered choices."""
     lines = [reply.plain]
@@ -286,6 +301,8 @@ _LABELS = {
     "auto_script": "跟随提问者",
     "simplified": "简体",
     "traditional": "繁體",
+    "tw": "臺灣用語",
+    "hk": "香港用語",
     "short": "简短",
     "full": "完整",
 }

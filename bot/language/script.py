@@ -1,21 +1,21 @@
-"""Who a reply is for (script, Taiwan or Hong Kong standard, the local words they used) and writing for them."""
+"""Who a reply is for (script, mainland / Taiwan / Hong Kong, the role words they wrote) and writing for them."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import opencc
-import yaml
 
-from rolebot.config import knowledge_dir
-from rolebot.language.vocabulary import FAST_LOADER
+from rolebot.language.glossary import REGIONS, glossary
 
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
-REGIONS = ("tw", "hk")
+MAINLAND = "cn"
+# how `rolebot ask --json` names a region
+REGION_NAMES = {MAINLAND: "mainland", "tw": "taiwan", "hk": "hong-kong"}
+__all__ = ["REGIONS", "REGION_NAMES", "Reader", "SIMPLIFIED_READER", "detect_region", "detect_script", "reader_of"]
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -29,88 +29,78 @@ def _s2t(region: str) -> opencc.OpenCC:
 
 # Cantonese words no Taiwan or Mandarin question would use; 係 alone also ends 關係, so only after no 關/联
 _CANTONESE = re.compile(r"[嘅咩唔冇佢啲喺嗰咗嘢哋噉嚟囉喎]|點解|點樣|邊個|邊度|(?<![關联聯])係")
-_TITLE = re.compile(r"《[^《》]*》")  # a published title: its wording stays as published
-
-
-@dataclass(frozen=True)
-class LocalWord:
-    """A word Taiwan readers write differently: the Simplified word, its local form, compounds left alone."""
-
-    simplified: str
-    local: str
-    keep: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, eq=False)
-class Glossary:
-    """The curated words where Taiwan usage differs (knowledge/traditional.yaml)."""
-
-    words: tuple[LocalWord, ...]
-
-    def used_in(self, text: str) -> frozenset[str]:
-        """Return the Simplified words whose local form the text uses."""
-        return frozenset(w.simplified for w in self.words if w.local in text)
-
-    def apply(self, text: str, chosen: frozenset[str]) -> str:
-        """Put the local form of each chosen word into Simplified text, outside 《》 titles and kept compounds."""
-        local = {w.simplified: w.local for w in self.words if w.simplified in chosen and w.simplified in text}
-        if not local:
-            return text
-        kept = {k for w in self.words if w.simplified in local for k in w.keep}
-        # one left-to-right pass, longest first: 运营销售 is 运营 + 销售, never 运 + 营销 + 售
-        pattern = re.compile(
-            "|".join([_TITLE.pattern, *(re.escape(x) for x in sorted(kept | set(local), key=len, reverse=True))])
-        )
-        return pattern.sub(lambda m: local.get(m.group(0), m.group(0)), text)
-
-
-def load_glossary(path: Path) -> Glossary:
-    """Read a glossary file; a missing file means no local words."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_LOADER) if path.exists() else None
-    words = tuple(
-        LocalWord(str(w["simplified"]), str(w["local"]), tuple(str(k) for k in w.get("keep") or ()))
-        for w in (data or {}).get("words") or []
-    )
-    return Glossary(words)
-
-
-@lru_cache(maxsize=4)
-def glossary(folder: Path | None = None) -> Glossary:
-    """Return the shipped glossary (cached)."""
-    return load_glossary((folder or knowledge_dir()) / "traditional.yaml")
+_TITLE = re.compile(r"(《[^《》]*》)")  # a published title: shown as published
+_SLOT = 0xF0000  # private-use code points stand for a local word while the rest is converted
 
 
 @dataclass(frozen=True)
 class Reader:
-    """Who a reply is for: the script, the regional standard, and the glossary words they wrote locally."""
+    """Who a reply is for: the script, the region (cn, tw, hk) and the mainland words written their region's way."""
 
     script: str = SIMPLIFIED
-    region: str = "tw"  # "tw" | "hk", for Traditional
-    words: frozenset[str] = frozenset()  # Simplified glossary words, e.g. 营销 for a reader who wrote 行銷
+    region: str = ""  # "cn" | "tw" | "hk"; empty: cn for Simplified, tw for Traditional
+    words: frozenset[str] = field(default=frozenset())  # glossary words in the region's form (营销 → 行銷)
+
+    def __post_init__(self) -> None:
+        """Fill in the region a script implies."""
+        if not self.region:
+            object.__setattr__(self, "region", MAINLAND if self.script == SIMPLIFIED else "tw")
 
     @property
     def traditional(self) -> bool:
         """Say whether replies go out in Traditional."""
         return self.script == TRADITIONAL
 
-    def write(self, text: str) -> str:
-        """Write our Simplified text for this reader: their local words, then characters converted."""
-        if not self.traditional:
-            return text
-        return str(_s2t(self.region).convert(glossary().apply(text, self.words)))
+    @property
+    def region_name(self) -> str:
+        """Return the region as the JSON contract names it: mainland, taiwan or hong-kong."""
+        return REGION_NAMES[MAINLAND if not self.traditional else self.region]
 
-    def write_title(self, text: str) -> str:
-        """Write a published title for this reader: its script only, never its words."""
-        return str(_s2t(self.region).convert(text)) if self.traditional else text
+    def write(self, text: str) -> str:
+        """Write our Simplified text for this reader: regional words, characters, marks and corrections.
+
+        Titles in 《》 are left as published.
+        """
+        if not self.traditional or not text:
+            return text
+        return _written(self, text)
+
+    def _convert(self, text: str) -> str:
+        """Convert text that holds no title."""
+        terms = glossary()
+        slots: list[str] = []
+        out = []
+        for mainland, local in terms.localize(text, self.region, self.words):
+            if mainland == local:
+                out.append(mainland)
+            else:
+                out.append(chr(_SLOT + len(slots)))
+                slots.append(local)
+        converted = str(_s2t(self.region).convert("".join(out)))
+        if slots:
+            converted = "".join(slots[ord(c) - _SLOT] if ord(c) >= _SLOT else c for c in converted)
+        return terms.correct(terms.mark(converted), self.region)
 
     def forced(self, script: str | None) -> Reader:
-        """Return this reader with the script a group chose (None keeps the reader's own)."""
+        """Return this reader as a group's setting wants: simplified, traditional (this region), tw or hk."""
         if script is None or script == self.script:
             return self
-        return Reader(script) if script == SIMPLIFIED else Reader(script, self.region, self.words)
+        if script == SIMPLIFIED:
+            return Reader()
+        if script in REGIONS:
+            return Reader(TRADITIONAL, script, glossary().region_words(script))
+        return Reader(TRADITIONAL, "tw")  # Traditional characters for a Simplified asker; no regional words
 
 
 SIMPLIFIED_READER = Reader()  # the default: our Simplified text as it is
+
+
+# the same answers, buttons and menus are shown again and again: a Taiwan answer card takes ~4 ms to write
+@lru_cache(maxsize=4096)
+def _written(reader: Reader, text: str) -> str:
+    """Return a text written for a Traditional reader, titles in 《》 as published."""
+    parts = _TITLE.split(text)
+    return "".join(p if i % 2 else reader._convert(p) for i, p in enumerate(parts))
 
 
 def detect_script(text: str) -> str:
@@ -120,7 +110,7 @@ def detect_script(text: str) -> str:
 
 
 def detect_region(text: str) -> str:
-    """Return 'hk' for Cantonese wording or mostly Hong Kong character forms (裏, 説, 户), else 'tw'."""
+    """Return 'hk' for Cantonese wording or mostly Hong Kong character forms (裏, 羣, 户), else 'tw'."""
     if _CANTONESE.search(text):
         return "hk"
     hk = tw = 0
@@ -134,7 +124,27 @@ def detect_region(text: str) -> str:
 
 
 def reader_of(text: str) -> Reader:
-    """Read from a question (or a reply of ours) who it is for."""
+    """Read from a question (or a reply of ours) who it is for.
+
+    Plain Traditional reads as Taiwan's. The region's words are all on but for a role word the text
+    writes the mainland way (營銷 outside 銷售額-like phrases): that reader gets 營銷 back.
+    """
+    text = _TITLE.sub("", text)  # a title of ours is not the reader's wording
     if detect_script(text) != TRADITIONAL:
         return Reader()
-    return Reader(TRADITIONAL, detect_region(text), glossary().used_in(text))
+    region = detect_region(text)
+    terms = glossary()
+    words = set(terms.region_words(region))
+    for w in terms.roles():
+        if w.mainland in words and _writes_mainland(text, w.mainland, terms.kept(w, region)):
+            words.discard(w.mainland)
+    return Reader(TRADITIONAL, region, frozenset(words))
+
+
+def _writes_mainland(text: str, mainland: str, keep: tuple[str, ...]) -> bool:
+    """Say whether Traditional text uses a mainland word outside the phrases where it is kept anyway."""
+    plain = str(_T2S.convert(text))
+    for phrase in keep:
+        plain = plain.replace(phrase, "")
+    # 行銷 converts back to 行销 and 業務 to 业务: only the mainland spelling (營銷, 銷售) reads as 营销, 销售
+    return mainland in plain

@@ -189,6 +189,7 @@ def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
 
     Example: rolebot ask "营销和销售有什么区别" --json
     """
+    from rolebot.conversation.render import render_json
     from rolebot.conversation.service import Service, render_plain
 
     # a one-shot command: jieba's dictionary loads only if a question is not answered word for word
@@ -201,7 +202,7 @@ def ask(question: str, as_json: bool, log: bool, db: str | None) -> None:
         # a maintainer trying entries out is not a user: only --log puts it among the review's questions
         answer = service.ask(text, chat_type="cli", record=log)
         if as_json:
-            echo_out(json.dumps(answer.result.to_json(), ensure_ascii=False))
+            echo_out(json.dumps(render_json(answer.result), ensure_ascii=False))
         else:
             echo_out(render_plain(answer.reply) + ("\n" if question == "-" else ""))
 

@@ -96,7 +96,7 @@ class Buttons:
         """Record a 👍 or 👎 and thank the voter."""
         if (got := pressed(update)) is None:
             return
-        query, act, message, _ = got
+        query, act, message, reader = got
         if not isinstance(act, Vote):
             return
         entry_id, up = act.entry_id, act.up
@@ -107,7 +107,7 @@ class Buttons:
         if not ok:
             await self.send.stale(query)
             return
-        await self.send.ack(query, "谢谢反馈！" if up else "收到，我们会改进这个回答。")
+        await self.send.ack(query, reader.write("谢谢反馈！" if up else "收到，我们会改进这个回答。"))
 
     async def on_none_of_these(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Go back to the menu when none of the offered topics fit."""
