@@ -276,7 +276,7 @@ def render_json(result: Result) -> dict[str, Any]:
 
     It adds the reader's `region` (mainland, taiwan, hong-kong) beside `script`; sources stay as published.
     """
-    data = result.to_json()
+    data: dict[str, Any] = result.to_json()
     write = result.reader.write
     data["question"] = write(result.question) if result.question else result.question
     data["answer"] = write(result.answer) if result.answer else result.answer

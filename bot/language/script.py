@@ -79,7 +79,7 @@ class Reader:
         converted = str(_s2t(self.region).convert("".join(out)))
         if slots:
             converted = "".join(slots[ord(c) - _SLOT] if ord(c) >= _SLOT else c for c in converted)
-        return terms.correct(terms.mark(converted), self.region)
+        return str(terms.correct(terms.mark(converted), self.region))
 
     def forced(self, script: str | None) -> Reader:
         """Return this reader as a group's setting wants: simplified, traditional (this region), tw or hk."""

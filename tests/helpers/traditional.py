@@ -135,10 +135,19 @@ def ui_texts() -> list[tuple[str, str]]:
     out = []
     root = Path(rolebot.__file__).parent
     for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        tree = ast.parse(path.read_text("utf-8"))
+        docs = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
+                and id(node) not in docs  # a docstring is read by developers, not shown
                 and re.search("[\u4e00-\u9fff]", node.value)
             ):
                 out.append((f"{path.relative_to(root)}:{node.lineno}", node.value))
