@@ -55,8 +55,9 @@ def _simplified() -> Any:
     except ImportError:  # the project's dependency; without it compare as is
         return lambda s: s
     t2s = opencc.OpenCC("t2s")
-    words = yaml.safe_load((KNOWLEDGE / "traditional.yaml").read_text(encoding="utf-8"))["words"]
-    local = [(t2s.convert(w["local"]), w["simplified"]) for w in words]
+    words = yaml.safe_load((KNOWLEDGE / "glossary.yaml").read_text(encoding="utf-8"))["words"]
+    # a Taiwan or Hong Kong word converted to Simplified characters, and the mainland word it stands for
+    local = [(t2s.convert(w[region]), w["mainland"]) for w in words for region in ("tw", "hk") if w.get(region)]
 
     def convert(text: str) -> str:
         out = str(t2s.convert(text))

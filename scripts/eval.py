@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from rolebot.engine.engine import OUTCOMES, Engine  # noqa: E402
 from rolebot.engine.pipeline import Pipeline  # noqa: E402
 from rolebot.engine.ranker import load_model  # noqa: E402
-from rolebot.kb.knowledge import open_store, shipped_records  # noqa: E402
+from rolebot.kb.knowledge import open_store, shipped_points, shipped_records  # noqa: E402
 from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
 from rolebot.language.vocabulary import Vocabulary, vocabulary  # noqa: E402
@@ -149,7 +149,7 @@ class Ours:
     name = "ours"
 
     def __init__(self, store: Store, vocab: Vocabulary) -> None:
-        self.engine = Engine(store, vocab)
+        self.engine = Engine(store, vocab, points=shipped_points())
         self.note = "Engine.ask; declines by its own rules"
 
     def predict(self, text: str) -> Prediction:

@@ -20,8 +20,8 @@ probabilities calibrated by a map fitted on the other folds only. Needs scikit-l
 from __future__ import annotations
 
 import argparse
-import json
 import dataclasses
+import json
 import math
 import random
 import shutil
@@ -43,8 +43,9 @@ from rolebot.config import knowledge_dir  # noqa: E402
 from rolebot.engine.classifier import TopicClassifier  # noqa: E402
 from rolebot.engine.engine import Engine  # noqa: E402
 from rolebot.engine.features import FEATURES, NONE, CharSpace, char_grams, cosine  # noqa: E402
+from rolebot.engine.points import Points  # noqa: E402
 from rolebot.engine.ranker import Model, Thresholds, Tree, featurizer_hash, write_model  # noqa: E402
-from rolebot.kb.knowledge import open_store, training_fingerprint  # noqa: E402
+from rolebot.kb.knowledge import open_store, shipped_points, training_fingerprint  # noqa: E402
 from rolebot.language import segment  # noqa: E402
 from rolebot.language.normalize import normalize  # noqa: E402
 from rolebot.language.vocabulary import vocabulary  # noqa: E402
@@ -72,13 +73,24 @@ NEAR_JOBS = {
     "总监": ("财务总监", "技术总监", "人力总监", "设计总监", "研发总监", "行政总监", "采购总监", "创意总监"),
     "经理": ("项目经理", "总经理", "人事经理", "财务经理", "研发经理", "采购经理", "质量经理", "生产经理"),
 }  # fmt: skip
-# Aspects of our roles the knowledge does not answer.
-ASPECTS = (
-    "工资一般多少", "面试一般问什么", "简历怎么写", "要考什么证书", "常用哪些软件", "加班多不多",
-    "提成怎么算", "需要什么学历", "年终奖有多少", "试用期一般多久", "社保怎么交", "招聘要求是什么",
-    "用什么电脑好", "在哪个城市发展好", "穿什么衣服上班", "考研选什么专业", "五险一金交多少", "周末双休吗",
-    "离职要提前多久说", "劳动合同怎么签", "出差补贴怎么算", "体检查什么",
-)  # fmt: skip
+# Aspects of our roles the knowledge does not answer, each with the kind of thing it asks (out_of_scope.yaml's
+# kinds, and a few more): the aspect reader learns from them what a question asks that we have no material on.
+ASPECT_KINDS = {
+    "工资一般多少": "salary", "面试一般问什么": "interview", "简历怎么写": "resume", "要考什么证书": "certificate",
+    "常用哪些软件": "tools", "加班多不多": "workload", "提成怎么算": "salary", "需要什么学历": "education",
+    "年终奖有多少": "salary", "试用期一般多久": "employment", "社保怎么交": "employment", "招聘要求是什么": "interview",
+    "用什么电脑好": "tools", "在哪个城市发展好": "city", "穿什么衣服上班": "life", "考研选什么专业": "education",
+    "五险一金交多少": "employment", "周末双休吗": "workload", "离职要提前多久说": "employment",
+    "劳动合同怎么签": "employment", "出差补贴怎么算": "salary", "体检查什么": "employment",
+    "一个月能拿多少钱": "salary", "底薪高不高": "salary", "待遇怎么样": "salary", "年薪能到多少": "salary",
+    "面试怎么准备": "interview", "面试自我介绍怎么说": "interview", "简历上写什么": "resume",
+    "要不要考资格证": "certificate", "用什么工具": "tools", "要学Excel吗": "tools", "累不累": "workload",
+    "经常加班吗": "workload", "对学历有要求吗": "education", "要读什么专业": "education",
+    "多大年纪转行来得及": "age", "三十五岁以后还能做吗": "age", "选什么行业好": "industry",
+    "哪个行业前景好": "industry", "去哪个城市好": "city", "在北京好找吗": "city",
+}  # fmt: skip
+ASPECTS = tuple(ASPECT_KINDS)
+COVERED = "covered"  # the aspect reader's class of what the knowledge does answer
 
 
 # Context and chatter people put around a question; a topic still answers the question inside.
@@ -185,6 +197,7 @@ def generated_questions(phrasings: list[Question], rng: random.Random, limit: in
     jobs = [r for r in roles if r.endswith(JOB_ENDINGS)]
     plain = [r for r in jobs if not r.isascii()]
     out: list[Question] = []
+    ASPECT_OF.clear()
     for fold in range(FOLDS):
         others = OTHER_JOBS[fold::FOLDS]
         swapped: list[str] = []
@@ -203,13 +216,43 @@ def generated_questions(phrasings: list[Question], rng: random.Random, limit: in
             if len(present) == 2:
                 job = _swaps(present[:1], others, fold, rng)[0]
                 swapped.append(norm.replace(present[0], job))  # one of ours beside another job
-        aspects = [f"{r}{rng.choice(['', '岗位', '这行', '的'])}{a}" for r in plain for a in ASPECTS[fold::FOLDS]]
+        aspects = []
+        for r in plain:
+            for a in ASPECTS[fold::FOLDS]:
+                text = f"{r}{rng.choice(['', '岗位', '这行', '的'])}{a}"
+                aspects.append(text)
+                ASPECT_OF[text] = ASPECT_KINDS[a]
         rng.shuffle(swapped)
         rng.shuffle(aspects)
         share = limit // (2 * FOLDS)
         for text in dict.fromkeys(swapped[:share] + aspects[:share]):
             out.append(Question(text, None, fold, "generated"))
     return out
+
+
+ASPECT_OF: dict[str, str] = {}  # a generated aspect question's kind (filled by generated_questions)
+
+
+def bank_kinds() -> dict[str, str]:
+    """Return the kind of every curated out-of-scope question (why the knowledge does not answer it)."""
+    data = yaml.safe_load((knowledge_dir() / "out_of_scope.yaml").read_text(encoding="utf-8"))
+    return {str(q["q"]): str(q.get("kind") or NONE) for q in data["questions"]}
+
+
+def fit_aspects(questions: list[Question]) -> TopicClassifier:
+    """Fit the aspect reader: what a question asks that the knowledge has no material on (salary, interview,
+    a company, another job …), or `covered`; from the bank's kinds, the generated aspects and the phrasings."""
+    kinds = bank_kinds()
+    chosen: list[Question] = []
+    labels: list[str] = []
+    for q in questions:
+        kind = kinds.get(q.text) if q.source == "bank" else ASPECT_OF.get(q.text) if q.source == "generated" else None
+        if q.source in ("phrasing", "augmented"):
+            kind = COVERED
+        if kind:
+            chosen.append(q)
+            labels.append(kind)
+    return fit_classifier(chosen, labels=labels)
 
 
 def _swaps(present: list[str], others: tuple[str, ...], fold: int, rng: random.Random) -> list[str]:
@@ -266,14 +309,16 @@ def wording(text: str) -> str:
     return "".join(segment.words(normalize(text, vocabulary()).text))
 
 
-def fit_classifier(questions: list[Question], c: float = CLASSIFIER_C) -> TopicClassifier:
-    """Fit the topic classifier on questions (out-of-scope ones as the class NONE)."""
+def fit_classifier(
+    questions: list[Question], c: float = CLASSIFIER_C, labels: list[str] | None = None
+) -> TopicClassifier:
+    """Fit the topic classifier on questions (out-of-scope ones as the class NONE), or on other labels."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
     texts = [wording(q.text) for q in questions]
-    labels = [q.topic or NONE for q in questions]
+    labels = labels or [q.topic or NONE for q in questions]
     df: Counter[str] = Counter()
     for t in texts:
         df.update(set(char_grams(t)))
@@ -557,6 +602,53 @@ def choose_thresholds(ranked: list[Ranked], max_wrong: float) -> Thresholds:
     return dataclasses.replace(th, choice=max(gains)[2])
 
 
+def choose_point_line(store: Store) -> tuple[float, float, str]:
+    """Pick the lines at which an answer leads with one of its topic's points (claims).
+
+    Each point's questions are asked with that question hidden (a point must be found by its other questions);
+    each plain FAQ phrasing of the topic is asked with itself hidden and must get no point. The lines are those
+    with the most right points less the wrong ones (another point, or a point for a plain question). Returns
+    the share line, the margin over plain phrasings, and a summary."""
+    vocab = vocabulary()
+    points = shipped_points()
+    pts = Points(points, vocab)
+    plain: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for topic in sorted({p.topic for p in points}):
+        plain[topic] = [(text, pts.content(words)) for text, words in store.topic_phrasings(topic)]
+    asked: list[tuple[float, float, bool]] = []  # best point's share, best plain phrasing's, the asking point?
+    for point in points:
+        for ask in point.asks:
+            words = pts.words(ask)
+            scored = pts.scored(words, point.topic, frozenset({ask}))
+            if scored:
+                asked.append(
+                    (scored[0][0], pts.plain(words, [w for _, w in plain[point.topic]]), scored[0][1] is point)
+                )
+    others: list[tuple[float, float]] = []
+    for topic, phrasings in plain.items():
+        for text, words in phrasings:
+            scored = pts.scored(words, topic)
+            rest = [w for t, w in phrasings if t != text]
+            others.append((scored[0][0] if scored else 0.0, pts.plain(words, rest)))
+    best = (0, 1.01, 0.0)
+    for line in [x / 100 for x in range(30, 100, 5)]:
+        for margin in (0.0, 0.1, 0.2, 0.3, 0.4):
+            gain = sum((1 if ok else -1) for s, pl, ok in asked if s >= line and s - pl >= margin)
+            gain -= sum(1 for s, pl in others if s >= line and s - pl >= margin)
+            if gain > best[0]:
+                best = (gain, line, margin)
+    _, line, margin = best
+    right = sum(1 for s, pl, ok in asked if s >= line and s - pl >= margin and ok)
+    wrong = sum(1 for s, pl, ok in asked if s >= line and s - pl >= margin and not ok)
+    plain_wrong = sum(1 for s, pl in others if s >= line and s - pl >= margin)
+    return (
+        line,
+        margin,
+        f"point line {line:.2f} margin {margin:.2f}: {right}/{len(asked)} held-out claim questions get their point, "
+        f"{wrong} another; {plain_wrong}/{len(others)} plain phrasings get one",
+    )
+
+
 def reliability(ranked: list[Ranked]) -> list[str]:
     """Return the reliability table of the reported score (the best topic's probability) per decile."""
     lines = [f"{'decile':<10}{'count':>7}{'mean score':>12}{'observed':>10}{'gap':>7}"]
@@ -616,6 +708,7 @@ def build_model(
     classifier: TopicClassifier,
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
     card: dict[str, Any] | None = None,
+    aspects: TopicClassifier | None = None,
 ) -> Model:
     """Fit the ranker on pair rows and package it with what it needs at run time."""
     mean, scale, coef, icpt = fit(rows, labels, c)
@@ -638,6 +731,7 @@ def build_model(
         calibration,
         featurizer_hash(),
         card or {},
+        aspects,
     )
     if kind == "trees":
         check_export(model, gb, rows)
@@ -701,10 +795,13 @@ def main(argv: list[str] | None = None) -> int:
         ranked = calibrate(fitted, questions)
         th = choose_thresholds(ranked, args.max_wrong)
         res = metrics(ranked, th)
+        point_line, point_margin, point_summary = choose_point_line(store)
+        th = dataclasses.replace(th, point=point_line, point_margin=point_margin)
         print(
             f"thresholds: answer {th.answer:.2f}, margin {th.margin:.2f}, choice {th.choice:.2f}, "
             f"related {th.related:.2f}"
         )
+        print(point_summary)
         print(
             "cross-validated: top1 {top1:.3f}  oos declined {oos_declined:.3f}  confidently wrong {wrong:.3f}  "
             "| answer {answer:.3f} choice {choice:.3f} related {related:.3f} decline {decline:.3f}\n"
@@ -738,13 +835,14 @@ def main(argv: list[str] | None = None) -> int:
             fit_classifier(questions),
             fit_calibration(fitted),
             model_card(args, res, questions),
+            fit_aspects(questions),
         )
         if not model.trees:
             weights = sorted(zip(FEATURES, model.coef, strict=True), key=lambda x: -abs(x[1]))
             print("weights: " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))
         if not args.check:
             write_model(model, args.out)
-            print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB) and its classifier.npy")
+            print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB), classifier.npy and aspects.npy")
         store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

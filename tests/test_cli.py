@@ -24,6 +24,8 @@ CONTRACT = {
     "script",
     "kind",
     "region",
+    "point",  # the claim an answer leads with, or null
+    "missing",  # for a question about our roles we have no material on: {aspect, words, roles}, or null
 }
 
 

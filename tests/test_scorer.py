@@ -45,6 +45,8 @@ def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
     assert again.thresholds == model.thresholds and again.card == model.card
     assert again.classifier is not None and model.classifier is not None
     assert again.classifier.probabilities("营销和销售") == model.classifier.probabilities("营销和销售")
+    assert again.aspects is not None and model.aspects is not None
+    assert again.aspects.probabilities("运营工资多少") == model.aspects.probabilities("运营工资多少")
 
 
 def test_calibration_is_a_monotone_map_into_probabilities() -> None:

@@ -22,7 +22,7 @@ from rolebot.conversation.actions import (
     entry_ref,
 )
 from rolebot.conversation.groups import LENGTHS, MODES, SCRIPTS, THRESHOLDS, GroupSettings
-from rolebot.engine.engine import Result
+from rolebot.engine.result import Missing, Result
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.store.schema import PassageRow, Source
 
@@ -139,6 +139,10 @@ def render_result(
     elif result.kind == "empty":
         text = "我没读懂这条消息😅 可以直接用文字问我，比如「营销和销售有什么区别？」"
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
+    elif result.missing is not None:
+        # about our roles, asking what we have no material on: say which part, then what there is to browse
+        text = f"{missing_phrase(result.missing)}我这里没有资料，也不想乱答。可以从下面的话题里看看我讲得了的部分。"
+        reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     else:
         text = (
             "这个问题我不太确定，也不想乱答。我只懂营销、销售、市场、运营这些岗位的区别和关系，"
@@ -146,6 +150,69 @@ def render_result(
         )
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     return _convert(reply, result.reader, limit)
+
+
+# how a reply names what a question asks that the knowledge does not cover (the aspect reader's kinds)
+MISSING_NAMES = {
+    "salary": "薪资（工资、提成、待遇）",
+    "interview": "面试",
+    "resume": "简历",
+    "certificate": "证书和考证",
+    "tools": "工具和软件",
+    "workload": "工作强度和加班",
+    "education": "学历、专业和考研",
+    "age": "年龄和转行时机",
+    "industry": "行业选择",
+    "city": "在哪个城市发展",
+    "employment": "劳动合同、社保和福利",
+    "company": "具体某家公司的情况",
+    "other-job": "别的职业",
+    "near-role": "相邻的岗位",
+    "theory-detail": "这部分理论的细节",
+    "how-to": "具体的操作方法",
+}
+
+
+# aspects of a role itself (its pay, its interviews …), named with the role; the others are named by the words
+ASPECTS_OF_ROLES = frozenset(
+    (
+        "salary",
+        "interview",
+        "resume",
+        "certificate",
+        "tools",
+        "workload",
+        "education",
+        "age",
+        "industry",
+        "city",
+        "employment",
+    )
+)
+
+
+def missing_phrase(missing: Missing) -> str:
+    """Return "关于运营的薪资（…），" or "关于「字节跳动」，": what the question asks that we have no material on."""
+    roles = "、".join(missing.roles)
+    name = MISSING_NAMES.get(missing.aspect or "")
+    words = "、".join(f"「{w}」" for w in missing.words)
+    if name and missing.aspect in (
+        "salary",
+        "interview",
+        "resume",
+        "certificate",
+        "tools",
+        "workload",
+        "education",
+        "age",
+        "industry",
+        "city",
+        "employment",
+    ):
+        return f"关于{roles}的{name}，" if roles else f"关于{name}，"
+    if words:
+        return f"关于{words}{('（' + name + '）') if name else ''}，"
+    return f"关于{roles}的{name}，" if name and roles else "关于这一点，"
 
 
 def _render_answer(result: Result, *, short: bool, deep_link: str | None, limit: int | None) -> Reply:
@@ -194,7 +261,11 @@ def _render_unsure(result: Result) -> Reply:
 
 def _render_related(result: Result) -> Reply:
     """Say plainly that no entry answers this, and offer the nearest topics."""
-    text = "这个问题我没有现成的答案；最接近的是下面这些，也许有帮助："
+    text = (
+        f"{missing_phrase(result.missing)}我这里没有资料；最接近的是下面这些，也许有帮助："
+        if result.missing is not None
+        else "这个问题我没有现成的答案；最接近的是下面这些，也许有帮助："
+    )
     rows = [
         [b] for c in result.candidates[:3] if (b := _button(c.get("question") or c["topic"], ShowTopic(c["topic"])))
     ]

@@ -23,7 +23,7 @@ from rolebot.conversation.render import (
 )
 from rolebot.conversation.smalltalk import read_small_talk
 from rolebot.engine.engine import Engine, Result
-from rolebot.kb.knowledge import ImportPlan, import_files
+from rolebot.kb.knowledge import ImportPlan, import_files, shipped_points
 from rolebot.kb.records import Progress
 from rolebot.kb.review import Review, Stats, build_review, build_stats
 from rolebot.language.normalize import normalize
@@ -71,7 +71,7 @@ class Service:
         self.text_limit = text_limit
         self._refs: dict[str, str] = {}  # digest → entry id, for ids too long for a button (entry_ref)
         self.vocab = vocab or vocabulary()
-        self.engine = Engine(store, self.vocab, lazy=lazy)
+        self.engine = Engine(store, self.vocab, lazy=lazy, points=shipped_points())
         self._salt = salt  # read (or made) at the first vote, so a read-only `rolebot ask` writes nothing
         self.contexts = Contexts()
 

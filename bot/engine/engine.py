@@ -6,6 +6,7 @@ The parts, in the order a question meets them (each its own module, testable alo
   features.py   the featurizer: named features of each (question, shortlisted topic) pair
   ranker.py     the model: P(the topic answers the question), calibrated; its file refuses other features
   policy.py     the thresholds and the few rules: answer, choice, related or decline
+  points.py     which claim of the answering topic the question asks for, to lead the answer with
   pipeline.py   those parts composed for one snapshot, and the result a decision makes (result.py)
 """
 
@@ -18,6 +19,7 @@ from rolebot.engine.cache import Recent
 from rolebot.engine.features import FeatureTable, Shortlisted
 from rolebot.engine.heuristic import PhrasingScorer, Roles
 from rolebot.engine.pipeline import Pipeline
+from rolebot.engine.points import Points
 from rolebot.engine.ranker import Model, load_model
 from rolebot.engine.result import OUTCOMES, Result, copy_result
 from rolebot.engine.snapshot import Snapshot
@@ -26,7 +28,7 @@ from rolebot.language.normalize import Normalized, clean
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query
 from rolebot.language.vocabulary import Vocabulary, vocabulary
-from rolebot.store.schema import FaqRow, FollowUp, Links
+from rolebot.store.schema import FaqRow, FollowUp, Links, Point
 from rolebot.store.store import Store
 
 __all__ = ["ANSWER_CACHE", "OUTCOMES", "Engine", "Result"]
@@ -44,8 +46,11 @@ class Engine:
         vocab: Vocabulary | None = None,
         model: Model | None = None,
         lazy: bool = False,
+        points: list[Point] | None = None,
     ) -> None:
-        """Serve from a store; `lazy` loads jieba at the first question that needs cutting, not now (`rolebot ask`)."""
+        """Serve from a store; `lazy` loads jieba at the first question that needs cutting, not now (`rolebot ask`).
+
+        `points` are the claims an answer may lead with (the shipped knowledge's, from the kb layer)."""
         self.store = store
         self.model = model or load_model()
         self.vocab = vocab or vocabulary()
@@ -53,6 +58,7 @@ class Engine:
         roles = Roles(self.vocab)
         self._scorer = PhrasingScorer(self.vocab, roles)  # kept across knowledge versions: it reads words only
         self._roles = roles
+        self.points = Points(points, self.vocab) if points else None
         self._pipeline = self._build()
         self._data_version = store.data_version()
         self._checked = time.monotonic()
@@ -63,7 +69,8 @@ class Engine:
 
     def _build(self) -> Pipeline:
         """Return a pipeline over the store's knowledge as it is now."""
-        return Pipeline(Snapshot(self.store, self.vocab, self.model.space), self.model, self._scorer, self._roles)
+        snapshot = Snapshot(self.store, self.vocab, self.model.space)
+        return Pipeline(snapshot, self.model, self._scorer, self._roles, self.points)
 
     @property
     def pipeline(self) -> Pipeline:

@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from rolebot.engine.features import FEATURES, FeatureTable, Featurizer, Shortlisted
 from rolebot.engine.heuristic import PhrasingScorer, Roles, Scored
-from rolebot.engine.policy import CANDIDATES, Decision, Policy
+from rolebot.engine.points import Points
+from rolebot.engine.policy import CANDIDATES, OFFERED, Decision, Policy
 from rolebot.engine.ranker import Model
-from rolebot.engine.result import Result, pct
+from rolebot.engine.result import Missing, Result, pct
 from rolebot.engine.retriever import Retriever, Shortlist
 from rolebot.engine.snapshot import Snapshot
+from rolebot.language.light import is_light
 from rolebot.language.normalize import Normalized, normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.understand import Query, understand
-from rolebot.store.schema import Choice, FaqRow, FollowUp, Links
+from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Point
 
 FOLLOW_UPS = 3
+COVERED = "covered"  # the aspect reader's class of what the knowledge answers
+ASPECT_AT = 0.5  # the aspect reader names a missing aspect when this sure of it
 
 
 class Pipeline:
     """Answers questions from one snapshot of the knowledge with one model; safe across threads."""
 
-    def __init__(self, snapshot: Snapshot, model: Model, scorer: PhrasingScorer, roles: Roles) -> None:
+    def __init__(
+        self, snapshot: Snapshot, model: Model, scorer: PhrasingScorer, roles: Roles, points: Points | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.model = model
+        self.points = points
         self.scorer = scorer
         self.roles = roles
         self.retriever = Retriever(snapshot, scorer)
@@ -35,7 +42,7 @@ class Pipeline:
 
     def without(self, hidden: frozenset[str], model: Model | None = None) -> Pipeline:
         """Return this pipeline with phrasings hidden (a training fold's) and, if given, another model."""
-        return Pipeline(self.snapshot.without(hidden), model or self.model, self.scorer, self.roles)
+        return Pipeline(self.snapshot.without(hidden), model or self.model, self.scorer, self.roles, self.points)
 
     # -- the parts in order ----------------------------------------------------------------------------
     def pairs(self, text: str) -> tuple[Query, list[Shortlisted], FeatureTable]:
@@ -85,9 +92,18 @@ class Pipeline:
         result.score = pct(100 * (probs[order[0]] if order else 0.0))
         if decision.kind == "answer":
             entry = self.snapshot.entry(bests[decision.topics[0]].candidate.ref)
-            return self._answer(result, entry, 100 * decision.probability) if entry else result
+            if entry is None:
+                return result
+            self._answer(result, entry, 100 * decision.probability)
+            point = self._point(query, entry["topic"])
+            return self._lead_with(result, point) if point else result
         if decision.kind == "passage" and decision.passage is not None:
             return self._answer_passage(result, decision.passage)
+        if decision.kind in ("related", "decline") and query.entities:
+            result.missing = self._missing(query)
+            if result.missing is not None and decision.kind == "decline" and order:
+                # our roles, asking what we have no material on: say so and show what we do have on those roles
+                decision = Decision("related", tuple(order[:OFFERED]), decision.probability)
         if decision.kind in ("unsure", "related"):
             result.kind = decision.kind
             result.candidates = [
@@ -113,6 +129,40 @@ class Pipeline:
         result.sources = entry["sources"]
         result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
         result.has_more = self.snapshot.has_passages(entry["topic"])
+        return result
+
+    def _missing(self, query: Query) -> Missing | None:
+        """Return what a question about our roles asks that the knowledge has no material on, if it can tell."""
+        aspect = None
+        if self.model.aspects is not None:
+            votes = self.model.aspects.probabilities("".join(query.words))
+            kind, p = max(votes.items(), key=lambda kp: kp[1])
+            aspect = kind if kind != COVERED and p >= ASPECT_AT else None
+        vocab = self.snapshot.vocab
+        words = tuple(
+            w
+            for w in dict.fromkeys(query.content)
+            if len(w) > 1 and w not in vocab.roles and not is_light(w) and self.snapshot.unseen(w)
+        )[:2]
+        if aspect is None and not words:
+            return None
+        return Missing(aspect, words, tuple(sorted(query.entities)))
+
+    def _point(self, query: Query, topic: str) -> Point | None:
+        """Return the claim of the answering topic the question asks for, if one reads close enough."""
+        if not self.points:
+            return None
+        th = self.model.thresholds
+        hidden = self.snapshot.hidden
+        plain = [self.points.content(w) for t, w in self.snapshot.store.topic_phrasings(topic) if t not in hidden]
+        return self.points.best(query.content, topic, plain, th.point, th.point_margin)
+
+    def _lead_with(self, result: Result, point: Point) -> Result:
+        """Return an answer that starts with the specific claim asked about, then the topic's answer."""
+        result.point_id = point.id
+        result.answer = f"{point.text}\n\n{result.answer}" if result.answer else point.text
+        if all(s["title"] != point.source for s in result.sources):
+            result.sources = [{"title": point.source}, *result.sources]
         return result
 
     def _answer_passage(self, result: Result, passage: Scored) -> Result:

@@ -28,6 +28,7 @@ from rolebot.errors import RolebotError
 
 MODEL_FILE = "model.json"  # beside this module; rebuilt by scripts/train.py
 WEIGHTS_FILE = "classifier.npy"  # beside the model file
+ASPECTS_FILE = "aspects.npy"  # the aspect reader's weights, beside it too
 # the code whose output the model learnt from: a change to any of these (but comments and docstrings) is a new featurizer
 FEATURIZER_MODULES = ("features.py", "heuristic.py", "retriever.py")
 
@@ -61,6 +62,8 @@ class Thresholds:
     margin: float  # ... when the runner-up is at least this much lower
     choice: float  # otherwise offer the topics at or above this as a choice (two or three of them)
     related: float  # otherwise, for a question about our roles, show the nearest topics at or above this
+    point: float = 1.01  # an answer leads with one of its topic's points that explains this share of the question
+    point_margin: float = 0.0  # ... and this much more than any plain phrasing of the topic
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Model:
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
     featurizer: str = ""  # featurizer_hash() of the code it was trained with
     card: dict[str, Any] = field(default_factory=dict)  # seed, library versions, cross-validated figures
+    aspects: TopicClassifier | None = None  # what a question asks that no answer covers (salary, interview …)
 
     def probabilities(self, table: FeatureTable) -> list[float]:
         """Return P(answers) for every row of a feature table, its columns taken by name."""
@@ -151,6 +155,7 @@ class Model:
             "idf_default": self.space.default,
             "idf": self.space.idf,
             "classifier": self.classifier.header() if self.classifier else None,
+            "aspects": self.aspects.header() if self.aspects else None,
         }
 
 
@@ -159,6 +164,8 @@ def write_model(model: Model, path: Path) -> None:
     path.write_text(_layout(model.to_json()), encoding="utf-8")
     if model.classifier:
         np.save(path.with_name(WEIGHTS_FILE), model.classifier.milli_weights(), allow_pickle=False)
+    if model.aspects:
+        np.save(path.with_name(ASPECTS_FILE), model.aspects.milli_weights(), allow_pickle=False)
 
 
 def _layout(data: dict[str, object]) -> str:
@@ -181,7 +188,12 @@ def _layout(data: dict[str, object]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def model_from_json(data: dict[str, Any], weights: np.ndarray[Any, Any] | None = None, check: bool = True) -> Model:
+def model_from_json(
+    data: dict[str, Any],
+    weights: np.ndarray[Any, Any] | None = None,
+    check: bool = True,
+    aspects: np.ndarray[Any, Any] | None = None,
+) -> Model:
     """Return a model from its file's contents; refuses one made for other features (unless `check` is False)."""
     features = tuple(str(f) for f in data["features"])
     if check and (data.get("featurizer") != featurizer_hash() or not set(features) <= set(FEATURES)):
@@ -208,6 +220,9 @@ def model_from_json(data: dict[str, Any], weights: np.ndarray[Any, Any] | None =
         calibration=_calibration(data.get("calibration")),
         featurizer=str(data.get("featurizer", "")),
         card=dict(data.get("card") or {}),
+        aspects=TopicClassifier.from_header(data["aspects"], aspects)
+        if data.get("aspects") and aspects is not None
+        else None,
     )
 
 
@@ -221,9 +236,11 @@ def _calibration(data: dict[str, list[float]] | None) -> tuple[tuple[float, ...]
 def load_model(path: Path | None = None) -> Model:
     """Return the shipped model (or one from a file, with its classifier's weights beside it)."""
     if path is not None:
-        beside = path.with_name(WEIGHTS_FILE)
-        weights = np.load(beside, allow_pickle=False) if beside.exists() else None
-        return model_from_json(json.loads(path.read_text(encoding="utf-8")), weights)
+        found = [
+            np.load(f, allow_pickle=False) if (f := path.with_name(n)).exists() else None
+            for n in (WEIGHTS_FILE, ASPECTS_FILE)
+        ]
+        return model_from_json(json.loads(path.read_text(encoding="utf-8")), found[0], aspects=found[1])
     return _shipped()
 
 
@@ -232,4 +249,9 @@ def _shipped() -> Model:
     here = resources.files("rolebot.engine")
     with here.joinpath(WEIGHTS_FILE).open("rb") as f:
         weights = np.load(f, allow_pickle=False)
-    return model_from_json(json.loads(here.joinpath(MODEL_FILE).read_text(encoding="utf-8")), weights)
+    aspects = None
+    if here.joinpath(ASPECTS_FILE).is_file():
+        with here.joinpath(ASPECTS_FILE).open("rb") as f:
+            aspects = np.load(f, allow_pickle=False)
+    data = json.loads(here.joinpath(MODEL_FILE).read_text(encoding="utf-8"))
+    return model_from_json(data, weights, aspects=aspects)

@@ -9,6 +9,15 @@ from rolebot.language.script import Reader
 from rolebot.store.schema import Choice, FollowUp, Source
 
 
+@dataclass(frozen=True)
+class Missing:
+    """What a question about our roles asks that no answer covers, as the aspect reader and the words tell."""
+
+    aspect: str | None  # the aspect reader's kind ("salary", "interview", "company" …), when it is sure
+    words: tuple[str, ...]  # the question's words that no knowledge uses (字节跳动, 作品集)
+    roles: tuple[str, ...]  # our roles the question names
+
+
 @dataclass
 class Result:
     """What the engine decided for one question; `to_json` is the stable `rolebot ask --json` contract."""
@@ -25,6 +34,8 @@ class Result:
     follow_ups: list[FollowUp] = field(default_factory=list)
     candidates: list[Choice] = field(default_factory=list)
     passage_id: str | None = None
+    point_id: str | None = None  # the claim the answer leads with, if any
+    missing: Missing | None = None  # for "related": what the question asks that we have no material on
     has_more: bool = False
     normalized: str = ""
 
@@ -47,6 +58,10 @@ class Result:
             "candidates": [{"topic": c["topic"], "score": c["score"]} for c in self.candidates],
             "script": self.script,
             "kind": OUTCOMES.get(self.kind, "decline"),
+            "point": self.point_id,
+            "missing": None
+            if self.missing is None
+            else {"aspect": self.missing.aspect, "words": list(self.missing.words), "roles": list(self.missing.roles)},
         }
 
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from rolebot.config import knowledge_dir
 from rolebot.errors import ImportFormatError, Problem
-from rolebot.kb.claims import CLAIMS_FILE, claim_records, read_claims
+from rolebot.kb.claims import CLAIMS_FILE, read_claims
 from rolebot.kb.cutting import PARALLEL_FROM, Cutter, Job, tokens_for
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
 from rolebot.language import segment
 from rolebot.language.normalize import exact_keys
 from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.index import Phrasing
-from rolebot.store.schema import RecordData, faq_fields, passage_fields
+from rolebot.store.schema import Point, RecordData, faq_fields, passage_fields
 from rolebot.store.store import Store
 from rolebot.store.worker import is_busy
 
@@ -441,17 +441,20 @@ def shipped_paths(folder: Path | None = None) -> list[Path]:
 
 
 def shipped_records(folder: Path | None = None) -> list[Record]:
-    """Return the shipped records: the entries and passages of the knowledge files, then an entry per claim."""
-    folder = folder or knowledge_dir()
-    records = load_records(shipped_paths(folder))
-    return [*records, *claim_records(read_claims(folder / CLAIMS_FILE), records)]
+    """Return the shipped records: the entries and passages of the knowledge files."""
+    return load_records(shipped_paths(folder or knowledge_dir()))
+
+
+def shipped_points(folder: Path | None = None) -> list[Point]:
+    """Return the claims of the source articles the shipped answers can lead with (knowledge/claims.yaml)."""
+    return read_claims((folder or knowledge_dir()) / CLAIMS_FILE)
 
 
 def shipped_fingerprint(folder: Path | None = None) -> str:
     """Hash the shipped knowledge and vocabulary, so a change is noticed at start."""
     folder = folder or knowledge_dir()
     digest = hashlib.sha256()
-    for path in [*shipped_paths(folder), folder / CLAIMS_FILE, folder / "vocabulary.yaml"]:
+    for path in [*shipped_paths(folder), folder / "vocabulary.yaml"]:
         if path.exists():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -459,10 +462,11 @@ def shipped_fingerprint(folder: Path | None = None) -> str:
 
 def training_fingerprint(folder: Path | None = None) -> str:
     """Hash what the learned scorer is trained from: the shipped knowledge, the vocabulary, the out-of-scope bank
-    and which topics cover which (its thresholds are chosen with them)."""
+    which topics cover which and the claims (its thresholds, and the line a point leads an answer at, are chosen
+    with them)."""
     folder = folder or knowledge_dir()
     digest = hashlib.sha256(shipped_fingerprint(folder).encode() + segment.VERSION.encode())
-    for extra in (folder / "out_of_scope.yaml", folder / "overlaps.yaml"):
+    for extra in (folder / "out_of_scope.yaml", folder / "overlaps.yaml", folder / CLAIMS_FILE):
         digest.update(extra.read_bytes() if extra.exists() else b"")
     return digest.hexdigest()[:16]
 

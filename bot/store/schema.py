@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict, cast, get_origin, get_type_hints
 
 
@@ -65,6 +66,19 @@ class PassageExport(PassageRow):
     """A passage as exported: kind, id, then its fields."""
 
     kind: Literal["passage"]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One specific claim of a source article that an answer of its topic can lead with (knowledge/claims.yaml)."""
+
+    id: str
+    topic: str
+    roles: tuple[str, ...]
+    aspect: str
+    text: str
+    source: str  # the article's title, as published
+    asks: tuple[str, ...]  # questions it answers
 
 
 class Links(TypedDict):
