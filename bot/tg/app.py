@@ -30,6 +30,7 @@ from rolebot.tg.inline import Inline
 from rolebot.tg.limits import MESSAGE_UNITS
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
+from rolebot.tg.profile import short
 from rolebot.tg.sending import FairRateLimiter
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
@@ -93,7 +94,10 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
             shared.writer.start()
             flusher.append(asyncio.get_running_loop().create_task(write_activity(shared), name="rolebot-counts"))
         shared.username = app.bot.username or ""
-        await shared.sender.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+        try:  # the commands menu is a courtesy: a Bot API without it (or answering oddly) must not stop the bot
+            await shared.sender.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+        except (TelegramError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            log.warning("commands menu not set: %s: %s", type(exc).__name__, short(exc))
 
     async def post_shutdown(app: App) -> None:
         for task in flusher:
