@@ -291,15 +291,6 @@ def format_of(path: Path) -> str:
     return path.suffix.lower().lstrip(".")
 
 
-def parse_text(text: str, name: str, fmt: str) -> list[RawRecord]:
-    """Parse one file's text in the given format (jsonl, yaml or csv)."""
-    found = READERS.get(fmt)
-    if found is None:
-        raise ImportFormatError([Problem(name, 1, "(format)", f"unknown format '{fmt}'; use .jsonl, .yaml or .csv")])
-    reader, newline = found
-    return list(reader(io.StringIO(text, newline=newline), name))
-
-
 def read_raw(path: Path, progress: Progress | None = None) -> Iterator[RawRecord]:
     """Yield a file's records as parsed, one at a time; a file that cannot be read yields its problem as a record."""
     name = str(path)

@@ -49,33 +49,6 @@ COMMANDS = [
 SORRY = "抱歉，刚才出了点问题，请稍后再试一次。"
 
 
-class TokenFilter(logging.Filter):
-    """Redact the bot token from every log record."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            msg = record.getMessage()
-            if self.token in msg:
-                record.msg = msg.replace(self.token, "<token>")
-                record.args = None
-        return True
-
-
-def quiet_logging(token: str) -> None:
-    """Keep httpx's per-request URLs (which carry the token) out of the logs, and redact it anywhere."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    token_filter = TokenFilter(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(token_filter)
-    for name in ("", "telegram", "telegram.ext", "httpx", "rolebot"):
-        logging.getLogger(name).addFilter(token_filter)
-
-
 def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
     """Return post_init (open the service, learn our username, set the menu) and post_shutdown (close it)."""
 
