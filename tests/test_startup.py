@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from rolebot.store.lock import DatabaseLock
 from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
 from rolebot.tg.logs import JsonFormatter, RedactingFormatter, Redactor
 from rolebot.tg.profile import profiles, sync_profile
@@ -267,9 +268,11 @@ def test_health_needs_the_database_and_a_recent_answer(tmp_path: Path, seed_db: 
     db = tmp_path / "h.db"
     shutil.copy(seed_db, db)
     beat = Heartbeat(heartbeat_path(db))
-    assert not check_health(db, beat).ok  # never answered
-    beat.beat()
-    assert check_health(db, Heartbeat(heartbeat_path(db))).ok  # a second process reads the file
+    with DatabaseLock(db):  # the bot holds it while it runs
+        assert not check_health(db, beat).ok  # never answered
+        beat.beat()
+        assert check_health(db, Heartbeat(heartbeat_path(db))).ok  # a second process reads the file
+    assert not check_health(db, Heartbeat(heartbeat_path(db))).ok  # a fresh beat, but no bot holds the lock
     db.unlink()
     assert not check_health(db, beat).ok
 

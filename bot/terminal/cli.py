@@ -330,21 +330,22 @@ def run(
             err=True,
         )
         sys.exit(2)
+    # the one place an edge reaches the other: this command starts the Telegram edge (imported here, lazily)
     from rolebot.tg.startup import RunOptions, run_bot
 
     run_bot(settings, RunOptions(webhook_url, port, secret, listen, health_port))
 
 
 @main.command()
-@click.option("--max-age", type=float, default=150.0, show_default=True, help="Seconds since the last Bot API answer.")
+@click.option("--max-age", type=float, default=150.0, show_default=True, help="Seconds since the bot's last progress.")
 @db_option
 @edge
 def health(max_age: float, db: str | None) -> None:
-    """Check a running bot: its database opens and Telegram answered it lately; exit 1 when not.
+    """Check a running bot: its database opens, a bot holds its lock, and it made progress lately; exit 1 when not.
 
     Example: rolebot health --db /data/rolebot.db   (a container HEALTHCHECK)
     """
-    from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
+    from rolebot.store.heartbeat import Heartbeat, check_health, heartbeat_path
 
     path = resolve_db_path(db)
     result = check_health(path, Heartbeat(heartbeat_path(path)), max_age)

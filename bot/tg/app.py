@@ -126,7 +126,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     """Wire the bot: handlers, rate limiter, per-chat ordering, error handler, store life cycle."""
     shared = BotServices(settings, service)
     post_init, post_shutdown = life_cycle(shared)
-    heartbeat = Heartbeat(heartbeat_path(settings.db_path))  # every answered call shows the bot is alive
+    heartbeat = Heartbeat(heartbeat_path(settings.db_path))  # the delivery's progress (and, webhook, the API's answers)
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
@@ -166,7 +166,9 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     )
     app.add_error_handler(error_handler(shared))
     # 32 updates at once: more only adds contention for the GIL (scripts/loadtest.py: 16/64 no better)
-    shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits)
+    shared.delivery = queue.delivery = Delivery(
+        app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits, heartbeat=heartbeat
+    )
     shared.writer = Worker(lambda: connect(settings.db_path), "rolebot-writer")
     app.bot_data["rolebot"] = shared  # tests reach the service through it
     return app

@@ -12,6 +12,7 @@ have arrived (timed out or cut off after it went out).
 
 from __future__ import annotations
 
+import json
 import ssl
 import urllib.parse
 import urllib.request
@@ -120,7 +121,7 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=self.proxy(url),
             ) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
         except NOT_SENT as err:
             if isinstance(err, TimeoutError):
                 raise TimedOut(
@@ -132,3 +133,17 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+        if not 200 <= status <= 299 and not is_api_answer(body):
+            # an error page from a proxy or load balancer (HTML 404, 502 …) is not Telegram refusing us: PTB
+            # would read a 401/404 as a rejected token and stop; it is the way to Telegram failing, to retry
+            raise NetworkError(f"the Bot API answered HTTP {status} with something not its own (an error page?)")
+        return status, body
+
+
+def is_api_answer(body: bytes) -> bool:
+    """Say whether an answer is the Bot API's own JSON ({"ok": …}), not an error page from something between."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "ok" in data

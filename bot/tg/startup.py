@@ -18,15 +18,17 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from rolebot.config import Settings
 from rolebot.errors import RolebotError, StoreError
 from rolebot.kb.knowledge import open_store
 from rolebot.store.db import damage
 from rolebot.store.inbox import inbox_path
+from rolebot.store.lock import DatabaseBusy, DatabaseLock
 from rolebot.tg.app import build_application, webhook_options
+from rolebot.tg.delivery import ServingStopped
 from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive
+from rolebot.tg.http import AiohttpRequest
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
 
@@ -140,8 +142,10 @@ def open_knowledge(db_path: Path) -> KnowledgeSummary:
 
 async def ask_telegram(settings: Settings) -> str:
     """Call getMe once with the token, so a rejected token or an unreachable API is caught before PTB starts."""
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0)
+    # our own client, so that an error page from a proxy reads as an unreachable API, not a rejected token
+    request = AiohttpRequest(connect_timeout=10.0, read_timeout=10.0)
     bot = Bot(settings.token, base_url=settings.base_url, request=request, get_updates_request=request)
+    await request.initialize()
     try:
         me = await bot.get_me()
     finally:
@@ -221,7 +225,10 @@ def attach(
     heartbeat = (
         request.heartbeat if isinstance(request, HeartbeatRequest) else Heartbeat(heartbeat_path(summary.db_path))
     )
-    server = HealthServer(summary.db_path, heartbeat)
+    if opts.webhook_url and isinstance(request, HeartbeatRequest):
+        request.beats = True  # a webhook bot's progress: Telegram answering (getMe at least every minute)
+    delivery = app.bot_data["rolebot"].delivery
+    server = HealthServer(summary.db_path, heartbeat, serving=delivery.problem)
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -271,6 +278,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    failure: str | None = None
     async with app:  # initialize, and shutdown at the end
         try:
             if app.post_init is not None:
@@ -280,11 +288,16 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
                 await app.updater.start_webhook(**options, allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
             else:
                 await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
-            app.bot_data.pop(STARTED, lambda: None)()
             await app.start()
             await delivery.start(poll=not opts.webhook_url)
-            await stop.wait()
-            log.info("stopping: no more updates taken; finishing the answers in flight")
+            app.bot_data.pop(STARTED, lambda: None)()
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([stopping, delivery.failure], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if delivery.failure.done():
+                failure = delivery.failure.result()
+            else:
+                log.info("stopping: no more updates taken; finishing the answers in flight")
         finally:
             await delivery.stop()
             stats = app.bot_data["rolebot"].sender.stats
@@ -305,19 +318,24 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
                 await app.post_stop(app)
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
+    if failure is not None:
+        # a live process serving nothing is worse than a dead one: systemd and Docker restart a dead one
+        raise ServingStopped(f"{failure}; the bot stopped (exit 1) so that its service manager starts it again")
 
 
 def run_bot(settings: Settings, opts: RunOptions) -> None:
     """Run the bot until stopped; any start-up failure becomes one StartupError line, token redacted."""
     opts = with_secret(opts)
     redact = setup_logging(settings.token, [opts.secret])
+    lock = DatabaseLock(settings.db_path)
     try:
         check_settings(settings, opts)
+        lock.acquire()  # before the database is opened: two cold starts at once must not race its creation
         summary = open_knowledge(settings.db_path)
         asyncio.run(ask_telegram(settings))
         app = attach(build_application(settings), opts, summary)
         asyncio.run(serve(app, opts))
-    except StartupError as exc:
+    except (StartupError, DatabaseBusy, ServingStopped) as exc:
         raise StartupError(redact(str(exc))) from None
     except StoreError as exc:
         raise StartupError(
@@ -326,3 +344,5 @@ def run_bot(settings: Settings, opts: RunOptions) -> None:
     except Exception as exc:
         log.debug("start-up failed", exc_info=exc)
         raise StartupError(redact(explain(exc, settings, opts))) from None
+    finally:
+        lock.release()
