@@ -84,7 +84,10 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
                 log.warning("question counts not written at stop: %s", exc or "database locked")
             await asyncio.to_thread(shared.writer.close, 1.0)
         if shared.service is not None:
-            shared.service.close()
+            try:  # closing writes the last counts: a database deleted or emptied under us refuses them
+                shared.service.close()
+            except sqlite3.Error as exc:
+                log.warning("database not closed cleanly: %s", exc)
 
     return post_init, post_shutdown
 

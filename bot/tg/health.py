@@ -15,6 +15,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from rolebot.store.db import identity
 from rolebot.store.heartbeat import MAX_AGE, Health, Heartbeat, check_health, heartbeat_path
 from rolebot.tg.http import AiohttpRequest
 
@@ -54,6 +55,26 @@ async def keep_alive(app: Application[Any, Any, Any, Any, Any, Any], heartbeat: 
             await app.bot.get_me()
         except TelegramError as exc:
             log.warning("Bot API keep-alive failed: %s", exc)
+
+
+async def watch_database(db_path: Path, gone: Callable[[str], None], every: float = 2.0) -> None:
+    """Tell `gone` once the database file is deleted, emptied or replaced under the running bot.
+
+    SQLite goes on writing to a deleted file's inode, and a new connection would create an empty one at the
+    path: the next start would then begin afresh and lose every vote and unanswered question without a word.
+    """
+    first = await asyncio.to_thread(identity, db_path)
+    while True:
+        await asyncio.sleep(every)
+        now = await asyncio.to_thread(identity, db_path)
+        if now == first:
+            continue
+        if now is None:
+            what = "was deleted (or emptied) while the bot ran on it: restore it from a backup before starting again"
+        else:
+            what = "was replaced while the bot ran on it: start the bot again to serve the new one"
+        gone(f"database {db_path} {what}")
+        return
 
 
 class HealthServer:

@@ -27,7 +27,7 @@ from rolebot.store.inbox import inbox_path
 from rolebot.store.lock import DatabaseBusy, DatabaseLock
 from rolebot.tg.app import build_application, webhook_options
 from rolebot.tg.delivery import ServingStopped
-from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive
+from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive, watch_database
 from rolebot.tg.http import AiohttpRequest
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
@@ -240,6 +240,7 @@ def attach(
         if opts.health is not None:
             await server.start(opts.listen, opts.health)
         tasks.append(asyncio.get_running_loop().create_task(keep_alive(app, heartbeat)))
+        tasks.append(asyncio.get_running_loop().create_task(watch_database(summary.db_path, delivery.fail)))
         # said by serve() once the webhook is set (or removed for polling): "started" must be true when printed
         app.bot_data[STARTED] = lambda: log.info(
             "rolebot %s started: bot @%s, %s, database %s, %d entries in %d topics, knowledge %s%s",
