@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import select
+import shutil
+import signal
+import socket
 import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from rolebot.config import Settings
+from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
 from rolebot.store.activity import redact_tokens
+from rolebot.tg.app import build_application
+from rolebot.tg.startup import RunOptions, serve
 from tests.helpers.bot import USER, sends
+from tests.helpers.hostile import HostileAPI
 
 LEAKED = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawx"
+
+
+@pytest.fixture
+def bot_db(seed_db: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "bot.db"
+    shutil.copy(seed_db, db)
+    return db
 
 
 def test_token_shapes_are_redacted() -> None:
@@ -31,3 +56,101 @@ async def test_a_token_typed_into_a_question_is_not_kept_nor_shown_in_review(run
     with sqlite3.connect(service.store.conn.path) as conn:
         stored = " ".join(str(v) for row in conn.execute("SELECT question, text FROM unanswered") for v in row)
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawx" not in stored and "<token>" in stored
+
+
+# -- the webhook: the secret before the body, the body capped, a malformed update confirmed -----------
+
+
+def rss_kb() -> int:
+    """Return this process's resident memory now (not its peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_raw(port: int, size: int, secret: str | None) -> tuple[int, int]:
+    """POST a body of `size` bytes, streamed; return (status, bytes the server took before answering)."""
+    head = f"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n"
+    if secret:
+        head += f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall((head + "\r\n").encode())
+        sock.settimeout(0.0)
+        chunk, sent, answer = b"[" + b" " * 65535, 0, b""
+        while sent < size:
+            try:
+                answer += sock.recv(4096)
+            except BlockingIOError:
+                pass
+            if answer:
+                break
+            try:
+                sent += sock.send(chunk[: size - sent])
+            except BlockingIOError:
+                select.select([sock], [sock], [], 1.0)
+            except OSError:
+                break
+        sock.settimeout(20)
+        while b"\r\n" not in answer:
+            more = sock.recv(4096)
+            if not more:
+                break
+            answer += more
+    return int(answer.split(b" ", 2)[1]), sent
+
+
+@asynccontextmanager
+async def webhook_bot(api: HostileAPI, db: Path, secret: str = "hook-secret") -> AsyncIterator[tuple[Any, int]]:
+    settings = Settings(token=api.token, db_path=db, base_url=api.base_url, base_file_url=api.base_file_url)
+    app = build_application(settings, Service(open_store(db)))
+    port = free_port()
+    opts = RunOptions(f"http://127.0.0.1:{port}/telegram", port, secret, "127.0.0.1", health_port=0)
+    running = asyncio.create_task(serve(app, opts))
+    try:
+        await api.wait_for("setWebhook", timeout=30)
+        yield app, port
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)  # serve's own stop, as `docker stop` gives it
+        await asyncio.wait_for(running, timeout=30)
+
+
+async def test_webhook_refuses_a_50_mb_body_without_the_secret_before_reading_it(bot_db: Path) -> None:
+    with HostileAPI() as api:
+        async with webhook_bot(api, bot_db) as (_, port):
+            before = rss_kb()
+            status, sent = await asyncio.to_thread(post_raw, port, 50 * 1024 * 1024, None)
+            grew = rss_kb() - before
+            assert status == 403
+            too_big, _ = await asyncio.to_thread(post_raw, port, 5 * 1024 * 1024, "hook-secret")
+            assert too_big == 413
+            api.user_message("营销和销售有什么区别", user_id=USER)  # Telegram, with the secret: answered
+            [reply] = await sends(api, timeout=20)
+            assert "营销" in reply["text"]
+    assert grew < 5 * 1024, f"{grew} KB"
+    print(f"50 MB without the secret: 403 after {sent / 1e6:.1f} MB sent, resident memory {grew / 1024:+.1f} MB")
+
+
+async def test_webhook_confirms_a_malformed_update_and_serves_the_next(
+    bot_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with HostileAPI() as api:
+        async with webhook_bot(api, bot_db):
+            api.user_message("营销和销售有什么区别", user_id=USER)
+            template = api.user_message("营销是什么", user_id=USER)["message"]
+            poison_id = api.poison({"message": {**template, "date": "yesterday", "text": "毒药正文"}})
+            api.user_message("销售是什么", user_id=USER)
+            await sends(api, count=3, timeout=20)
+            deadline = time.monotonic() + 10
+            while poison_id not in [u for u, _ in api.webhook_deliveries] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+    assert [s for u, s in api.webhook_deliveries if u == poison_id] == [200]  # confirmed once
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
+    assert len(skipped) == 1 and f"update {poison_id}" in skipped[0]
+    assert not any("毒药正文" in r.getMessage() for r in caplog.records)

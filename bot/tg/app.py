@@ -178,11 +178,11 @@ def build_application(settings: Settings, service: Service | None = None) -> App
 
 
 def webhook_options(url: str, port: int, secret: str | None, listen: str = "0.0.0.0") -> dict[str, Any]:
-    """Return how PTB's webhook server should listen: on the public URL's path, checking the secret."""
+    """Return how the webhook server (tg/webhook.py) should listen: on the public URL's path, checking the secret."""
     from urllib.parse import urlsplit
 
     if not secret:
-        # without one, PTB's server takes any POST as an update from Telegram: a forged button press would do
+        # without one, any POST would pass for an update from Telegram: a forged button press would do
         raise ValueError("a webhook needs a secret token")
     return {
         "listen": listen,

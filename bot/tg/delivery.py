@@ -215,7 +215,7 @@ class Delivery:
                 delay = min(delay * 1.5, 30.0)
                 continue
             delay = 1.0
-            updates, skipped = self._parse(raw)
+            updates, skipped = self.parse(raw)
             try:
                 await self.receive(updates, skipped)
             except Exception as exc:  # a full disk, say: Telegram keeps them, as they are not confirmed
@@ -253,7 +253,7 @@ class Delivery:
             raise TelegramError(f"getUpdates answered a {type(raw).__name__}, not a list of updates")
         return raw
 
-    def _parse(self, raw: list[Any]) -> tuple[list[Update], list[int]]:
+    def parse(self, raw: list[Any]) -> tuple[list[Update], list[int]]:
         """Return the updates that parse, and the ids of those that do not (each logged once: id and reason, no body)."""
         updates: list[Update] = []
         skipped: list[int] = []

@@ -31,6 +31,7 @@ from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbe
 from rolebot.tg.http import AiohttpRequest
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
+from rolebot.tg.webhook import WebhookServer
 
 STARTED = "rolebot.started"  # bot_data key of the start-up line, said once the bot takes updates
 log = logging.getLogger("rolebot")
@@ -280,17 +281,22 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     failure: str | None = None
+    webhook: WebhookServer | None = None
     async with app:  # initialize, and shutdown at the end
         try:
             if app.post_init is not None:
                 await app.post_init(app)
-            if opts.webhook_url:
-                options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
-                await app.updater.start_webhook(**options, allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
-            else:
+            if not opts.webhook_url:
                 await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
             await app.start()
             await delivery.start(poll=not opts.webhook_url)
+            if opts.webhook_url:
+                options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
+                webhook = WebhookServer(delivery, options["url_path"], options["secret_token"])
+                await webhook.start(options["listen"], options["port"])
+                await app.bot.set_webhook(
+                    options["webhook_url"], secret_token=options["secret_token"], allowed_updates=Update.ALL_TYPES
+                )
             app.bot_data.pop(STARTED, lambda: None)()
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([stopping, delivery.failure], return_when=asyncio.FIRST_COMPLETED)
@@ -300,6 +306,8 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
             else:
                 log.info("stopping: no more updates taken; finishing the answers in flight")
         finally:
+            if webhook is not None:
+                await webhook.stop()  # no more updates taken; Telegram keeps the rest until the next start
             await delivery.stop()
             stats = app.bot_data["rolebot"].sender.stats
             log.info(

@@ -65,6 +65,13 @@ class HostileAPI(FakeBotAPI):
         good = [(u["update_id"], u) for u in super()._deliverable()]
         return [item for _, item in sorted([*good, *self._poison], key=lambda pair: pair[0])]
 
+    def _post_update(self, url: str, update: Any, secret: str | None) -> int:  # type: ignore[override]
+        status = FakeBotAPI._post_update(url, update, secret)
+        if 200 <= status < 300:  # a webhook's 2xx confirms a poison update as it does a good one
+            with self._cond:
+                self._poison = [(slot, raw) for slot, raw in self._poison if raw is not update]
+        return status
+
     # -- answers that are not the Bot API's ----------------------------------------------------------
 
     def answer_raw(self, method: str, status: int = 404, body: bytes = HTML_404, times: int = 1) -> None:
