@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,8 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from rolebot.config import Settings
+from rolebot.conversation.service import Service
+from rolebot.kb.knowledge import open_store
 from rolebot.store.heartbeat import Heartbeat, check_health, heartbeat_path
+from rolebot.store.inbox import inbox_path
 from rolebot.store.lock import DatabaseBusy, DatabaseLock, holder
+from rolebot.tg.app import build_application
+from tests.helpers.bot import USER, sends, serving
 from tests.helpers.fakeapi import FakeBotAPI
 
 ROLEBOT = str(Path(sys.executable).parent / "rolebot")
@@ -141,3 +149,34 @@ def test_health_is_unhealthy_at_once_when_the_bot_is_killed(seed_db: Path, tmp_p
     assert health.returncode == 1 and "no bot is running on it" in health.stderr, health
     assert Heartbeat(heartbeat_path(db)).age() is not None  # the beat is fresh: the lock told
     print(f"unhealthy {took:.1f} s after the kill (the lock's holder gone; the heartbeat still fresh)")
+
+
+async def test_a_stop_ends_within_10_s_while_another_process_holds_the_inbox(seed_db: Path, tmp_path: Path) -> None:
+
+    db = tmp_path / "bot.db"
+    shutil.copy(seed_db, db)
+    with FakeBotAPI() as api:
+
+        def app() -> object:
+            settings = Settings(token=api.token, db_path=db, base_url=api.base_url, base_file_url=api.base_file_url)
+            return build_application(settings, Service(open_store(db)))
+
+        holder_conn = sqlite3.connect(inbox_path(db), timeout=0, isolation_level=None)
+        async with serving(app()):
+            api.user_message("营销是什么", user_id=USER)
+            await sends(api, timeout=20)
+            holder_conn.execute("BEGIN IMMEDIATE")  # e.g. a backup tool, or a second bot stuck on it
+            api.user_message("运营是什么", user_id=USER)
+            await api.wait_for("getUpdates", count=1, since=len(api.calls), timeout=20)
+            began = time.monotonic()
+        took = time.monotonic() - began
+        holder_conn.execute("ROLLBACK")
+        holder_conn.close()
+        assert took < 10, took
+        before = len(api.texts(USER))
+        async with serving(app()):  # the update it could not take in was not confirmed: it comes again
+            deadline = time.monotonic() + 30
+            while not any("运营" in t.partition("\n")[0] for t in api.texts(USER)[before:]):
+                assert time.monotonic() < deadline, api.texts(USER)
+                await asyncio.sleep(0.1)
+    print(f"stopped in {took:.1f} s with the inbox write-locked by another connection")

@@ -35,6 +35,7 @@ App = Application[Any, Any, Any, Any, Any, Any]
 RETRY_DELAYS = (5.0, 20.0, 60.0)  # an answer Telegram never received is tried again after these pauses
 MAX_TRIES = 5  # starts after which an update that still cannot be answered is given up
 READ_SLACK = 5.0  # a long poll's answer may come this long after its `timeout`
+LAST_WRITES = 1.0  # seconds a stop gives the inbox's last writes (another process may hold its lock)
 DEADLINE_SLACK = 15.0  # a getUpdates not done this long after its `timeout` is given up: a slow drip must not stall us
 
 
@@ -363,12 +364,24 @@ class Delivery:
             await asyncio.gather(*late, return_exceptions=True)
             if late:
                 log.warning("stopped %d answers in flight; their updates wait in the inbox", len(late))
-        await asyncio.gather(*self._writes, return_exceptions=True)
-        await self.progress.drain()
-        left = (await self.worker.run(inbox.counts))[0] if self.worker.alive else 0
-        await asyncio.to_thread(self.worker.close)
+        try:  # another process holding the inbox's write lock must not hold up the exit (docker stop kills at 10 s)
+            left = await asyncio.wait_for(self._last_writes(), timeout=LAST_WRITES)
+        except TimeoutError:
+            left = 0
+            log.warning(
+                "stopping: the inbox stayed locked by another process; the updates answered since its last write "
+                "may be answered again at the next start"
+            )
+        await asyncio.to_thread(self.worker.close, LAST_WRITES / 2)
         if left:
             log.info("stopped with %d updates waiting in the inbox", left)
+
+
+    async def _last_writes(self) -> int:
+        """Write what is queued for the inbox; return how many updates are left unanswered in it."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self.progress.drain()
+        return (await self.worker.run(inbox.counts))[0] if self.worker.alive else 0
 
 
 class InboxError(RolebotError):
@@ -409,9 +422,11 @@ class GroupCommit:
                 try:
                     await self.worker.run(partial(_run_all, jobs))
                 except Exception as exc:  # every writer of the batch learns of it
-                    done.set_exception(exc)
+                    if not done.done():  # (a writer cancelled at a stop cancels the future it awaited)
+                        done.set_exception(exc)
                 else:
-                    done.set_result(None)
+                    if not done.done():
+                        done.set_result(None)
         finally:
             self._writer = None
 
