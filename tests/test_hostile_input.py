@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import select
 import shutil
@@ -23,7 +24,7 @@ from rolebot.kb.knowledge import open_store
 from rolebot.store.activity import redact_tokens
 from rolebot.tg.app import build_application
 from rolebot.tg.startup import RunOptions, serve
-from tests.helpers.bot import USER, sends
+from tests.helpers.bot import USER, sends, serving
 from tests.helpers.hostile import HostileAPI
 
 LEAKED = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawx"
@@ -154,3 +155,80 @@ async def test_webhook_confirms_a_malformed_update_and_serves_the_next(
     skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
     assert len(skipped) == 1 and f"update {poison_id}" in skipped[0]
     assert not any("毒药正文" in r.getMessage() for r in caplog.records)
+
+
+# -- documents: capped by the bytes read, any file name --------------------------------------------
+
+
+class NoFileSize(HostileAPI):
+    """A Bot API (or something posing as one) that leaves out file_size and serves a file of any size."""
+
+    def _api_getFile(self, params: Any) -> Any:
+        with self._lock:
+            stored = self._files[str(params.get("file_id"))]
+            return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_path": stored.file_path}
+
+    def _serve_file(self, handler: Any, rest: str) -> None:
+        """Serve the file without a Content-Length (chunked), as a proxy may."""
+        file_path = rest.partition("/")[2]
+        with self._lock:
+            stored = next((f for f in self._files.values() if f.file_path == file_path), None)
+        if stored is None:
+            super()._serve_file(handler, rest)
+            return
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        self.served = 0
+        try:
+            for start in range(0, len(stored.content), 1 << 16):
+                piece = stored.content[start : start + (1 << 16)]
+                handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                self.served += len(piece)
+            handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        handler.close_connection = True
+
+
+@asynccontextmanager
+async def maintained(api: HostileAPI, db: Path) -> AsyncIterator[Any]:
+    settings = Settings(
+        token=api.token,
+        db_path=db,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        maintainers=frozenset({USER + 1}),
+    )
+    app = build_application(settings, Service(open_store(db)))
+    async with serving(app):
+        yield app
+
+
+def without_file_size(api: HostileAPI) -> None:
+    with api._cond:
+        for update in api._updates:
+            update.get("message", {}).get("document", {}).pop("file_size", None)
+
+
+async def test_a_document_without_file_size_is_cut_off_past_20_mb(bot_db: Path) -> None:
+    with NoFileSize() as api:
+        async with maintained(api, bot_db):
+            body = b'{"topic": "x", "question": "q", "answer": "a"}\n' * 1_300_000  # 61 MB
+            api.document("big.jsonl", body, user_id=USER + 1)
+            without_file_size(api)
+            [reply] = await sends(api, timeout=60)
+    assert "超过 20 MB" in reply["text"] and "抱歉" not in reply["text"]
+    # read up to the 21 MB cap; what the stand-in wrote beyond it sat in loopback's socket buffers
+    assert api.served < 40 * 1024 * 1024, api.served
+    print(f"{len(body) / 1e6:.0f} MB document without file_size: refused after {api.served / 1e6:.1f} MB served")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("a" * 300 + ".jsonl", id="300-characters"), pytest.param("x\x00y.jsonl", id="nul")]
+)
+async def test_any_file_name_gets_a_dry_run(bot_db: Path, name: str) -> None:
+    record = {"topic": "what-is-sales", "question": "推销员每天都做什么工作", "answer": "拜访客户、介绍产品。"}
+    with HostileAPI() as api:
+        async with maintained(api, bot_db):
+            api.document(name, (json.dumps(record, ensure_ascii=False) + "\n").encode(), user_id=USER + 1)
+            [reply] = await sends(api, timeout=30)
+    assert reply["text"].startswith("试导入"), reply["text"]

@@ -376,7 +376,6 @@ class Delivery:
         if left:
             log.info("stopped with %d updates waiting in the inbox", left)
 
-
     async def _last_writes(self) -> int:
         """Write what is queued for the inbox; return how many updates are left unanswered in it."""
         await asyncio.gather(*self._writes, return_exceptions=True)
