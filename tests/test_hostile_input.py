@@ -10,6 +10,8 @@ import shutil
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -232,3 +234,85 @@ async def test_any_file_name_gets_a_dry_run(bot_db: Path, name: str) -> None:
             api.document(name, (json.dumps(record, ensure_ascii=False) + "\n").encode(), user_id=USER + 1)
             [reply] = await sends(api, timeout=30)
     assert reply["text"].startswith("试导入"), reply["text"]
+
+
+# -- knowledge files: refused while read, within bounded memory and time -----------------------------
+
+# the child's own peak (VmHWM: ru_maxrss would count the forked test process it was exec'd from)
+MEASURE = """
+import sys, time
+from rolebot.terminal.cli import main
+began = time.monotonic()
+try:
+    main(sys.argv[1:], prog_name="rolebot")
+except SystemExit as exc:
+    code = exc.code
+peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"measure {code} {time.monotonic() - began:.2f} {peak}", file=sys.stderr)
+"""
+
+
+def measured_import(path: Path, db: Path) -> tuple[int, float, int, str]:
+    """Run `rolebot import --dry-run` on a file; return (exit code, seconds, peak RSS in KB, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE, "import", str(path), "--dry-run", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    *rest, last = proc.stderr.strip().splitlines()
+    _, code, took, rss = last.split()
+    return int(code), float(took), int(rss), "\n".join(rest)
+
+
+def list_bomb(path: Path, megabytes: int) -> Path:
+    tags = ", ".join(["a"] * (megabytes * 1024 * 1024 // 3))
+    path.write_text(f"- topic: what-is-sales\n  question: 推销是什么\n  answer: 卖东西。\n  tags: [{tags}]\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline(shipped_db: Path, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """Peak RSS of an import refused at its one bad line: what checking any file costs."""
+    folder = tmp_path_factory.mktemp("baseline")
+    bad = folder / "bad.jsonl"
+    bad.write_text("{bad\n")
+    code, _, rss, err = measured_import(bad, shutil.copy(shipped_db, folder / "b.db"))
+    assert code == 1, err
+    return rss
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("yaml-1mb", id="yaml-list-1MB"),
+        pytest.param("yaml-8mb", id="yaml-list-8MB"),
+        pytest.param("yaml-20mb", id="yaml-list-20MB"),
+        pytest.param("yaml-top-20mb", id="yaml-top-level-list-20MB"),
+        pytest.param("jsonl-1m-bad", id="jsonl-1M-bad-lines"),
+        pytest.param("jsonl-long-line", id="jsonl-one-20MB-line"),
+    ],
+)
+def test_hostile_knowledge_files_are_refused_in_bounded_memory_and_time(
+    case: str, baseline: int, shipped_db: Path, tmp_path: Path
+) -> None:
+    if case.startswith("yaml-") and case.endswith("mb") and "top" not in case:
+        path = list_bomb(tmp_path / "bomb.yaml", int(case.split("-")[1].removesuffix("mb")))
+    elif case == "yaml-top-20mb":
+        path = tmp_path / "top.yaml"
+        path.write_text("[" + ", ".join(["a"] * (20 * 1024 * 1024 // 3)) + "]\n")
+    elif case == "jsonl-1m-bad":
+        path = tmp_path / "bad.jsonl"
+        path.write_text("{bad\n" * 1_000_000)
+    else:
+        path = tmp_path / "long.jsonl"
+        path.write_text('{"topic": "x", "tags": [' + ", ".join(['"a"'] * (20 * 1024 * 1024 // 5)) + "]}\n")
+    code, took, rss, err = measured_import(path, shutil.copy(shipped_db, tmp_path / "t.db"))
+    extra_mb = (rss - baseline) / 1024
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"{case} ({size_mb:.1f} MB): exit {code}, {took:.1f} s, peak {rss / 1024:.0f} MB, {extra_mb:+.0f} MB over an import refused at its first line"
+    )
+    assert code == 1 and "nothing was imported" in err, err[-500:]
+    assert len(err.splitlines()) <= 1002  # the first problems, then one line that says the check stopped
+    assert took < 10 and extra_mb < 100

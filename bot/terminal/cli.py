@@ -65,7 +65,13 @@ def edge(fn: F) -> F:
         except ImportFormatError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
-            click.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
+            if exc.stopped:  # a file of garbage: the first ones are enough to fix, the rest was not read
+                click.echo(
+                    f"{len(exc.problems):,} problems and maybe more (the check stopped there); nothing was imported",
+                    err=True,
+                )
+            else:
+                click.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
             sys.exit(1)
         except RolebotError as exc:
             click.echo(f"error: {exc}", err=True)

@@ -228,6 +228,7 @@ class Maintainers:
             remove(folder)
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
+            more += "（检查到此为止，可能还有更多）" if exc.stopped else ""
             await self.send.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
             return
         except RolebotError as exc:
