@@ -147,3 +147,16 @@ def test_a_stopped_process_turns_unhealthy_within_the_bound(seed_db: Path, tmp_p
     assert result.returncode == 1 and "none for" in result.stderr, result
     assert took <= bound + 1, took
     print(f"SIGSTOPped bot unhealthy after {took:.1f} s (bound {bound:.0f} s)")
+
+
+def test_a_damaged_inbox_is_unhealthy(shipped_db: Path, tmp_path: Path) -> None:
+    from rolebot.store.inbox import inbox_path
+
+    db = tmp_path / "h.db"
+    shutil.copy(shipped_db, db)
+    with DatabaseLock(db):
+        write_beat(db, monotonic=time.monotonic(), wall=time.time())
+        assert check_health(db, Heartbeat(heartbeat_path(db))).ok  # no inbox yet: nothing taken
+        inbox_path(db).write_bytes(b"not a database " * 100)
+        damaged = check_health(db, Heartbeat(heartbeat_path(db)))
+    assert not damaged.ok and damaged.database.startswith("inbox h.db.inbox")

@@ -155,3 +155,20 @@ async def test_a_damaged_inbox_is_one_line_at_start(bot_db: Path) -> None:
         with pytest.raises(InboxError) as refused:
             await asyncio.wait_for(serve(app, RunOptions()), timeout=30)
     assert "cannot be used" in str(refused.value) and "move it away" in str(refused.value)
+
+
+async def test_a_send_answered_200_with_garbage_is_one_warning_and_no_apology(
+    bot_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with HostileAPI() as api:
+        async with bot(api, bot_db):
+            api.answer_raw("sendMessage", 200, b'{"ok": true, "result": "not a message"}')
+            api.user_message("营销和销售有什么区别", user_id=USER)
+            await api.wait_raw("sendMessage", timeout=20)
+            api.user_message("销售是什么", user_id=USER)  # the marker: an apology would come before its answer
+            [after] = await sends(api, timeout=20)
+    assert "销售" in after["text"] and SORRY not in after["text"]
+    assert api.texts(USER) == [after["text"]]
+    warned = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rolebot.errors import StoreError
 from rolebot.store.db import connect_read_only
+from rolebot.store.inbox import inbox_path
 from rolebot.store.lock import holder, lock_path
 
 log = logging.getLogger("rolebot.health")
@@ -141,6 +142,22 @@ def check_database(db_path: Path) -> str | None:
     return None
 
 
+def check_inbox(db_path: Path) -> str | None:
+    """Return what is wrong with the inbox beside the database, or None (absent is fine: nothing taken yet)."""
+    path = inbox_path(db_path)
+    if not path.is_file():
+        return None
+    try:
+        conn = connect_read_only(path, timeout=2)
+        try:
+            conn.execute("SELECT count(*) FROM inbox_meta").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, StoreError) as exc:
+        return f"inbox {path.name}: {exc}"
+    return None
+
+
 def check_serving(db_path: Path) -> str | None:
     """Return why no bot serves the database (from another process: nothing holds its lock), or None."""
     if holder(db_path) is None:
@@ -155,7 +172,7 @@ def check_health(
     serving: Callable[[], str | None] | None = None,
 ) -> Health:
     """Check the database, that a bot serves it (`serving`: the running bot's own look at its tasks), and its progress."""
-    problem = check_database(db_path)
+    problem = check_database(db_path) or check_inbox(db_path)
     dead = serving() if serving is not None else check_serving(db_path)
     age = heartbeat.age()
     if age is None:
