@@ -85,7 +85,7 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
             await asyncio.to_thread(shared.writer.close, 1.0)
         if shared.service is not None:
             try:  # closing writes the last counts: a database deleted or emptied under us refuses them
-                shared.service.close()
+                shared.service.close(wait=1.0)
             except sqlite3.Error as exc:
                 log.warning("database not closed cleanly: %s", exc)
 
