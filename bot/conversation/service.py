@@ -82,9 +82,9 @@ class Service:
 
         return cls(open_store(path))
 
-    def close(self) -> None:
-        """Close the store (pending counters are written first)."""
-        self.store.close()
+    def close(self, wait: float | None = None) -> None:
+        """Close the store (pending counters are written first, waiting `wait` seconds at most for its lock)."""
+        self.store.close(wait)
 
     @property
     def salt(self) -> str:

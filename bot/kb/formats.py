@@ -21,6 +21,8 @@ Progress = Callable[[str, int, int], None]
 
 # a record is at most file → entries → record → sources → source → text deep; anything deeper is no record
 MAX_DEPTH = 10
+MAX_NODES = 5000  # values in one YAML record (a record holds a few dozen): a list bomb is refused while read
+MAX_LINE = 1 << 20  # characters of one JSONL line: a record is a few KB
 BLOCK = 1 << 16  # bytes read at a time while checking a file's encoding
 # Chinese legacy encodings we read when a detector is sure; anything else is refused, never guessed:
 # GB18030 alone accepts almost any bytes, so "not UTF-8 → GB18030" would store Big5 as gibberish
@@ -118,9 +120,24 @@ def open_text(path: Path, newline: str) -> tuple[IO[str], int]:
     return io.TextIOWrapper(f, encoding=encoding, newline=newline), lines
 
 
+def _lines(stream: IO[str], limit: int = MAX_LINE) -> Iterator[str | None]:
+    """Yield a stream's lines, and None for a line over `limit` characters (skipped in pieces, never held whole)."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := stream.readline(1 << 16)) and not rest.endswith("\n"):
+                pass
+            yield None
+            continue
+        yield line
+
+
 def _jsonl(stream: IO[str], name: str) -> Iterator[RawRecord]:
     # lines end at \n only (the stream is opened so): JSON strings may hold U+2028 and friends raw
-    for no, line in enumerate(stream, 1):
+    for no, line in enumerate(_lines(stream), 1):
+        if line is None:
+            problem = f"a line over {MAX_LINE:,} characters; a record is a few KB"
+            yield RawRecord(name, no, None, [Problem(name, no, "(json)", problem)])
+            continue
         line = line.rstrip("\n").rstrip("\r")
         if not line.strip():
             continue
@@ -141,6 +158,7 @@ class KnowledgeLoader(yaml.SafeLoader):
     def __init__(self, stream: str | IO[str]) -> None:
         super().__init__(stream)
         self.depth = 0
+        self.nodes = 0  # composed in the current record
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Compose a node, refusing aliases and nesting deeper than records go."""
@@ -148,6 +166,10 @@ class KnowledgeLoader(yaml.SafeLoader):
         mark = cast(yaml.error.Mark, event.start_mark)
         if isinstance(event, yaml.AliasEvent):
             problem = f"an alias (*{event.anchor}); knowledge files may not use aliases"
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # checked as it is read: the rest of a list bomb is never scanned
+            problem = f"a record of more than {MAX_NODES:,} values; records hold a few dozen"
             raise yaml.composer.ComposerError(None, None, problem, mark)
         self.depth += 1
         try:
@@ -172,6 +194,7 @@ class KnowledgeLoader(yaml.SafeLoader):
         self.depth = depth  # the sequence's own depth: items are one deeper, as when the whole document is composed
         index = 0
         while not self.at(yaml.SequenceEndEvent):
+            self.nodes = 0
             node = self.compose_node(None, index)
             assert node is not None
             yield node
@@ -289,15 +312,6 @@ READERS: dict[str, tuple[Callable[[IO[str], str], Iterator[RawRecord]], str]] = 
 def format_of(path: Path) -> str:
     """Return the format named by a file's ending."""
     return path.suffix.lower().lstrip(".")
-
-
-def parse_text(text: str, name: str, fmt: str) -> list[RawRecord]:
-    """Parse one file's text in the given format (jsonl, yaml or csv)."""
-    found = READERS.get(fmt)
-    if found is None:
-        raise ImportFormatError([Problem(name, 1, "(format)", f"unknown format '{fmt}'; use .jsonl, .yaml or .csv")])
-    reader, newline = found
-    return list(reader(io.StringIO(text, newline=newline), name))
 
 
 def read_raw(path: Path, progress: Progress | None = None) -> Iterator[RawRecord]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
-from rolebot.errors import ImportFormatError, Problem
+from rolebot.errors import MAX_PROBLEMS, ImportFormatError, Problem
 from rolebot.kb.formats import MAX_DEPTH, RawRecord, read_raw
 from rolebot.kb.formats import Progress as Progress  # re-exported: callers know it from here
 from rolebot.store.schema import (
@@ -228,6 +228,8 @@ def iter_records(paths: list[Path], problems: list[Problem], progress: Progress 
             rec = validate(raw)
             if rec is None:
                 problems += raw.problems
+                if len(problems) >= MAX_PROBLEMS:  # enough to fix first; reading on would only cost
+                    return
             else:
                 yield rec
 

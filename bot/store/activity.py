@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -46,6 +47,15 @@ class PendingActivity:
             else:  # the newer sighting keeps its text, the older its first_seen
                 new.count += old.count
                 new.first_seen = min(new.first_seen, old.first_seen)
+
+
+# a Telegram bot token: the bot's id, a colon, 35 letters (a user pasting one should not find it in /review)
+TOKEN_LIKE = re.compile(r"\d{5,}\s*[:：]\s*[A-Za-z0-9_-]{30,}")
+
+
+def redact_tokens(text: str) -> str:
+    """Replace anything shaped like a bot token with <token>."""
+    return TOKEN_LIKE.sub("<token>", text)
 
 
 def write_pending(conn: sqlite3.Connection, pending: PendingActivity) -> None:
@@ -98,7 +108,8 @@ class Activity:
             self._pending = pending
 
     def record_unanswered(self, question: str, text: str, chat_type: str, candidates: list[Choice]) -> None:
-        """Count one declined or unsure question."""
+        """Count one declined or unsure question (a bot token pasted into it is kept as <token>, never as typed)."""
+        question, text = redact_tokens(question), redact_tokens(text)
         now = time.time()
         with self._pending_lock:
             seen = self._pending.unanswered.get(question)

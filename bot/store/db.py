@@ -36,6 +36,15 @@ def damage(path: Path) -> str | None:
     return first.removeprefix("*** in database main ***").strip().splitlines()[0]
 
 
+def identity(path: Path) -> tuple[int, int] | None:
+    """Return which file is at the path (device, inode), or None when there is none or it is empty (0 bytes)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_size else None
+
+
 def cannot_write(path: Path) -> bool:
     """Return True when a database exists but this user cannot write it or its folder (a read-only file or mount)."""
     # WAL needs to create <db>-wal and <db>-shm beside the file, so a read-only folder is as bad as a read-only file
@@ -171,7 +180,10 @@ class Connection:
             ended = [conn for thread, conn in self._readers if not thread.is_alive()]
             self._readers = [(thread, conn) for thread, conn in self._readers if thread.is_alive()]
             try:
-                conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
+                # mode=rw: a reader never creates the file, so a database deleted under a running bot stays deleted
+                conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=rw", uri=True, check_same_thread=False, timeout=10
+                )
                 conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open database {self.path}: {exc}") from None

@@ -53,10 +53,19 @@ def open_inbox(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def add(conn: sqlite3.Connection, rows: list[tuple[int, int, str]]) -> set[int]:
-    """Store updates (update_id, chat_id, body) and remember the highest id; return the ids not seen before."""
+def add(conn: sqlite3.Connection, rows: list[tuple[int, int, str]], skipped: list[int] | None = None) -> set[int]:
+    """Store updates (update_id, chat_id, body) and remember the highest id; return the ids not seen before.
+
+    `skipped` are ids of updates that cannot be read: kept as done with no body, so they are never answered.
+    """
     now = time.time()
     new: set[int] = set()
+    for update_id in skipped or []:
+        conn.execute(
+            "INSERT OR IGNORE INTO inbox (update_id, chat_id, body, received, done) VALUES (?, 0, '', ?, ?)",
+            (update_id, now, now),
+        )
+    ids = [r[0] for r in rows] + list(skipped or [])
     for update_id, chat_id, body in rows:
         cur = conn.execute(
             "INSERT OR IGNORE INTO inbox (update_id, chat_id, body, received) VALUES (?, ?, ?, ?)",
@@ -64,11 +73,11 @@ def add(conn: sqlite3.Connection, rows: list[tuple[int, int, str]]) -> set[int]:
         )
         if cur.rowcount:
             new.add(update_id)
-    if rows:
+    if ids:
         conn.execute(
             "INSERT INTO inbox_meta (key, value) VALUES ('last_update_id', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
-            (max(r[0] for r in rows),),
+            (max(ids),),
         )
     return new
 

@@ -81,9 +81,11 @@ class Store:
         """Return the salt of user hashes (kept in a file beside the database, made the first time)."""
         return read_salt(self.conn)
 
-    def close(self) -> None:
-        """Write what is buffered (unless the database stays locked) and close the connection."""
+    def close(self, wait: float | None = None) -> None:
+        """Write what is buffered (unless the database stays locked, `wait` seconds at most) and close the connection."""
         try:
+            if wait is not None:  # a stop must not wait out the connection's 10 s for a lock held elsewhere
+                self.conn.db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             self.activity.flush()
         except sqlite3.OperationalError as exc:
             log.warning("question counts not written at close: %s", exc)

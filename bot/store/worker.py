@@ -48,6 +48,7 @@ class Worker:
         self.started = False
         self.retries = 0  # jobs tried again because another process held the write lock
         self.name = name
+        self.error: BaseException | None = None  # why the connection could not be opened
 
     def start(self) -> Worker:
         """Start the thread (idempotent)."""
@@ -77,6 +78,11 @@ class Worker:
         return future
 
     @property
+    def alive(self) -> bool:
+        """Say whether the thread runs jobs (False once it ended, or when its connection could not be opened)."""
+        return self._thread.is_alive() and self.error is None
+
+    @property
     def waiting(self) -> int:
         """Return how many jobs wait in the queue."""
         return self._jobs.qsize()
@@ -94,7 +100,14 @@ class Worker:
         self._thread.join(timeout + 1.0)
 
     def _loop(self) -> None:
-        conn = self._open()
+        try:
+            conn = self._open()
+        except Exception as exc:  # a damaged file: every job learns why, none waits for ever on a dead thread
+            self.error = exc
+            while (item := self._jobs.get()) is not _STOP:
+                if item[1].set_running_or_notify_cancel():
+                    item[1].set_exception(exc)
+            return
         try:
             while True:
                 item = self._jobs.get()

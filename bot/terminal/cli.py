@@ -65,7 +65,13 @@ def edge(fn: F) -> F:
         except ImportFormatError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
-            click.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
+            if exc.stopped:  # a file of garbage: the first ones are enough to fix, the rest was not read
+                click.echo(
+                    f"{len(exc.problems):,} problems and maybe more (the check stopped there); nothing was imported",
+                    err=True,
+                )
+            else:
+                click.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
             sys.exit(1)
         except RolebotError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -331,21 +337,22 @@ def run(
             err=True,
         )
         sys.exit(2)
+    # the one place an edge reaches the other: this command starts the Telegram edge (imported here, lazily)
     from rolebot.tg.startup import RunOptions, run_bot
 
     run_bot(settings, RunOptions(webhook_url, port, secret, listen, health_port))
 
 
 @main.command()
-@click.option("--max-age", type=float, default=150.0, show_default=True, help="Seconds since the last Bot API answer.")
+@click.option("--max-age", type=float, default=150.0, show_default=True, help="Seconds since the bot's last progress.")
 @db_option
 @edge
 def health(max_age: float, db: str | None) -> None:
-    """Check a running bot: its database opens and Telegram answered it lately; exit 1 when not.
+    """Check a running bot: its database opens, a bot holds its lock, and it made progress lately; exit 1 when not.
 
     Example: rolebot health --db /data/rolebot.db   (a container HEALTHCHECK)
     """
-    from rolebot.tg.health import Heartbeat, check_health, heartbeat_path
+    from rolebot.store.heartbeat import Heartbeat, check_health, heartbeat_path
 
     path = resolve_db_path(db)
     result = check_health(path, Heartbeat(heartbeat_path(path)), max_age)

@@ -30,6 +30,7 @@ from rolebot.tg.inline import Inline
 from rolebot.tg.limits import MESSAGE_UNITS
 from rolebot.tg.maintainers import Maintainers
 from rolebot.tg.private import PrivateChat
+from rolebot.tg.profile import short
 from rolebot.tg.sending import FairRateLimiter
 
 # Opt in to PTB 22's timedelta durations: the int form warns on every RetryAfter
@@ -46,33 +47,6 @@ COMMANDS = [
     ("settings", "群设置（仅管理员）"),
 ]
 SORRY = "抱歉，刚才出了点问题，请稍后再试一次。"
-
-
-class TokenFilter(logging.Filter):
-    """Redact the bot token from every log record."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            msg = record.getMessage()
-            if self.token in msg:
-                record.msg = msg.replace(self.token, "<token>")
-                record.args = None
-        return True
-
-
-def quiet_logging(token: str) -> None:
-    """Keep httpx's per-request URLs (which carry the token) out of the logs, and redact it anywhere."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    token_filter = TokenFilter(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(token_filter)
-    for name in ("", "telegram", "telegram.ext", "httpx", "rolebot"):
-        logging.getLogger(name).addFilter(token_filter)
 
 
 def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
@@ -93,7 +67,10 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
             shared.writer.start()
             flusher.append(asyncio.get_running_loop().create_task(write_activity(shared), name="rolebot-counts"))
         shared.username = app.bot.username or ""
-        await shared.sender.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+        try:  # the commands menu is a courtesy: a Bot API without it (or answering oddly) must not stop the bot
+            await shared.sender.call(lambda: app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS]))
+        except (TelegramError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            log.warning("commands menu not set: %s: %s", type(exc).__name__, short(exc))
 
     async def post_shutdown(app: App) -> None:
         for task in flusher:
@@ -107,7 +84,10 @@ def life_cycle(shared: BotServices) -> tuple[Hook, Hook]:
                 log.warning("question counts not written at stop: %s", exc or "database locked")
             await asyncio.to_thread(shared.writer.close, 1.0)
         if shared.service is not None:
-            shared.service.close()
+            try:  # closing writes the last counts: a database deleted or emptied under us refuses them
+                shared.service.close(wait=1.0)
+            except sqlite3.Error as exc:
+                log.warning("database not closed cleanly: %s", exc)
 
     return post_init, post_shutdown
 
@@ -149,7 +129,7 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     """Wire the bot: handlers, rate limiter, per-chat ordering, error handler, store life cycle."""
     shared = BotServices(settings, service)
     post_init, post_shutdown = life_cycle(shared)
-    heartbeat = Heartbeat(heartbeat_path(settings.db_path))  # every answered call shows the bot is alive
+    heartbeat = Heartbeat(heartbeat_path(settings.db_path))  # the delivery's progress (and, webhook, the API's answers)
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
@@ -189,18 +169,20 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     )
     app.add_error_handler(error_handler(shared))
     # 32 updates at once: more only adds contention for the GIL (scripts/loadtest.py: 16/64 no better)
-    shared.delivery = queue.delivery = Delivery(app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits)
+    shared.delivery = queue.delivery = Delivery(
+        app, inbox_path(settings.db_path), slots=32, waits=shared.sender.waits, heartbeat=heartbeat
+    )
     shared.writer = Worker(lambda: connect(settings.db_path), "rolebot-writer")
     app.bot_data["rolebot"] = shared  # tests reach the service through it
     return app
 
 
 def webhook_options(url: str, port: int, secret: str | None, listen: str = "0.0.0.0") -> dict[str, Any]:
-    """Return how PTB's webhook server should listen: on the public URL's path, checking the secret."""
+    """Return how the webhook server (tg/webhook.py) should listen: on the public URL's path, checking the secret."""
     from urllib.parse import urlsplit
 
     if not secret:
-        # without one, PTB's server takes any POST as an update from Telegram: a forged button press would do
+        # without one, any POST would pass for an update from Telegram: a forged button press would do
         raise ValueError("a webhook needs a secret token")
     return {
         "listen": listen,

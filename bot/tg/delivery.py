@@ -9,7 +9,6 @@ wait in memory (we stop fetching, Telegram keeps the rest), and a stop leaves wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
@@ -21,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
+from rolebot.errors import RolebotError
 from rolebot.store import inbox
+from rolebot.store.heartbeat import Heartbeat
 from rolebot.store.worker import Worker
 from rolebot.tg.processor import ChatTurns, chat_key
 from rolebot.tg.sending import RECEIPT, Receipt, RetryWaits
@@ -33,6 +34,18 @@ log = logging.getLogger("rolebot")
 App = Application[Any, Any, Any, Any, Any, Any]
 RETRY_DELAYS = (5.0, 20.0, 60.0)  # an answer Telegram never received is tried again after these pauses
 MAX_TRIES = 5  # starts after which an update that still cannot be answered is given up
+READ_SLACK = 5.0  # a long poll's answer may come this long after its `timeout`
+LAST_WRITES = 1.0  # seconds a stop gives the inbox's last writes (another process may hold its lock)
+DEADLINE_SLACK = 15.0  # a getUpdates not done this long after its `timeout` is given up: a slow drip must not stall us
+
+
+class ServingStopped(RolebotError):
+    """A task the bot serves with ended while the bot was not stopping: the process must end (and be restarted)."""
+
+
+def update_kind(raw: dict[str, Any]) -> str:
+    """Return what an update carries (message, callback_query …), for a log line that must not show its body."""
+    return next((str(k)[:40] for k in raw if k != "update_id"), "nothing")
 
 
 def seconds(value: float | timedelta) -> float:
@@ -54,8 +67,10 @@ class Delivery:
         poll_timeout: int = 10,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         waits: RetryWaits | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.app = app
+        self.heartbeat = heartbeat  # progress: a getUpdates taken in, an update answered
         self.path = path
         self.turns = ChatTurns(slots)
         self.worker = Worker(lambda: inbox.open_inbox(path), "rolebot-inbox")
@@ -67,6 +82,9 @@ class Delivery:
         self.waits = waits or RetryWaits()  # the sends' retry waits too: a stop gives them up at once
         self.tasks: dict[int, asyncio.Task[None]] = {}  # update id → the task answering it
         self.offset: int | None = None
+        self.deadline_slack = DEADLINE_SLACK
+        self.skipped = 0  # malformed updates confirmed and recorded done without an answer
+        self.failure: asyncio.Future[str] | None = None  # set (with why) when a serving task ends unasked
         self.closing = False
         self.answered = 0
         self.resumed = 0
@@ -81,8 +99,15 @@ class Delivery:
         """Answer what the inbox holds from an earlier run first, then (when polling) fetch; return how many resumed."""
         self.closing = False
         self._resumed_upto = -1
+        if self.failure is None:  # a failure told before the start (the database gone already) stays told
+            self.failure = asyncio.get_running_loop().create_future()
         self.worker.start()
-        await self.worker.run(inbox.prune)
+        try:
+            await self.worker.run(inbox.prune)
+        except sqlite3.Error as exc:  # a damaged or unreadable inbox: one line at start, not a dead thread later
+            raise InboxError(
+                f"the inbox {self.path} cannot be used ({exc}): move it away to start without the updates it holds"
+            ) from None
         last = await self.worker.run(inbox.last_update_id)
         self.offset = last + 1 if last is not None else None
         self.resumed = await self._resume()
@@ -90,7 +115,40 @@ class Delivery:
             log.info("resuming %d updates taken before the last stop", self.resumed)
         if poll:
             self._poller = asyncio.create_task(self._poll(), name="rolebot-poll")
+            self._poller.add_done_callback(self._poller_ended)
         return self.resumed
+
+    def _poller_ended(self, task: asyncio.Task[None]) -> None:
+        if self.closing:
+            return
+        if task.cancelled():
+            self.fail("polling was cancelled")
+        elif (exc := task.exception()) is not None:
+            self.fail(f"polling failed: {exc if isinstance(exc, RolebotError) else f'{type(exc).__name__}: {exc}'}")
+        else:
+            self.fail("polling ended")
+
+    def fail(self, why: str) -> None:
+        """Say that serving cannot go on: `rolebot run` stops and exits non-zero with this line."""
+        if self.failure is None:
+            self.failure = asyncio.get_running_loop().create_future()
+        if not self.failure.done():
+            self.failure.set_result(why)
+
+    def problem(self) -> str | None:
+        """Return what keeps the bot from serving (a task ended, the inbox's thread gone), or None."""
+        if self.failure is not None and self.failure.done():
+            return self.failure.result()
+        if self._poller is not None and self._poller.done() and not self.closing:
+            return "polling ended"
+        if self.worker.started and not self.worker.alive:
+            return "the inbox's thread ended"
+        return None
+
+    def progressed(self) -> None:
+        """Note progress for the heartbeat."""
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
 
     async def _resume(self) -> int:
         """Load unfinished updates from the inbox (at most what memory may hold), oldest first."""
@@ -116,13 +174,17 @@ class Delivery:
                 loaded += 1
         return loaded
 
-    async def receive(self, updates: list[Update]) -> None:
-        """Write updates to the inbox, then start answering the new ones (Telegram may be told they are taken after)."""
-        if not updates:
+    async def receive(self, updates: list[Update], skipped: list[int] | None = None) -> None:
+        """Write updates to the inbox, then start answering the new ones (Telegram may be told they are taken after).
+
+        `skipped` are the ids of malformed updates: recorded as done, so that they are confirmed and never answered.
+        """
+        skipped = skipped or []
+        if not updates and not skipped:
             return
         rows = [(u.update_id, chat_key(u), json.dumps(u.to_dict(), ensure_ascii=False)) for u in updates]
-        new = await self.worker.run(lambda c: inbox.add(c, rows))
-        self.offset = max(self.offset or 0, max(u.update_id for u in updates) + 1)
+        new = await self.worker.run(lambda c: inbox.add(c, rows, skipped=skipped))
+        self.offset = max(self.offset or 0, max([u.update_id for u in updates] + skipped) + 1)
         for update in updates:
             if update.update_id in new and update.update_id not in self.tasks and not self.closing:
                 self._dispatch(update, 0)
@@ -142,15 +204,9 @@ class Delivery:
                 await self._resume()
                 continue
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=self.offset,
-                    timeout=self.poll_timeout,
-                    limit=max(1, min(100, self.backlog - len(self.tasks))),
-                    allowed_updates=Update.ALL_TYPES,
-                )
-            except InvalidToken:
-                log.error("Telegram rejected the token: polling stopped")
-                return
+                raw = await self._get_updates()
+            except InvalidToken as exc:  # 401/404 with Telegram's own JSON: the token was revoked
+                raise ServingStopped(f"Telegram rejected the token: {exc.message}") from None
             except RetryAfter as exc:
                 await asyncio.sleep(seconds(exc.retry_after) + 0.5)
                 continue
@@ -160,15 +216,68 @@ class Delivery:
                 delay = min(delay * 1.5, 30.0)
                 continue
             delay = 1.0
+            updates, skipped = self.parse(raw)
             try:
-                await self.receive(list(updates))
+                await self.receive(updates, skipped)
             except Exception as exc:  # a full disk, say: Telegram keeps them, as they are not confirmed
                 log.error("cannot write updates to the inbox (%s): trying again in 5 s", exc)
                 await asyncio.sleep(5.0)
                 continue
+            self.skipped += len(skipped)
+            self.progressed()
             if time.monotonic() - self._pruned > 3600:
                 self._pruned = time.monotonic()
                 self._spawn(self.worker.run(inbox.prune))
+
+    async def _get_updates(self) -> list[Any]:
+        """Call getUpdates for the raw list, within a total deadline (a read timeout alone lets a drip stall us).
+
+        Raw, not Bot.get_updates: that parses the whole batch at once, so one malformed update would fail
+        every update with it (and PTB logs the whole batch, bodies and all).
+        """
+        call = self.app.bot._post(
+            "getUpdates",
+            {
+                "offset": self.offset,
+                "timeout": self.poll_timeout,
+                "limit": max(1, min(100, self.backlog - len(self.tasks))),
+                "allowed_updates": Update.ALL_TYPES,
+            },
+            read_timeout=self.poll_timeout + READ_SLACK,
+        )
+        deadline = self.poll_timeout + self.deadline_slack
+        try:
+            raw = await asyncio.wait_for(call, timeout=deadline)
+        except TimeoutError:
+            raise TimedOut(f"getUpdates not done within {deadline:.0f} s") from None
+        if not isinstance(raw, list):
+            raise TelegramError(f"getUpdates answered a {type(raw).__name__}, not a list of updates")
+        return raw
+
+    def parse(self, raw: list[Any]) -> tuple[list[Update], list[int]]:
+        """Return the updates that parse, and the ids of those that do not (each logged once: id and reason, no body)."""
+        updates: list[Update] = []
+        skipped: list[int] = []
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                # without an id it cannot be confirmed by itself; the next good update's id confirms it
+                log.warning("skipped an update without an update_id (a %s)", type(item).__name__)
+                continue
+            try:
+                update = Update.de_json(item, self.app.bot)
+                chat_key(update)
+            except Exception as exc:  # whatever the parsing met: the one update is skipped, not the loop
+                log.warning(
+                    "skipped update %d: its %s cannot be read (%s); confirmed, not answered",
+                    update_id,
+                    update_kind(item),
+                    type(exc).__name__,
+                )
+                skipped.append(update_id)
+                continue
+            updates.append(update)
+        return updates, skipped
 
     def _dispatch(self, update: Update, sent: int) -> None:
         """Start answering one update; the task is kept until it is done."""
@@ -193,6 +302,7 @@ class Delivery:
                 return  # stopping: it waits in the inbox
             if not receipt.failed:
                 self.answered += 1
+                self.progressed()
                 await self._record(partial(inbox.finish, update_ids=[update.update_id]))
                 return
             sent = receipt.sent
@@ -242,8 +352,8 @@ class Delivery:
             return
         if self._poller is not None:
             self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            # one that ended on its own has told `failure` why already
+            await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
         # updates still waiting for their turn return at once (closing); those being answered get the grace
         tasks = list(self.tasks.values())
@@ -254,12 +364,27 @@ class Delivery:
             await asyncio.gather(*late, return_exceptions=True)
             if late:
                 log.warning("stopped %d answers in flight; their updates wait in the inbox", len(late))
-        await asyncio.gather(*self._writes, return_exceptions=True)
-        await self.progress.drain()
-        left, _ = await self.worker.run(inbox.counts)
-        await asyncio.to_thread(self.worker.close)
+        try:  # another process holding the inbox's write lock must not hold up the exit (docker stop kills at 10 s)
+            left = await asyncio.wait_for(self._last_writes(), timeout=LAST_WRITES)
+        except TimeoutError:
+            left = 0
+            log.warning(
+                "stopping: the inbox stayed locked by another process; the updates answered since its last write "
+                "may be answered again at the next start"
+            )
+        await asyncio.to_thread(self.worker.close, LAST_WRITES / 2)
         if left:
             log.info("stopped with %d updates waiting in the inbox", left)
+
+    async def _last_writes(self) -> int:
+        """Write what is queued for the inbox; return how many updates are left unanswered in it."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self.progress.drain()
+        return (await self.worker.run(inbox.counts))[0] if self.worker.alive else 0
+
+
+class InboxError(RolebotError):
+    """The inbox file cannot be opened or read."""
 
 
 class GroupCommit:
@@ -296,9 +421,11 @@ class GroupCommit:
                 try:
                     await self.worker.run(partial(_run_all, jobs))
                 except Exception as exc:  # every writer of the batch learns of it
-                    done.set_exception(exc)
+                    if not done.done():  # (a writer cancelled at a stop cancels the future it awaited)
+                        done.set_exception(exc)
                 else:
-                    done.set_result(None)
+                    if not done.done():
+                        done.set_result(None)
         finally:
             self._writer = None
 

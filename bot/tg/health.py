@@ -1,142 +1,55 @@
-"""Health of a running bot: its database and its last successful Bot API call, for `/healthz` and `rolebot health`."""
+"""Health of a running bot over HTTP (`/healthz`), the client that beats the heartbeat, and the keep-alive call.
+
+The heartbeat itself and the check `rolebot health` makes from another process live in store/heartbeat.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from rolebot.errors import StoreError
-from rolebot.store.db import connect_read_only
+from rolebot.store.db import identity
+from rolebot.store.heartbeat import MAX_AGE, Health, Heartbeat, check_health, heartbeat_path
 from rolebot.tg.http import AiohttpRequest
 
+__all__ = ["MAX_AGE", "Health", "HealthServer", "Heartbeat", "HeartbeatRequest", "check_health", "heartbeat_path"]
 log = logging.getLogger("rolebot.health")
 
-MAX_AGE = 150.0  # seconds without a successful Bot API call before the bot counts as unhealthy
 KEEPALIVE = 60.0  # a webhook bot may make no call for hours: ask getMe after this much quiet
 
 
-def heartbeat_path(db_path: Path) -> Path:
-    """Return the file beside the database where the time of the last successful Bot API call is kept."""
-    return db_path.with_name(db_path.name + ".heartbeat")
-
-
-class Heartbeat:
-    """The time of the last successful Bot API call, in memory and (every few seconds) in a file."""
-
-    def __init__(self, path: Path, every: float = 5.0) -> None:
-        self.path = path
-        self.every = every
-        self.last_ok = 0.0
-        self._written = 0.0
-
-    def beat(self) -> None:
-        """Note a successful call; write the file when the last write is a few seconds old."""
-        now = time.time()
-        self.last_ok = now
-        if now - self._written < self.every:
-            return
-        self._written = now
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            tmp.write_text(f"{now:.3f}\n", encoding="ascii")
-            os.replace(tmp, self.path)  # a reader never sees half a number
-        except OSError as exc:
-            log.debug("heartbeat not written: %s", exc)
-
-    def read(self) -> float | None:
-        """Return the last successful call's time (from memory, else the file), or None."""
-        if self.last_ok:
-            return self.last_ok
-        try:
-            return float(self.path.read_text(encoding="ascii").strip())
-        except (OSError, ValueError):
-            return None
-
-
 class HeartbeatRequest(AiohttpRequest):
-    """The bot's HTTP client, beating the heartbeat after every call Telegram answered with 200."""
+    """The bot's HTTP client; in webhook mode every call Telegram answered with 200 counts as progress.
+
+    When polling, progress is the polling loop's to report (a getUpdates that came back and was taken in):
+    a keep-alive getMe answered while polling is stuck must not make the bot look healthy.
+    """
 
     def __init__(self, heartbeat: Heartbeat, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.heartbeat = heartbeat
+        self.beats = False  # set for webhook mode
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        """Send the request; a 200 answer counts as a sign of life."""
+        """Send the request; a 200 answer counts as progress when `beats`."""
         status, body = await super().do_request(*args, **kwargs)
-        if status == 200:
+        if status == 200 and self.beats:
             self.heartbeat.beat()
         return status, body
-
-
-@dataclass(frozen=True)
-class Health:
-    """What a health check found: healthy or not, and one line per part."""
-
-    ok: bool
-    database: str
-    api: str
-    last_call_age: float | None
-
-    def line(self) -> str:
-        """Return one line for a person."""
-        return f"{'healthy' if self.ok else 'unhealthy'}: database {self.database}; Bot API {self.api}"
-
-    def to_json(self) -> str:
-        """Return the JSON body of /healthz."""
-        age = None if self.last_call_age is None else round(self.last_call_age, 1)
-        return json.dumps(
-            {"ok": self.ok, "database": self.database, "api": self.api, "last_api_call_seconds_ago": age},
-            ensure_ascii=False,
-        )
-
-
-def check_database(db_path: Path) -> str | None:
-    """Return what is wrong with the database file, or None (opened read-only, so a missing file stays missing)."""
-    if not db_path.is_file():
-        return f"{db_path} is missing"
-    try:
-        conn = connect_read_only(db_path, timeout=2)
-        try:
-            conn.execute("SELECT count(*) FROM meta").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return f"{db_path}: {exc}"
-    except StoreError as exc:
-        return str(exc)
-    return None
-
-
-def check_health(db_path: Path, heartbeat: Heartbeat, max_age: float = MAX_AGE) -> Health:
-    """Check the database and how long ago the last successful Bot API call was."""
-    problem = check_database(db_path)
-    last = heartbeat.read()
-    age = None if last is None else max(0.0, time.time() - last)
-    if age is None:
-        api = "never answered (is the bot running?)"
-    elif age > max_age:
-        api = f"last answered {age:.0f} s ago (more than {max_age:.0f} s)"
-    else:
-        api = f"answered {age:.0f} s ago"
-    api_ok = age is not None and age <= max_age
-    return Health(problem is None and api_ok, problem or "ok", api, age)
 
 
 async def keep_alive(app: Application[Any, Any, Any, Any, Any, Any], heartbeat: Heartbeat) -> None:
     """Call getMe after a quiet minute, so a webhook bot's heartbeat says whether Telegram still answers."""
     while True:
         await asyncio.sleep(KEEPALIVE / 4)
-        if time.time() - heartbeat.last_ok < KEEPALIVE:
+        if heartbeat.last and time.monotonic() - heartbeat.last < KEEPALIVE:
             continue
         try:
             await app.bot.get_me()
@@ -144,14 +57,45 @@ async def keep_alive(app: Application[Any, Any, Any, Any, Any, Any], heartbeat: 
             log.warning("Bot API keep-alive failed: %s", exc)
 
 
+async def watch_database(db_path: Path, gone: Callable[[str], None], every: float = 2.0) -> None:
+    """Tell `gone` once the database file is deleted, emptied or replaced under the running bot.
+
+    SQLite goes on writing to a deleted file's inode, and a new connection would create an empty one at the
+    path: the next start would then begin afresh and lose every vote and unanswered question without a word.
+    """
+    first = await asyncio.to_thread(identity, db_path)
+    while True:
+        await asyncio.sleep(every)
+        now = await asyncio.to_thread(identity, db_path)
+        if now == first:
+            continue
+        if now is None:
+            what = "was deleted (or emptied) while the bot ran on it: restore it from a backup before starting again"
+        else:
+            what = "was replaced while the bot ran on it: start the bot again to serve the new one"
+        gone(f"database {db_path} {what}")
+        return
+
+
 class HealthServer:
     """A tiny HTTP server answering GET /healthz with 200 or 503 (beside PTB's webhook server)."""
 
-    def __init__(self, db_path: Path, heartbeat: Heartbeat, max_age: float = MAX_AGE) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        heartbeat: Heartbeat,
+        max_age: float = MAX_AGE,
+        serving: Callable[[], str | None] | None = None,
+    ) -> None:
         self.db_path = db_path
         self.heartbeat = heartbeat
         self.max_age = max_age
+        self.serving = serving or (lambda: None)  # the running bot's own look at its serving tasks
         self.server: asyncio.Server | None = None
+
+    def check(self) -> Health:
+        """Check the database, the serving tasks and the progress."""
+        return check_health(self.db_path, self.heartbeat, self.max_age, serving=self.serving)
 
     async def start(self, host: str, port: int) -> None:
         """Listen on host:port."""
@@ -170,7 +114,7 @@ class HealthServer:
             method, _, rest = request.decode("latin-1").partition(" ")
             path = rest.partition(" ")[0].partition("?")[0]
             if method in ("GET", "HEAD") and path == "/healthz":
-                health = await asyncio.to_thread(check_health, self.db_path, self.heartbeat, self.max_age)
+                health = await asyncio.to_thread(self.check)
                 status, body = ("200 OK" if health.ok else "503 Service Unavailable"), health.to_json().encode()
             else:
                 status, body = "404 Not Found", b'{"ok": false, "error": "not found"}'

@@ -12,6 +12,7 @@ have arrived (timed out or cut off after it went out).
 
 from __future__ import annotations
 
+import json
 import ssl
 import urllib.parse
 import urllib.request
@@ -22,6 +23,15 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+MAX_ANSWER = (
+    21 * 1024 * 1024
+)  # bytes of one answer: Telegram serves files of 20 MB at most, API answers are far smaller
+
+
+class AnswerTooLarge(NetworkError):
+    """An answer (a file download, say) went past MAX_ANSWER bytes: it was cut off, not read whole."""
+
 
 # a request that failed before it could leave: no connection was made (refused, DNS, connect or pool timeout)
 NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
@@ -45,6 +55,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
+        self.max_answer = MAX_ANSWER
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
 
@@ -120,7 +131,7 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=self.proxy(url),
             ) as response:
-                return response.status, await response.read()
+                status, body = response.status, await read_capped(response, self.max_answer)
         except NOT_SENT as err:
             if isinstance(err, TimeoutError):
                 raise TimedOut(
@@ -132,3 +143,33 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+        if not 200 <= status <= 299 and not is_api_answer(body):
+            # an error page from a proxy or load balancer (HTML 404, 502 …) is not Telegram refusing us: PTB
+            # would read a 401/404 as a rejected token and stop; it is the way to Telegram failing, to retry
+            raise NetworkError(f"the Bot API answered HTTP {status} with something not its own (an error page?)")
+        return status, body
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read an answer's body, at most `limit` bytes whatever its headers claim (a document without file_size)."""
+    if response.content_length is not None:
+        if response.content_length > limit:
+            raise AnswerTooLarge(f"the answer is {response.content_length:,} bytes, over the {limit:,} read")
+        return await response.read()  # aiohttp reads exactly the declared length
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise AnswerTooLarge(f"the answer went past {limit:,} bytes: not read further")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_api_answer(body: bytes) -> bool:
+    """Say whether an answer is the Bot API's own JSON ({"ok": …}), not an error page from something between."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "ok" in data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from rolebot.conversation.actions import ActionTooLong, AddPhrasing, ConfirmImport, decode, encode, matches
@@ -22,9 +24,19 @@ from rolebot.conversation.render import Button
 from rolebot.errors import ImportFormatError, RolebotError
 from rolebot.kb.review import format_stats
 from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
+from rolebot.tg.http import AnswerTooLarge
 
 log = logging.getLogger("rolebot")
 IMPORTABLE = (".jsonl", ".json", ".yaml", ".yml", ".csv")
+UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")  # control characters (NUL among them) and path separators
+
+
+def safe_name(name: str, suffix: str) -> str:
+    """Return a file name to keep a document under: no NUL, control character or separator, 100 characters at most."""
+    stem = UNSAFE.sub("_", Path(name.replace("\x00", "")).name)[: -len(suffix) or None].strip(". ")
+    return f"{stem[:100] or 'import'}{suffix}"
+
+
 MAX_DOCUMENT = 20 * 1024 * 1024
 FOLDER_PREFIX = "rolebot-import-"
 
@@ -205,20 +217,30 @@ class Maintainers:
             await self.send.say(message, "只能导入 .jsonl、.yaml 或 .csv 文件（20 MB 以内）。")
             return
         folder = self.pending.folder()
-        path = folder / Path(doc.file_name or f"import{suffix}").name
+        path = folder / safe_name(doc.file_name or "", suffix)
         try:
             file = await context.bot.get_file(doc.file_id)
-            await file.download_to_drive(path)
+            if (file.file_size or 0) > MAX_DOCUMENT:
+                raise AnswerTooLarge("the file is over 20 MB")
+            await file.download_to_drive(path)  # our HTTP client stops reading past 21 MB, declared size or not
             plan = await self.shared.write(lambda: self.shared.svc.import_file(path, True))
         except ImportFormatError as exc:
             remove(folder)
             lines = [str(p).replace(str(folder) + "/", "") for p in exc.problems[:20]]
             more = f"\n…以及另外 {len(exc.problems) - 20} 个问题" if len(exc.problems) > 20 else ""
+            more += "（检查到此为止，可能还有更多）" if exc.stopped else ""
             await self.send.say(message, "文件有问题，没有导入：\n" + "\n".join(lines) + more)
             return
         except RolebotError as exc:
             remove(folder)
             await self.send.say(message, f"没有导入：{exc}")
+            return
+        except (AnswerTooLarge, BadRequest) as exc:
+            remove(folder)
+            if isinstance(exc, BadRequest) and "too big" not in exc.message.lower():
+                raise
+            # Telegram's own refusal ("File is too big") of a document that did not say its size, or our cut-off
+            await self.send.say(message, "文件超过 20 MB，没有导入。")
             return
         except BaseException:
             remove(folder)  # only a dry run that can be confirmed keeps its file

@@ -39,7 +39,11 @@ def profiles() -> list[Profile]:
 
 
 async def sync_profile(bot: Bot) -> list[str]:
-    """Set each description that differs from what Telegram has; return what was changed."""
+    """Set each description that differs from what Telegram has; return what was changed.
+
+    The profile is a courtesy: a Bot API without these methods (a self-hosted or older server), a refusal
+    or a reply that is not what the API documents logs one warning, and the bot serves without it.
+    """
     changed: list[str] = []
     for profile in profiles():
         lang = profile.language_code or None
@@ -53,7 +57,14 @@ async def sync_profile(bot: Bot) -> list[str]:
             if (current_short.short_description or "") != profile.short_description:
                 await bot.set_my_short_description(profile.short_description, language_code=lang)
                 changed.append(f"short description ({label})")
-        except TelegramError as exc:
-            # the profile is a courtesy: a refusal must not stop the bot from answering
-            log.warning("bot description (%s) not set: %s", label, exc)
+        except (TelegramError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            # a malformed reply fails inside PTB's parsing (TypeError, KeyError …): as optional as a refusal
+            log.warning("bot description not set (%s): %s: %s", label, type(exc).__name__, short(exc))
+            break  # the other language would fail the same way: one warning, not one per call
     return changed
+
+
+def short(exc: BaseException, limit: int = 200) -> str:
+    """Return an error's message cut to one short line (a malformed reply's message may quote all of it)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

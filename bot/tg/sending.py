@@ -86,6 +86,16 @@ def was_sent(exc: NetworkError) -> bool:
     return isinstance(cause, httpx.HTTPError | aiohttp.ClientError)
 
 
+def unreadable_answer(exc: BaseException) -> bool:
+    """Say whether an error came from PTB reading the Bot API's answer (de_json), not from our own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in ("de_json", "de_list") and "telegram" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class RetryWaits:
     """The sends waiting out a retry (a 429's retry_after, a backoff after a 5xx): a stop cuts those waits short."""
 
@@ -137,6 +147,13 @@ async def with_retry(
             return await call()
         except (Forbidden, BadRequest) as exc:
             log.info("not delivered (%s): %s", type(exc).__name__, exc.message)
+            return None
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            if not unreadable_answer(exc):
+                raise
+            # Telegram answered 200 with something PTB cannot read: it took the call, so it is not sent again
+            # (nor followed by an apology); one line, not the library's traceback
+            log.warning("Telegram's answer could not be read (%s): taken as delivered", type(exc).__name__)
             return None
         except RetryAfter as exc:  # AIORateLimiter already waited it out max_retries times
             log.warning("flood control still refuses after the rate limiter's retries: %s", exc)

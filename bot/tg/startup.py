@@ -18,17 +18,20 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from rolebot.config import Settings
 from rolebot.errors import RolebotError, StoreError
 from rolebot.kb.knowledge import open_store
 from rolebot.store.db import damage
 from rolebot.store.inbox import inbox_path
+from rolebot.store.lock import DatabaseBusy, DatabaseLock
 from rolebot.tg.app import build_application, webhook_options
-from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive
+from rolebot.tg.delivery import ServingStopped
+from rolebot.tg.health import HealthServer, Heartbeat, HeartbeatRequest, heartbeat_path, keep_alive, watch_database
+from rolebot.tg.http import AiohttpRequest
 from rolebot.tg.logs import setup_logging
 from rolebot.tg.profile import sync_profile
+from rolebot.tg.webhook import WebhookServer
 
 STARTED = "rolebot.started"  # bot_data key of the start-up line, said once the bot takes updates
 log = logging.getLogger("rolebot")
@@ -140,8 +143,10 @@ def open_knowledge(db_path: Path) -> KnowledgeSummary:
 
 async def ask_telegram(settings: Settings) -> str:
     """Call getMe once with the token, so a rejected token or an unreachable API is caught before PTB starts."""
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0)
+    # our own client, so that an error page from a proxy reads as an unreachable API, not a rejected token
+    request = AiohttpRequest(connect_timeout=10.0, read_timeout=10.0)
     bot = Bot(settings.token, base_url=settings.base_url, request=request, get_updates_request=request)
+    await request.initialize()
     try:
         me = await bot.get_me()
     finally:
@@ -221,7 +226,10 @@ def attach(
     heartbeat = (
         request.heartbeat if isinstance(request, HeartbeatRequest) else Heartbeat(heartbeat_path(summary.db_path))
     )
-    server = HealthServer(summary.db_path, heartbeat)
+    if opts.webhook_url and isinstance(request, HeartbeatRequest):
+        request.beats = True  # a webhook bot's progress: Telegram answering (getMe at least every minute)
+    delivery = app.bot_data["rolebot"].delivery
+    server = HealthServer(summary.db_path, heartbeat, serving=delivery.problem)
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -233,6 +241,7 @@ def attach(
         if opts.health is not None:
             await server.start(opts.listen, opts.health)
         tasks.append(asyncio.get_running_loop().create_task(keep_alive(app, heartbeat)))
+        tasks.append(asyncio.get_running_loop().create_task(watch_database(summary.db_path, delivery.fail)))
         # said by serve() once the webhook is set (or removed for polling): "started" must be true when printed
         app.bot_data[STARTED] = lambda: log.info(
             "rolebot %s started: bot @%s, %s, database %s, %d entries in %d topics, knowledge %s%s",
@@ -271,21 +280,34 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    failure: str | None = None
+    webhook: WebhookServer | None = None
     async with app:  # initialize, and shutdown at the end
         try:
             if app.post_init is not None:
                 await app.post_init(app)
-            if opts.webhook_url:
-                options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
-                await app.updater.start_webhook(**options, allowed_updates=Update.ALL_TYPES)  # type: ignore[union-attr]
-            else:
+            if not opts.webhook_url:
                 await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
-            app.bot_data.pop(STARTED, lambda: None)()
             await app.start()
             await delivery.start(poll=not opts.webhook_url)
-            await stop.wait()
-            log.info("stopping: no more updates taken; finishing the answers in flight")
+            if opts.webhook_url:
+                options = webhook_options(opts.webhook_url, opts.port, opts.secret, listen=opts.listen)
+                webhook = WebhookServer(delivery, options["url_path"], options["secret_token"])
+                await webhook.start(options["listen"], options["port"])
+                await app.bot.set_webhook(
+                    options["webhook_url"], secret_token=options["secret_token"], allowed_updates=Update.ALL_TYPES
+                )
+            app.bot_data.pop(STARTED, lambda: None)()
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([stopping, delivery.failure], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if delivery.failure.done():
+                failure = delivery.failure.result()
+            else:
+                log.info("stopping: no more updates taken; finishing the answers in flight")
         finally:
+            if webhook is not None:
+                await webhook.stop()  # no more updates taken; Telegram keeps the rest until the next start
             await delivery.stop()
             stats = app.bot_data["rolebot"].sender.stats
             log.info(
@@ -305,19 +327,24 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], opts: RunOptions
                 await app.post_stop(app)
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
+    if failure is not None:
+        # a live process serving nothing is worse than a dead one: systemd and Docker restart a dead one
+        raise ServingStopped(f"{failure}; the bot stopped (exit 1) so that its service manager starts it again")
 
 
 def run_bot(settings: Settings, opts: RunOptions) -> None:
     """Run the bot until stopped; any start-up failure becomes one StartupError line, token redacted."""
     opts = with_secret(opts)
     redact = setup_logging(settings.token, [opts.secret])
+    lock = DatabaseLock(settings.db_path)
     try:
         check_settings(settings, opts)
+        lock.acquire()  # before the database is opened: two cold starts at once must not race its creation
         summary = open_knowledge(settings.db_path)
         asyncio.run(ask_telegram(settings))
         app = attach(build_application(settings), opts, summary)
         asyncio.run(serve(app, opts))
-    except StartupError as exc:
+    except (StartupError, DatabaseBusy, ServingStopped) as exc:
         raise StartupError(redact(str(exc))) from None
     except StoreError as exc:
         raise StartupError(
@@ -326,3 +353,5 @@ def run_bot(settings: Settings, opts: RunOptions) -> None:
     except Exception as exc:
         log.debug("start-up failed", exc_info=exc)
         raise StartupError(redact(explain(exc, settings, opts))) from None
+    finally:
+        lock.release()
