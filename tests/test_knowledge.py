@@ -16,10 +16,10 @@ from rolebot.language.normalize import clean
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
 from tests.helpers.copycheck import copied_runs, find_copied_runs, load_seed_text
+from tests.helpers.shared import SHARED, needs_shared
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-SHARED = ROOT.parent / "shared"
 TOPICS_YAML = SHARED / "spec" / "topics.yaml"
 SOURCES_YAML = SHARED / "spec" / "sources.yaml"
 DEV = SHARED / "eval" / "dev.jsonl"
@@ -38,8 +38,8 @@ def _yaml(path: Path) -> list[dict]:
 
 TOPICS = {t["id"]: t for t in _yaml(TOPICS_YAML)}
 SOURCE_TITLES = {s["title"] for s in _yaml(SOURCES_YAML)}
-needs_spec = pytest.mark.skipif(not TOPICS, reason="shared/spec/topics.yaml is absent")
-needs_sources = pytest.mark.skipif(not SOURCE_TITLES, reason="shared/spec/sources.yaml is absent")
+needs_spec = needs_shared(TOPICS, "spec/topics.yaml")
+needs_sources = needs_shared(SOURCE_TITLES, "spec/sources.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -169,17 +169,20 @@ def seeds() -> str:
     return text
 
 
+@pytest.mark.shared
 def test_copycheck_finds_a_planted_copy(seeds: str) -> None:
     planted = seeds[1000:1040]
     assert copied_runs("开头" + planted + "结尾", seeds)
     assert copied_runs("营销和销售的区别在于目标不同", seeds) == []
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in sorted(KNOWLEDGE.glob("*.yaml"))])
 def test_no_long_runs_copied_from_sources(seeds: str, path: Path) -> None:
     assert find_copied_runs(path, seeds) == []
 
 
+@pytest.mark.shared
 def test_no_copied_runs_in_questions_and_titles(seeds: str, records: list[Record]) -> None:
     texts = [
         (r.id, t)
@@ -207,7 +210,7 @@ def _dev_questions() -> set[str]:
     return out - {""}
 
 
-@pytest.mark.skipif(not DEV.exists(), reason="shared/eval/dev.jsonl is absent")
+@needs_shared(DEV.exists(), "eval/dev.jsonl")
 def test_no_alternate_is_a_dev_question(records: list[Record]) -> None:
     dev = _dev_questions() | _eval_questions()  # dev.jsonl and every other eval set (real-dev.jsonl …)
     assert dev, "dev.jsonl has questions"
@@ -294,7 +297,7 @@ def _eval_questions() -> set[str]:
     return out - {""}
 
 
-@pytest.mark.skipif(not EVAL_FILES, reason="shared/eval is absent")
+@needs_shared(EVAL_FILES, "eval")
 def test_out_of_scope_bank_holds_no_eval_question() -> None:
     held = _eval_questions()
     assert held, "shared/eval has questions"
