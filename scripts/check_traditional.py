@@ -12,6 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rolebot.conversation.service import Service  # noqa: E402
+from rolebot.kb.knowledge import open_store  # noqa: E402
+from rolebot.language.glossary import glossary  # noqa: E402
+from rolebot.language.script import reader_of  # noqa: E402
 from tests.helpers.traditional import (  # noqa: E402
     HK_QUESTION,
     S2TW,
@@ -25,11 +29,6 @@ from tests.helpers.traditional import (  # noqa: E402
     taiwan_wording,
     wrong_forms,
 )
-
-from rolebot.conversation.service import Service  # noqa: E402
-from rolebot.kb.knowledge import open_store  # noqa: E402
-from rolebot.language.glossary import glossary  # noqa: E402
-from rolebot.language.script import reader_of  # noqa: E402
 
 
 def main() -> int:

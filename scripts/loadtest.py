@@ -30,9 +30,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.fakeapi import FakeBotAPI  # noqa: E402
-
 from rolebot.kb.knowledge import open_store  # noqa: E402
+from tests.helpers.fakeapi import FakeBotAPI  # noqa: E402
 
 BOLD = re.compile(r"^<b>(.*?)</b>")
 

@@ -18,9 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers.traditional import accepted, disagreements, simplified_texts  # noqa: E402
-
 from rolebot.language.script import TRADITIONAL, Reader  # noqa: E402
+from tests.helpers.traditional import accepted, disagreements, simplified_texts  # noqa: E402
 
 
 def main() -> int:

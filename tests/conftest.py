@@ -96,12 +96,10 @@ def cli() -> CliInvoker:
 # -- the real bot against the stand-in Bot API (shared by the end-to-end test modules) --------------
 
 
-@pytest.fixture(scope="module")
-def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the shipped knowledge once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("seed") / "seed.db"
-    open_store(path).close()
-    return path
+@pytest.fixture(scope="session")
+def seed_db(shipped_db: Path) -> Path:
+    """The shipped knowledge, built once per run: each test copies it, none writes to it."""
+    return shipped_db
 
 
 @pytest_asyncio.fixture

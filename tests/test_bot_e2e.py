@@ -13,8 +13,9 @@ from rolebot.config import Settings
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
-from tests.helpers.bot import GROUP, USER, _j, buttons, sends
+from tests.helpers.bot import GROUP, USER, _j, buttons, sends, settled
 from tests.helpers.fakeapi import FakeBotAPI
+from tests.helpers.waits import eventually
 
 
 async def test_start_registers_commands_and_shows_browse_menu(running: Any) -> None:
@@ -234,10 +235,7 @@ async def test_migration_carries_settings(running: Any) -> None:
     service: Service = app.bot_data["rolebot"].service
     service.store.save_group_settings(-3001, {"mode": "auto", "threshold": 70})
     api.migrate(-3001, -1003001)
-    for _ in range(200):
-        if service.store.group_settings(-1003001):
-            break
-        await __import__("asyncio").sleep(0.02)
+    await eventually(lambda: service.store.group_settings(-1003001), "the settings under the new chat id", timeout=4)
     assert service.store.group_settings(-1003001)["threshold"] == 70
 
 
@@ -252,19 +250,19 @@ async def test_non_text_and_unknown_command_get_polite_reply(running: Any) -> No
 
 
 async def test_edited_messages_and_channel_posts_are_ignored(running: Any) -> None:
-    api, _ = running
+    api, app = running
     original = api.user_message("营销是什么", user_id=USER)
     await sends(api)
     api.edited_message(original, "运营是什么")
     api.channel_post("营销是什么")
     api.user_message("销售是什么", user_id=USER)
     msgs = await sends(api, count=2)
-    await __import__("asyncio").sleep(0.3)
+    await settled(api, app)  # every update handled: an answer to any other would have been sent
     assert len(api.calls_to("sendMessage")) == 2 and "销售" in msgs[1]["text"]
 
 
 async def test_mentions_answered_plain_chatter_ignored_when_bot_sees_all(running: Any) -> None:
-    api, _ = running
+    api, app = running
     api.add_chat(GROUP, "supergroup", title="Team", bot_status="administrator")
     api.user_message(
         "大家好，今天营销会议几点开", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team"
@@ -277,7 +275,7 @@ async def test_mentions_answered_plain_chatter_ignored_when_bot_sees_all(running
         chat_title="Team",
     )
     [msg] = await sends(api)
-    await __import__("asyncio").sleep(0.3)
+    await settled(api, app)  # every update handled: an answer to any other would have been sent
     assert len(api.calls_to("sendMessage")) == 1 and "市场" in msg["text"]
 
 
@@ -289,7 +287,7 @@ async def test_auto_mode_answers_confident_questions_only(running: Any) -> None:
     api.user_message("今天午饭吃什么", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team")
     api.user_message("营销和销售有什么区别", user_id=USER, chat_id=GROUP, chat_type="supergroup", chat_title="Team")
     [msg] = await sends(api)
-    await __import__("asyncio").sleep(0.3)
+    await settled(api, app)  # every update handled: an answer to any other would have been sent
     assert len(api.calls_to("sendMessage")) == 1 and "营销" in msg["text"]
 
 

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from rolebot.kb.knowledge import open_store
 from rolebot.tg.app import build_application
 from tests.helpers.bot import serving
 from tests.helpers.fakeapi import FakeBotAPI
+from tests.helpers.waits import eventually_sync
 
 
 def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None:
@@ -46,7 +46,8 @@ def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None
     proc = subprocess.Popen(
         [str(rolebot), "import", str(big), "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    time.sleep(2.5)
+    eventually_sync(lambda: writing(db) or proc.poll() is not None, "the import to begin writing", timeout=60)
+    assert proc.poll() is None, "the import ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     conn = sqlite3.connect(db)
@@ -54,6 +55,20 @@ def test_kill_9_during_import_leaves_database_consistent(tmp_path: Path) -> None
     conn.close()
     after = open_store(db).counts()
     assert after == before or after["entries"] == before["entries"] + 30000
+
+
+def writing(db: Path) -> bool:
+    """Say whether another process holds the database's write lock: an import is inside its transaction."""
+    conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc) or "busy" in str(exc), exc
+        return True
+    finally:
+        conn.close()
 
 
 async def _run_once(api: FakeBotAPI, db: Path, until: int) -> None:
@@ -110,17 +125,17 @@ def test_kill_9_during_a_large_import_leaves_no_worker_behind(tmp_path: Path) ->
         [str(rolebot), "import", str(big), "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
         workers: set[int] = set()
-        while not workers and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            workers = _children(proc.pid)
+
+        def cutting() -> bool:
+            """The worker is there, and has cut a chunk: the import writes only what a worker cut."""
+            workers.update(_children(proc.pid))
+            return bool(workers) and writing(db) or proc.poll() is not None
+
+        eventually_sync(cutting, "a worker cutting for the import", timeout=60)
         assert workers, "the import started no worker process"
-        time.sleep(0.5)
+        assert proc.poll() is None, "the import ended before it could be killed"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [w for w in workers if _alive(w)]
+    eventually_sync(lambda: not any(_alive(w) for w in workers), "the workers to go with their importer", timeout=10)

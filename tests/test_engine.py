@@ -18,6 +18,7 @@ from rolebot.language import segment
 from rolebot.language.normalize import normalize
 from rolebot.language.understand import understand
 from rolebot.language.vocabulary import vocabulary
+from tests.helpers.shared import needs_shared
 
 VOCAB = vocabulary()
 TOPICS_YAML = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "topics.yaml"
@@ -30,7 +31,7 @@ def _topics() -> list[dict]:
 
 
 TOPICS = _topics()
-needs_topics = pytest.mark.skipif(not TOPICS, reason="shared/spec/topics.yaml is absent")
+needs_topics = needs_shared(TOPICS, "spec/topics.yaml")
 
 
 @pytest.fixture(scope="module", autouse=True)

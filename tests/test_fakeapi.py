@@ -51,6 +51,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from tests.helpers.fakeapi import DEFAULT_SUPERGROUP_ID, DEFAULT_USER_ID, FakeBotAPI
+from tests.helpers.waits import eventually
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -348,8 +349,7 @@ async def test_document_download(fake_api: FakeBotAPI) -> None:
     async with polling(app):
         update = fake_api.document("faq.csv", content, caption="新的 FAQ")
         await fake_api.wait_for("download")
-        while not got:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: got, "the handler to have the document")
         file_id = update["message"]["document"]["file_id"]
         direct = await (await app.bot.get_file(file_id)).download_as_bytearray()
     assert got == [content] and bytes(direct) == content
@@ -487,8 +487,7 @@ async def test_group_privacy_mode(fake_api: FakeBotAPI) -> None:
         fake_api.user_message("/ask@rolebot_test_bot", **kw)
         await fake_api.wait_for("sendMessage")
         fake_api.user_message("销售呢？", reply_to=fake_api.last_bot_message(), **kw)
-        while len(heard) < 2:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(heard) >= 2, "the bot to hear two messages")
     assert heard == ["/ask@rolebot_test_bot", "销售呢？"]
     assert [u["message"]["text"] for u in fake_api.undelivered] == ["大家好 @rolebot_test_bot", "/ask@other_bot"]
 

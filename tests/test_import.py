@@ -18,6 +18,7 @@ from rolebot.kb.knowledge import export_records, import_files, open_store
 from rolebot.kb.records import derive_id, load_records
 from rolebot.store.store import Store
 from tests.helpers.index import assert_index_counts_consistent
+from tests.helpers.waits import eventually_sync
 
 PROPERTY = settings(database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
@@ -676,8 +677,6 @@ def test_clean_records_are_written_and_exported(scratch: tuple[Path, Store], rec
 
 def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -> None:
     """A `rolebot import` while the bot runs: the bot's engine drops its caches and answers it."""
-    import time
-
     from click.testing import CliRunner
 
     from rolebot.conversation.service import Service
@@ -702,7 +701,8 @@ def test_running_engine_sees_an_import_from_another_connection(tmp_path: Path) -
         encoding="utf-8",
     )
     assert CliRunner().invoke(main, ["import", str(data), "--db", str(db)]).exit_code == 0
-    time.sleep(1.1)  # the engine looks for other writers once a second
+    # the engine looks for other writers' changes now and then, not at every question
+    eventually_sync(lambda: service.ask(question, record=False).result.answered, "the import to be seen", timeout=10)
     result = service.ask(question, record=False).result
     assert result.answered and result.topic == "channel-vs-key-account"
 

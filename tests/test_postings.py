@@ -17,8 +17,9 @@ from rolebot.store.index import Phrasing
 from rolebot.store.migrations import MIGRATIONS
 from rolebot.store.store import Store
 from tests.helpers.index import assert_index_counts_consistent, recounted_postings, stored_postings
+from tests.helpers.shared import SHARED
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+DEV = SHARED / "eval"
 
 
 def _fts5_reference(store: Store) -> sqlite3.Connection:
@@ -38,6 +39,7 @@ def _questions(store: Store) -> list[str]:
     return texts
 
 
+@pytest.mark.shared  # runs alone too, on the shipped phrasings; beside ../shared on the dev questions as well
 def test_shortlist_ranks_as_fts5_bm25_did(store: Store, engine: Engine) -> None:
     conn = _fts5_reference(store)
     compared = 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.bot import USER, sends
+from tests.helpers.bot import USER, sends, settled
 
 
 async def test_429_on_send_is_retried_once_delivered(running: Any) -> None:
@@ -28,22 +28,18 @@ async def test_5xx_and_dropped_connection_retried(running: Any) -> None:
 
 
 async def test_bad_request_is_not_retried(running: Any) -> None:
-    api, _ = running
+    api, app = running
     api.fail("sendMessage", 400, description="Bad Request: message text is empty", times=None)
     api.user_message("营销是什么", user_id=USER)
-    import asyncio
-
-    await asyncio.sleep(1.0)
+    await settled(api, app)  # done with the update: a retry would have come before
     assert len([f for f in api.faulted if f.method.lower() == "sendmessage"]) == 1
 
 
 async def test_blocked_user_is_not_retried_forever(running: Any) -> None:
-    api, _ = running
+    api, app = running
     api.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user", times=None)
     api.user_message("营销是什么", user_id=USER)
-    import asyncio
-
-    await asyncio.sleep(1.5)
+    await settled(api, app)
     attempts = [f for f in api.faulted if f.method.lower() == "sendmessage"]
     assert 1 <= len(attempts) <= 2
     api.clear_faults()
@@ -53,13 +49,11 @@ async def test_blocked_user_is_not_retried_forever(running: Any) -> None:
 
 
 async def test_flood_control_one_notice_then_silence(running: Any) -> None:
-    api, _ = running
+    api, app = running
     for i in range(25):
         api.user_message(f"营销是什么 {i}", user_id=USER + 50)
     await sends(api, count=21, timeout=15)
-    import asyncio
-
-    await asyncio.sleep(0.5)
+    await settled(api, app)  # all 25 handled: a 22nd reply would have been sent by now
     texts = api.texts(USER + 50)
     assert len(texts) == 21 and sum("歇一分钟" in t for t in texts) == 1
 
@@ -78,15 +72,13 @@ async def test_token_never_logged_under_faults(running: Any, caplog: pytest.LogC
 
 
 async def test_polling_faults_lose_and_repeat_nothing(running: Any) -> None:
-    api, _ = running
+    api, app = running
     api.fail("getUpdates", 502, times=2)
     api.drop("getUpdates", times=1)
     for q in ("营销是什么", "销售是什么", "运营是什么"):
         api.user_message(q, user_id=USER)
     msgs = await sends(api, count=3, timeout=20)
-    import asyncio
-
-    await asyncio.sleep(0.5)
+    await settled(api, app)  # a repeated update would be answered before this
     assert len(api.calls_to("sendMessage")) == 3
     assert ["营销" in msgs[0]["text"], "销售" in msgs[1]["text"], "运营" in msgs[2]["text"]] == [True] * 3
 

@@ -21,13 +21,16 @@ async def test_paced_group_holds_one_slot_and_private_chats_go_on() -> None:
         await release.wait()  # a group's send waiting out its 20-a-minute pace
 
     group = [asyncio.create_task(turns.run(-100, lambda i=i: paced(i))) for i in range(60)]
-    await asyncio.sleep(0.05)
-    assert started == [0] and turns.busy == 1  # the other 59 wait for the group's turn, not in slots
-    t0 = time.monotonic()
 
     async def private(i: int) -> int:
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # an answer's work, done while the group waits
         return i
+
+    # a private chat's work, queued behind the group's 60: by the time it is done, each of them has asked for its turn
+    async with asyncio.timeout(5):  # not stuck behind the group either
+        assert await asyncio.create_task(turns.run(999, lambda: private(-1))) == -1
+    assert started == [0] and turns.busy == 1  # the other 59 wait for the group's turn, not in slots
+    t0 = time.monotonic()
 
     answers = await asyncio.gather(*(turns.run(1000 + i, lambda i=i: private(i)) for i in range(20)))
     assert answers == list(range(20)) and time.monotonic() - t0 < 1.0
@@ -44,7 +47,7 @@ async def test_slots_bound_work_across_chats() -> None:
     async def work() -> None:
         nonlocal peak
         peak = max(peak, turns.busy)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # holds its slot a while, so that three are busy at once
 
     await asyncio.gather(*(turns.run(c, work) for c in range(30)))
     assert peak == 3

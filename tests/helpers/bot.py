@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.helpers.fakeapi import FakeBotAPI
+from tests.helpers.waits import eventually
 
 USER = 1001  # the private-chat user of the end-to-end tests; USER + 1 is a maintainer
 GROUP = -2001
@@ -32,6 +33,17 @@ def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
 async def sends(api: FakeBotAPI, count: int = 1, since: int = 0, **kw: Any) -> list[dict[str, Any]]:
     """Wait for sendMessage calls."""
     return await api.wait_for("sendMessage", count=count, since=since, **kw)
+
+
+async def settled(api: FakeBotAPI, app: Any, timeout: float = 10.0) -> None:
+    """Wait until the bot has taken every update the stand-in holds and is done with each, its retries included.
+
+    The marker a "nothing else was sent" check waits for: the stand-in forgets an update only when the next
+    getUpdates confirms it, which the bot makes after it started answering it, and the delivery drops an
+    update's task only once it is answered, given up, or left in the inbox.
+    """
+    delivery = app.bot_data["rolebot"].delivery
+    await eventually(lambda: not api.pending_updates and not delivery.tasks, "the bot to finish every update", timeout)
 
 
 @asynccontextmanager
