@@ -306,9 +306,10 @@ async def test_added_to_group_introduces_itself_once_and_removal_is_quiet(runnin
 async def test_webhook_mode_checks_secret(
     fake_api: FakeBotAPI, seed_db: Path, tmp_path: Path, unused_tcp_port: int
 ) -> None:
+    """The webhook server `rolebot run --webhook-url` starts (tg/webhook.py): updates in, forgeries refused."""
     import httpx
 
-    from rolebot.tg.app import webhook_options
+    from rolebot.tg.webhook import WebhookServer
 
     db = tmp_path / "w.db"
     shutil.copy(seed_db, db)
@@ -318,10 +319,12 @@ async def test_webhook_mode_checks_secret(
     async with app:
         assert app.post_init is not None and app.post_shutdown is not None
         await app.post_init(app)
-        await app.updater.start_webhook(**webhook_options(url, unused_tcp_port, "s3cret", listen="127.0.0.1"))
         await app.start()
         delivery = app.bot_data["rolebot"].delivery
-        await delivery.start(poll=False)  # webhook updates reach the inbox through the update queue
+        await delivery.start(poll=False)
+        server = WebhookServer(delivery, "telegram", "s3cret")
+        await server.start("127.0.0.1", unused_tcp_port)
+        await app.bot.set_webhook(url, secret_token="s3cret")
         try:
             assert fake_api.webhook is not None and fake_api.webhook["secret_token"] == "s3cret"
             fake_api.user_message("营销是什么", user_id=USER)
@@ -329,10 +332,11 @@ async def test_webhook_mode_checks_secret(
             assert "来源：" in msg["text"]
             async with httpx.AsyncClient() as client:
                 forged = await client.post(url, json={"update_id": 1, "message": {}})
-            assert forged.status_code == 403
+                wrong = await client.post(url, json={"update_id": 2}, headers={"X-Telegram-Bot-Api-Secret-Token": "no"})
+            assert forged.status_code == 403 and wrong.status_code == 403 and server.refused == 2
         finally:
+            await server.stop()
             await delivery.stop()
-            await app.updater.stop()
             await app.stop()
             await app.post_shutdown(app)
 
