@@ -415,6 +415,7 @@ def cross_validate(store: Store, names: tuple[str, ...]) -> list[Scores]:
             fold.off_topic,
             fold.classifier,
             shipped.calibration,
+            aspects=fold.aspects,
         )
         seen = [i for i, t in enumerate(full.texts) if t not in fold.hidden]
         kn = Knowledge(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rolebot.engine.snapshot import Snapshot
 
 NONE = "__none__"  # the topic classifier's class of questions no topic answers
+COVERED = "covered"  # the aspect reader's class of questions asking what the knowledge covers
 
 # The ranker's inputs by name; the model file lists the names it was trained on, and the ranker takes its
 # columns by name (scripts/train.py writes them, with a hash of this module, heuristic.py and retriever.py).
@@ -55,6 +56,8 @@ FEATURES = (
     "clause_char",  # char_best of the question's best-matching clause (the whole question when it has one clause)
     "clause_classifier",  # the classifier's P(topic) for its most telling clause
     "clauses",  # how many clauses the question has, 0–1 at 3
+    "aspect_covered",  # P(the question asks what the knowledge covers) from the aspect reader (no reader: 1)
+    "aspect_missing",  # its P for the likeliest aspect the knowledge lacks (pay, interviews, a company …)
 )
 
 KEPT_VECTORS = 10_000  # phrasing vectors kept across questions (~2.5 kB each)
@@ -204,12 +207,21 @@ class Featurizer:
         space: CharSpace,
         off_topic: frozenset[str],
         classifier: TopicClassifier | None,
+        aspects: TopicClassifier | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.roles = roles
         self.space = space
         self.off_topic = off_topic
         self.classifier = classifier
+        self.aspects = aspects
+
+    def aspect(self, query: Query) -> tuple[float, float]:
+        """Return P(covered) and the likeliest missing aspect's P for a question (1 and 0 without a reader)."""
+        if self.aspects is None:
+            return 1.0, 0.0
+        votes = self.aspects.probabilities("".join(query.words))
+        return votes.get(COVERED, 0.0), max((p for k, p in votes.items() if k != COVERED), default=0.0)
 
     def votes(self, query: Query) -> dict[str, float] | None:
         """Return the topic classifier's P(topic) over the question's wording, when there is a classifier."""
@@ -240,6 +252,7 @@ class Featurizer:
             self.off_topic,
             self.votes(query),
             self.clause_votes(query),
+            self.aspect(query),
         )
         return FeatureTable(FEATURES, [[row[n] for n in FEATURES] for row in rows])
 
@@ -255,6 +268,7 @@ def pair_features(
     off_topic: frozenset[str],
     votes: dict[str, float] | None = None,
     clauses: tuple[list[str], dict[str, float]] = ([], {}),
+    aspect: tuple[float, float] = (1.0, 0.0),
 ) -> list[dict[str, float]]:
     """Return each shortlisted topic's features by name; `clauses` are the question's clause wordings (none for
     a one-clause question) and the classifier's best vote for each topic over them."""
@@ -326,6 +340,8 @@ def pair_features(
                 "clause_char": max(char_best[i], clause_char[i]),
                 "clause_classifier": max(votes.get(s.topic, 0.0), clause_votes.get(s.topic, 0.0)),
                 "clauses": min(max(1, len(texts)), 3) / 3,
+                "aspect_covered": aspect[0],
+                "aspect_missing": aspect[1],
             }
         )
     return rows

@@ -6,7 +6,7 @@ one when the knowledge changes, and training builds one per fold (`without`).
 
 from __future__ import annotations
 
-from rolebot.engine.features import FEATURES, FeatureTable, Featurizer, Shortlisted
+from rolebot.engine.features import COVERED, FEATURES, FeatureTable, Featurizer, Shortlisted
 from rolebot.engine.heuristic import PhrasingScorer, Roles, Scored
 from rolebot.engine.points import Points
 from rolebot.engine.policy import CANDIDATES, OFFERED, Decision, Policy
@@ -21,7 +21,6 @@ from rolebot.language.understand import Query, understand
 from rolebot.store.schema import Choice, FaqRow, FollowUp, Links, Point
 
 FOLLOW_UPS = 3
-COVERED = "covered"  # the aspect reader's class of what the knowledge answers
 ASPECT_AT = 0.5  # the aspect reader names a missing aspect when this sure of it
 
 
@@ -37,7 +36,7 @@ class Pipeline:
         self.scorer = scorer
         self.roles = roles
         self.retriever = Retriever(snapshot, scorer)
-        self.featurizer = Featurizer(snapshot, roles, model.space, model.off_topic, model.classifier)
+        self.featurizer = Featurizer(snapshot, roles, model.space, model.off_topic, model.classifier, model.aspects)
         self.policy = Policy(model.thresholds)
 
     def without(self, hidden: frozenset[str], model: Model | None = None) -> Pipeline:
@@ -101,8 +100,9 @@ class Pipeline:
             return self._answer_passage(result, decision.passage)
         if decision.kind in ("related", "decline") and query.entities:
             result.missing = self._missing(query)
-            if result.missing is not None and decision.kind == "decline" and order:
-                # our roles, asking what we have no material on: say so and show what we do have on those roles
+            if decision.kind == "decline" and order:
+                # about our roles, however far from every answer: never "not my field"; say what is missing when
+                # it can be told, and show what we do have on those roles
                 decision = Decision("related", tuple(order[:OFFERED]), decision.probability)
         if decision.kind in ("unsure", "related"):
             result.kind = decision.kind
