@@ -75,6 +75,7 @@ class Pipeline:
             exact,
             lambda i: snap.profile(found[i].topic).own_roles == query.entities,
             shortlist.passages,
+            self._another_job(query),
         )
         return self._result(query, shortlist, probs, decision)
 
@@ -130,6 +131,20 @@ class Pipeline:
         result.follow_ups = self.follow_ups(entry, [c["topic"] for c in result.candidates])
         result.has_more = self.snapshot.has_passages(entry["topic"])
         return result
+
+    def _another_job(self, query: Query) -> bool:
+        """Say whether a comparison names a job of another trade with one of our titles (财务总监, 项目经理).
+
+        Such a job reads almost like ours (营销总监和运营总监), and no answer of ours explains it."""
+        if not query.intents & {"difference", "relation", "career"}:
+            return False
+        vocab = self.snapshot.vocab
+        return any(
+            o.endswith(title) and len(o) > len(title) and o[: -len(title)] not in vocab.roles
+            for o in query.operands
+            if o not in vocab.roles
+            for title in vocab.titles
+        )
 
     def _missing(self, query: Query) -> Missing | None:
         """Return what a question about our roles asks that the knowledge has no material on, if it can tell."""

@@ -40,11 +40,13 @@ class Policy:
         exact: list[int],
         about_just: Callable[[int], bool],
         passages: list[Scored],
+        another_job: bool = False,
     ) -> Decision:
         """Decide for one question.
 
         `probs` and `heuristic` are per shortlisted topic, `exact` the topics with a phrasing that is the question
-        itself, `about_just(i)` says whether topic i is about exactly the roles the question names.
+        itself, `about_just(i)` says whether topic i is about exactly the roles the question names, `another_job`
+        whether it compares a job of ours with another one of the same title (财务总监 beside 营销总监).
         """
         th = self.thresholds
         order = sorted(range(len(probs)), key=lambda i: probs[i], reverse=True)
@@ -62,7 +64,7 @@ class Policy:
             same = [i for i in order if about_just(i)][:OFFERED]
             if len(same) >= 2:
                 return Decision("unsure", tuple(same), p1)
-        if order and p1 >= th.answer and p1 - p2 >= th.margin:
+        if order and p1 >= th.answer and p1 - p2 >= th.margin and not another_job:
             return Decision("answer", (order[0],), p1)
         passage = max(passages, key=lambda s: s.score, default=None)
         if passage and passage.score >= PASSAGE_AT and max(heuristic, default=0.0) < PASSAGE_BELOW and p1 < th.choice:
