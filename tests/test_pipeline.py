@@ -111,3 +111,23 @@ def test_a_new_model_makes_a_new_pipeline_without_touching_the_live_one(engine: 
     assert engine.ask(question).answered
     assert not fold.answer(question).answered  # no probability reaches an answer line above 1
     assert engine.pipeline.model is engine.model and engine.ask(question).answered
+
+
+def test_another_trades_job_with_our_title_is_never_answered_outright() -> None:
+    query = understand("财务总监跟营销总监差在哪", VOCAB)
+    policy = Policy(LINES)
+    assert policy.decide(query, [0.9, 0.1], [50.0, 20.0], [], lambda i: False, []).kind == "answer"
+    assert policy.decide(query, [0.9, 0.1], [50.0, 20.0], [], lambda i: False, [], another_job=True).kind != "answer"
+
+
+@pytest.mark.parametrize(
+    ("text", "another"),
+    [
+        pytest.param("财务总监跟营销总监差在哪", True, id="finance-director"),
+        pytest.param("项目经理和产品经理的职责有什么不同", True, id="project-manager"),
+        pytest.param("营销总监和运营总监的区别", False, id="our-directors"),
+        pytest.param("市场经理是做什么的", False, id="no-comparison"),
+    ],
+)
+def test_the_pipeline_tells_another_trades_job(engine: Engine, text: str, another: bool) -> None:
+    assert engine.pipeline._another_job(understand(text, VOCAB)) is another
