@@ -22,6 +22,15 @@ from tests.helpers.db import copy_db
 from tests.helpers.fakeapi import FakeBotAPI
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that hold a slow test first, slowest first, so that no worker gets one near the end alone."""
+    seconds: dict[Path, float] = {}
+    for item in items:
+        if mark := item.get_closest_marker("slow"):
+            seconds[item.path] = max(seconds.get(item.path, 0.0), float(mark.args[0]))
+    items.sort(key=lambda item: -seconds.get(item.path, 0.0))  # stable: a module's tests stay together, in order
+
+
 @pytest_asyncio.fixture
 async def fake_api() -> AsyncIterator[FakeBotAPI]:
     """A started stand-in Bot API on 127.0.0.1, stopped (and checked for fake bugs) afterwards."""

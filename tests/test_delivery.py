@@ -121,6 +121,7 @@ def bot_db(seed_db: Path, tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.slow(20)
 def test_sigkill_mid_backlog_then_restart_loses_nothing(
     bot_db: Path, tmp_path: Path, questions: list[tuple[str, str]]
 ) -> None:
@@ -147,6 +148,7 @@ def test_sigkill_mid_backlog_then_restart_loses_nothing(
         assert inbox_path(bot_db).exists()
 
 
+@pytest.mark.slow(20)
 def test_sigterm_exits_fast_and_sigkill_after_10s_loses_nothing(
     bot_db: Path, tmp_path: Path, questions: list[tuple[str, str]]
 ) -> None:

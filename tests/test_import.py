@@ -764,6 +764,7 @@ def test_a_bad_record_at_the_end_of_a_large_file_writes_nothing(
     assert snapshot(db_path) == before
 
 
+@pytest.mark.slow(7)
 def test_import_memory_does_not_grow_with_the_file(
     tmp_path: Path, shipped_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -78,6 +78,7 @@ def _state(folder: Path) -> dict[str, str]:
     return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow(5)
 def test_read_only_commands_read_and_write_nothing(locked_db: Path, shipped_db: Path) -> None:
     before = _state(locked_db.parent)
     ask = _run(*ROLEBOT, "ask", "营销和销售有什么区别", "--db", str(locked_db))

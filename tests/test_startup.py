@@ -170,6 +170,7 @@ class Running:
         return out + "\n".join(self.lines)
 
 
+@pytest.mark.slow(6)
 def test_polling_start_summary_descriptions_once_and_health(seed_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     shutil.copy(seed_db, db)

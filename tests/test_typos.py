@@ -143,6 +143,7 @@ def test_english_is_not_read_as_pinyin(text: str) -> None:
     assert read_pinyin(text, vocabulary()) == text
 
 
+@pytest.mark.slow(40)
 def test_homophone_typos_keep_the_accuracy_of_their_clean_versions(
     engine: Engine, typo_cases: list[tuple[str, str, str]]
 ) -> None:
