@@ -13,6 +13,7 @@ and the engine's calibrated score for it reached SUGGEST_AT; a missing aspect ne
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ INTENT_ORDER = ("difference", "relation", "structure", "process", "ability", "ca
 # sure than this that it is covered and one missing aspect holds at least half of the rest (运营工资高吗:
 # covered 0.67, salary 0.18 of 0.33)
 SURE_COVERED = 0.9
+MAX_READINGS = 50_000  # questions whose reading a reviewer keeps
 MIN_PHRASINGS = 2  # a topic asks a reading when this many of its phrasings read so (one stray alternate does not)
 
 ROLE_SLUGS = {
@@ -155,6 +157,7 @@ class Reviewer:
         self._words: dict[str, frozenset[str]] = {}  # each topic's words: its phrasings' and its answers'
         self._known: frozenset[str] | None = None  # every topic's words
         self._version: object = None
+        self._lock = threading.Lock()  # one review at a time: /review and a tap may read in two threads
 
     def read(self, text: str) -> Reading:
         """Return what a question asks."""
@@ -173,6 +176,8 @@ class Reviewer:
         key = row["question"]
         found = self._readings.get(key)
         if found is None:
+            if len(self._readings) >= MAX_READINGS:  # a long-running bot's questions come and go
+                self._readings.clear()
             found = self._readings[key] = self.read(row["text"] or key)
         return found
 
@@ -265,6 +270,7 @@ class Reviewer:
         """Return a group's most asked wording, counts, candidates and suggestion (a topic, or a draft entry)."""
         wording: Counter[str] = Counter()
         scores: dict[str, int] = {}
+        group = sorted(group, key=lambda r: -r["count"])  # the most asked first: its key is the one a tap adds
         for row in group:
             wording[row["text"]] += row["count"]
             for c in row["candidates"]:
@@ -316,7 +322,8 @@ class Reviewer:
 
     def review(self, since_days: float | None = None) -> Review:
         """Return the unanswered questions grouped by what they ask, and feedback per topic."""
-        return build_review(self.store, since_days, self.group)
+        with self._lock:
+            return build_review(self.store, since_days, self.group)
 
 
 def topic_id(reading: Reading) -> str:

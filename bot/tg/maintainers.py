@@ -150,8 +150,15 @@ class Maintainers:
         self.shared = shared
         self.send = shared.sender
         self.pending = PendingImports()
-        svc = shared.svc
-        self.reviewer = Reviewer(svc.store, svc.vocab, svc.engine.model)  # the engine's own aspect reader
+        self._reviewer: Reviewer | None = None
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """Return the review's reader, made at the first /review (the service exists only after post_init)."""
+        svc = self.shared.svc
+        if self._reviewer is None or self._reviewer.store is not svc.store:
+            self._reviewer = Reviewer(svc.store, svc.vocab, svc.engine.model)  # the engine's own aspect reader
+        return self._reviewer
 
     def handlers(self) -> list[Handler]:
         """Return the maintainers' handlers; they go first, as anyone else falls through them."""
