@@ -236,3 +236,29 @@ def test_dry_runs_expire_are_bounded_and_stale_folders_go(tmp_path: Path) -> Non
     runs = [dry_run() for _ in range(5)]
     assert [pending.take(t) is not None for t, _ in runs] == [False, False, True, True, True]
     assert [f.exists() for _, f in runs] == [False, False, True, True, True]
+
+
+async def test_review_of_two_thousand_distinct_questions_is_fast_and_paged(running: Any) -> None:
+    import random
+    import time
+
+    from rolebot.kb.knowledge import open_store
+
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    roles = ["运营", "销售", "市场", "营销", "新媒体运营", "用户运营", "内容运营", "产品经理"]
+    tails = ["工资多少", "面试问什么", "要学什么技能", "每天干什么", "和销售的区别", "以后发展怎么样", "加班多吗"]
+    rng = random.Random(30)
+    other = open_store(service.store.path)  # another connection, as another process would write them
+    for i in range(2000):
+        q = f"{i}号公司的{rng.choice(roles)}{rng.choice(tails)}"
+        other.record_unanswered(q, q, "private", [{"topic": "what-is-operations", "score": rng.randint(0, 80)}])
+    other.close()
+    mark = api.mark()
+    started = time.perf_counter()
+    api.user_message("/review", user_id=MAINTAINER)
+    shown = await sends(api, count=6, since=mark, timeout=30)
+    took = time.perf_counter() - started
+    assert "第 1/" in shown[-1]["text"] and buttons(shown[-1])  # five groups a page, and a 下一页
+    print(f"/review over 2,000 distinct questions: first page in {took:.1f} s")
+    assert took < 10
