@@ -798,3 +798,40 @@ def test_import_memory_does_not_grow_with_the_file(
     peak(50, traced=False)  # first-use caches (jieba, readings of characters) are not the import's
     small, large = peak(500), peak(5_000)
     assert large < 2.5 * small, f"peak {small / 2**20:.1f} MB for 500 entries, {large / 2**20:.1f} MB for 5,000"
+
+
+def test_every_problem_of_every_record_in_one_run(cli, db_path: Path, tmp_path: Path) -> None:
+    # three records, each with two problems: a missing answer and a related topic that exists nowhere
+    records = [faq(i, answer="", related=[f"no-such-topic-{i}"]) for i in (1, 2, 3)]
+    path = write_jsonl(tmp_path / "six.jsonl", records)
+    res = cli("import", str(path), "--dry-run", "--db", str(db_path))
+    assert res.exit_code == 1
+    lines = [line.removeprefix("error: ") for line in res.stderr.splitlines() if str(path) in line]
+    assert len(lines) == 6, res.stderr
+    for i in (1, 2, 3):
+        assert f"{path}:{i}: answer: is required" in lines
+        assert any(line.startswith(f"{path}:{i}: related: topic 'no-such-topic-{i}' exists nowhere") for line in lines)
+    assert [int(line.split(":")[1]) for line in lines] == [1, 1, 2, 2, 3, 3]  # each record's problems together
+
+
+def test_json_errors_read_cleanly(cli, db_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"question": "营销是什么, "answer": "x"}\n{"question": "q" "answer": 1}\n', encoding="utf-8")
+    res = cli("import", str(path), "--dry-run", "--db", str(db_path))
+    assert res.exit_code == 1
+    assert f"{path}:1: (json): bad JSON: Expecting ',' delimiter at column" in res.stderr
+    assert f"{path}:2: (json): bad JSON: Expecting ',' delimiter at column" in res.stderr
+    path.write_text('{"question": "营销是什么\n', encoding="utf-8")
+    res = cli("import", str(path), "--dry-run", "--db", str(db_path))
+    assert "bad JSON: Unterminated string starting at column 14" in res.stderr
+    assert " at at " not in res.stderr
+
+
+def test_unknown_related_of_an_otherwise_valid_record_is_still_found_in_the_check(
+    cli, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "one.jsonl", [faq(1, related=["nowhere-topic"]), faq(2, question="")])
+    res = cli("import", str(path), "--dry-run", "--db", str(db_path))
+    assert res.exit_code == 1
+    assert f"{path}:1: related: topic 'nowhere-topic' exists nowhere" in res.stderr
+    assert f"{path}:2: question: is required" in res.stderr

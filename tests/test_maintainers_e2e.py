@@ -14,8 +14,9 @@ from rolebot.tg.maintainers import Maintainers, PendingImports
 from tests.helpers.bot import USER, buttons, sends
 
 MAINTAINER = USER + 1
-# near our domain, not answered, but with a topic likely enough (>= review.SUGGEST_AT) for a one-tap suggestion
-UNKNOWN_Q = "做市场的人平时要不要懂点设计"
+# near our domain, not answered, but with a topic likely enough (>= review.SUGGEST_AT) for a one-tap suggestion,
+# whose answer answers it (what 运营 does every day)
+UNKNOWN_Q = "运营具体每天干点啥呢"
 
 
 async def recorded(service: Service, count: int = 1) -> None:
@@ -81,8 +82,73 @@ async def test_review_offers_no_one_tap_add_for_an_unlikely_topic(running: Any) 
     mark = api.mark()
     api.user_message("/review", user_id=MAINTAINER)
     [item] = await sends(api, since=mark)
-    assert far in item["text"] and "新话题？" in item["text"]
+    assert far in item["text"] and "不在范围内" in item["text"]
     assert not buttons(item)
+
+
+async def test_review_shows_the_cli_groups_and_one_tap_adds_only_where_it_suggests(running: Any) -> None:
+    from rolebot.conversation.review import Reviewer
+    from rolebot.kb.review import Cluster
+
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    asked = ["营销号是什么意思", "行銷人員要具備什麼能力", "区块链是什么", "运营的工资一般多少", "运营工资高吗"]
+    asked += ["销售提成怎么算", UNKNOWN_Q]
+    for text in asked:
+        api.user_message(text, user_id=USER)
+    await sends(api, count=len(asked))
+    await recorded(service, len(asked))
+    expected: list[Cluster] = Reviewer(service.store).review(30)["unanswered"]
+    assert len(expected) == 6  # the two pay questions about 运营 are one group
+    mark = api.mark()
+    api.user_message("/review", user_id=MAINTAINER)
+    shown = await sends(api, count=6, since=mark)  # a page of five groups, then the page line
+    assert "第 1/2 页" in shown[-1]["text"]
+    [next_page] = buttons(shown[-1])
+    mark2 = api.mark()
+    api.callback(next_page["callback_data"], user_id=MAINTAINER, message=api.last_bot_message(MAINTAINER))
+    rest = await sends(api, count=2, since=mark2)  # the last group, then the last page's line
+    assert "第 2/2 页" in rest[-1]["text"] and not buttons(rest[-1])
+    shown = shown[:-1] + rest[:-1]
+    assert len(shown) == 6
+    for item, message in zip(expected, shown, strict=True):
+        assert message["text"].split("\n")[0].endswith(f"{item['question']}（问了 {item['count']} 次）")
+        data = [b["callback_data"] for b in buttons(message)]
+        if item["suggestion"]:
+            assert data == [f"a:{data[0].split(':')[1]}:{item['suggestion']}"]
+        elif item["new_entry"]:
+            assert len(data) == 1 and data[0].startswith("ne:")
+        else:
+            assert data == []
+    taps = [b for m in shown for b in buttons(m) if b["callback_data"].startswith("a:")]
+    assert [t["callback_data"].split(":")[2] for t in taps] == ["what-is-operations"]
+
+
+async def test_new_entry_tap_sends_the_draft_as_a_yaml_file(running: Any) -> None:
+    import yaml
+
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    for text in ["运营的工资一般多少", "运营工资高吗"]:
+        api.user_message(text, user_id=USER)
+    await sends(api, count=2)
+    await recorded(service, 2)
+    mark = api.mark()
+    api.user_message("/review", user_id=MAINTAINER)
+    [item] = await sends(api, since=mark)
+    assert "运营的薪资" in item["text"] and "operations-pay" in item["text"]
+    [button] = buttons(item)
+    assert button["callback_data"].startswith("ne:")
+    api.callback(button["callback_data"], user_id=MAINTAINER, message=api.last_bot_message(MAINTAINER))
+    await api.wait_for("sendDocument", since=mark)
+    document = api.last_bot_message(MAINTAINER)["document"]
+    assert document["file_name"] == "operations-pay.yaml"
+    [draft] = yaml.safe_load(api.file_content(document["file_id"]).decode("utf-8"))
+    assert draft["topic"] == "operations-pay" and draft["question"] in ("运营的工资一般多少", "运营工资高吗")
+    assert draft["answer"] == "" and set(draft["alternates"]) | {draft["question"]} == {
+        "运营的工资一般多少",
+        "运营工资高吗",
+    }
 
 
 async def test_non_maintainers_get_nothing(running: Any) -> None:
@@ -170,3 +236,29 @@ def test_dry_runs_expire_are_bounded_and_stale_folders_go(tmp_path: Path) -> Non
     runs = [dry_run() for _ in range(5)]
     assert [pending.take(t) is not None for t, _ in runs] == [False, False, True, True, True]
     assert [f.exists() for _, f in runs] == [False, False, True, True, True]
+
+
+async def test_review_of_two_thousand_distinct_questions_is_fast_and_paged(running: Any) -> None:
+    import random
+    import time
+
+    from rolebot.kb.knowledge import open_store
+
+    api, app = running
+    service: Service = app.bot_data["rolebot"].service
+    roles = ["运营", "销售", "市场", "营销", "新媒体运营", "用户运营", "内容运营", "产品经理"]
+    tails = ["工资多少", "面试问什么", "要学什么技能", "每天干什么", "和销售的区别", "以后发展怎么样", "加班多吗"]
+    rng = random.Random(30)
+    other = open_store(service.store.path)  # another connection, as another process would write them
+    for i in range(2000):
+        q = f"{i}号公司的{rng.choice(roles)}{rng.choice(tails)}"
+        other.record_unanswered(q, q, "private", [{"topic": "what-is-operations", "score": rng.randint(0, 80)}])
+    other.close()
+    mark = api.mark()
+    started = time.perf_counter()
+    api.user_message("/review", user_id=MAINTAINER)
+    shown = await sends(api, count=6, since=mark, timeout=30)
+    took = time.perf_counter() - started
+    assert "第 1/" in shown[-1]["text"] and buttons(shown[-1])  # five groups a page, and a 下一页
+    print(f"/review over 2,000 distinct questions: first page in {took:.1f} s")
+    assert took < 10

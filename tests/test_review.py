@@ -8,14 +8,28 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rolebot.conversation.review import Reviewer
 from rolebot.conversation.service import Service
 from rolebot.kb.knowledge import open_store
-from rolebot.kb.review import build_review, build_stats, cluster
+from rolebot.kb.review import build_review, build_stats
+from rolebot.store.store import Store
 from rolebot.terminal.cli import main
 
 
 def rows(*pairs: tuple[str, int]) -> list[dict[str, object]]:
-    return [{"question": q, "count": n} for q, n in pairs]
+    return [
+        {"question": q, "text": q, "count": n, "first_seen": 0.0, "last_seen": 0.0, "candidates": []} for q, n in pairs
+    ]
+
+
+@pytest.fixture(scope="module")
+def reviewer(tmp_path_factory: pytest.TempPathFactory) -> Reviewer:
+    store: Store = open_store(tmp_path_factory.mktemp("reviewer") / "r.db")
+    return Reviewer(store)
+
+
+def cluster(reviewer: Reviewer, found: list[dict[str, object]]) -> list[list[str]]:
+    return [g["keys"] for g in reviewer.group(found)]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -27,14 +41,16 @@ def rows(*pairs: tuple[str, int]) -> list[dict[str, object]]:
         pytest.param("今天天气怎么样", "今天天气怎么样?", True, id="punctuation"),
     ],
 )
-def test_cluster_groups_near_duplicates(a: str, b: str, together: bool) -> None:
-    groups = cluster(rows((a, 3), (b, 1)))  # type: ignore[arg-type]
+def test_cluster_groups_near_duplicates(reviewer: Reviewer, a: str, b: str, together: bool) -> None:
+    groups = cluster(reviewer, rows((a, 3), (b, 1)))
     assert (len(groups) == 1) is together
 
 
-def test_cluster_puts_most_asked_first() -> None:
-    groups = cluster(rows(("厨师和服务员的区别", 1), ("会计和出纳的区别", 5), ("会计跟出纳有什么区别", 2)))  # type: ignore[arg-type]
-    assert [g[0]["question"] for g in groups] == ["会计和出纳的区别", "厨师和服务员的区别"]
+def test_cluster_puts_most_asked_first(reviewer: Reviewer) -> None:
+    found = rows(("厨师和服务员的区别", 1), ("会计和出纳的区别", 5), ("会计跟出纳有什么区别", 2))
+    groups = reviewer.group(found)  # type: ignore[arg-type]
+    assert [g["question"] for g in groups] == ["会计和出纳的区别", "厨师和服务员的区别"]
+    assert groups[0]["count"] == 7
 
 
 def test_review_json_shape_and_most_frequent_wording(tmp_path: Path) -> None:
@@ -99,7 +115,8 @@ def test_review_suggests_only_likely_topics(tmp_path: Path) -> None:
     service = Service(open_store(tmp_path / "s.db"))
     service.ask("HR和行政有什么区别")
     service.ask("红烧肉怎么做")
-    for item in build_review(service.store)["unanswered"]:
+    service.ask("运营具体每天干点啥呢")
+    for item in Reviewer(service.store).review()["unanswered"]:
         best = max((c["score"] for c in item["candidates"]), default=0)
         assert (item["suggestion"] is not None) == (best >= SUGGEST_AT)
-    assert build_review(service.store)["unanswered"]
+    assert build_review(service.store)["unanswered"]  # the store-level review: each question alone

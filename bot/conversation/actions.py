@@ -74,13 +74,29 @@ class AddPhrasing:
 
 
 @dataclass(frozen=True)
+class NewEntry:
+    """Send the draft entry of an unanswered group (by its first question's short key) as a YAML file."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """Show one page of the review's groups."""
+
+    page: int
+
+
+@dataclass(frozen=True)
 class ConfirmImport:
     """Run the import a dry run offered."""
 
     token: str
 
 
-Action = ShowTopic | More | Browse | Vote | NoneOfThese | ChangeSetting | AddPhrasing | ConfirmImport
+Action = (
+    ShowTopic | More | Browse | Vote | NoneOfThese | ChangeSetting | AddPhrasing | NewEntry | ReviewPage | ConfirmImport
+)
 
 
 def _fields(action: Action) -> tuple[str, str]:
@@ -100,6 +116,10 @@ def _fields(action: Action) -> tuple[str, str]:
             return "s", change
         case AddPhrasing(key, topic):
             return "a", f"{key}:{topic}"
+        case NewEntry(key):
+            return "ne", key
+        case ReviewPage(page):
+            return "rp", str(page)
         case ConfirmImport(token):
             return "ci", token
 
@@ -127,6 +147,8 @@ _DECODERS: dict[str, Callable[[str], Action | None]] = {
     "n": lambda v: NoneOfThese(),
     "s": lambda v: ChangeSetting(v) if v else None,
     "a": _add_phrasing,
+    "ne": lambda v: NewEntry(v) if v else None,
+    "rp": lambda v: ReviewPage(int(v)) if v.isascii() and v.isdigit() and len(v) < 6 else None,
     "ci": lambda v: ConfirmImport(v) if v else None,
 }
 

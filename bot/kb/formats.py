@@ -46,6 +46,11 @@ class RawRecord:
     problems: list[Problem] = field(default_factory=list)
 
 
+def json_message(exc: json.JSONDecodeError) -> str:
+    """Return a JSON error as one clean phrase: "Unterminated string starting at column 52" (its message ends in "at")."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def decode(raw: bytes, name: str) -> str:
     """Decode UTF-8 or UTF-16/32 with a BOM; read GBK/GB18030 or Big5 when detected; refuse anything else."""
     for bom, encoding in BOMS:
@@ -144,7 +149,7 @@ def _jsonl(stream: IO[str], name: str) -> Iterator[RawRecord]:
         try:
             yield RawRecord(name, no, json.loads(line))
         except json.JSONDecodeError as exc:
-            yield RawRecord(name, no, None, [Problem(name, no, "(json)", f"bad JSON: {exc.msg} at column {exc.colno}")])
+            yield RawRecord(name, no, None, [Problem(name, no, "(json)", f"bad JSON: {json_message(exc)}")])
         except RecursionError:
             problem = f"bad JSON: nested deeper than {MAX_DEPTH} levels; records are flat"
             yield RawRecord(name, no, None, [Problem(name, no, "(json)", problem)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolebot.config import knowledge_dir
-from rolebot.errors import ImportFormatError, Problem
+from rolebot.errors import MAX_PROBLEMS, ImportFormatError, Problem
 from rolebot.kb.claims import CLAIMS_FILE, read_claims
 from rolebot.kb.cutting import PARALLEL_FROM, Cutter, Job, tokens_for
 from rolebot.kb.records import FaqRecord, PassageRecord, Progress, Record, iter_records, load_records
@@ -229,7 +229,7 @@ def import_files(
     size: first every record is checked and compared (a problem and nothing is written), then the changes
     are written and their links checked, all in one transaction.
     """
-    plan, places, new_questions = check_files(store, paths, progress)
+    plan, places, new_questions = check_files(store, paths, progress, allow_unknown_related)
     if answerer and new_questions:
         plan.warnings += overlap_warnings(new_questions, answerer)
     vocab = vocabulary()
@@ -240,11 +240,7 @@ def import_files(
             # a dry run writes too, inside a transaction it then rolls back: the shared-phrasing and link checks
             # look at what the database would hold, at any import size
             last = store.last_phrasing_id()
-            plan.counts, links = _write_files(store, paths, places, cutter, progress, plan.counts)
-            for problem in links:
-                if not allow_unknown_related:
-                    raise ImportFormatError(links)
-                plan.warnings.append(str(problem))
+            plan.counts = _write_files(store, paths, places, cutter, progress, plan.counts)
             plan.warnings += shared_phrasing_warnings(store, last, places)
             if dry_run:
                 raise _RollBack
@@ -264,19 +260,39 @@ def import_files(
 
 
 def check_files(
-    store: Store, paths: list[Path], progress: Progress | None = None
+    store: Store, paths: list[Path], progress: Progress | None = None, allow_unknown_related: bool = False
 ) -> tuple[ImportPlan, Places, list[Record]]:
     """Check every record of the files and compare it with the store, keeping where each is but not the records.
 
     Return the plan, the places and the new entries while there are at most OVERLAP_LIMIT (else none); raise
-    ImportFormatError listing every problem.
+    ImportFormatError listing every problem, each record's together (its related topics that exist nowhere too,
+    unless allowed: then they are warnings).
     """
     problems: list[Problem] = []
     plan, places = ImportPlan(), Places()
     new_questions: list[Record] | None = []
-    for chunk in _chunks(iter_records(paths, problems, progress)):
+    links: list[tuple[str, int, str]] = []  # the related topics of the chunk's records, valid or not
+    stored: set[str] = set()
+    absent: dict[str, list[tuple[str, int]]] = {}  # topics not stored, and where they are named (up to a cap)
+    imported: set[str] = set()  # the topics this import's valid FAQ records write
+
+    def note_links() -> None:
+        named = sum(len(at) for at in absent.values())
+        for file, line, topic in links:
+            if topic in stored or (topic not in absent and _stored(store, topic, stored)):
+                continue
+            places_of = absent.setdefault(topic, [])
+            if named < MAX_PROBLEMS:  # the rest would not be shown: keep memory flat however many there are
+                places_of.append((file, line))
+                named += 1
+        links.clear()
+
+    for chunk in _chunks(iter_records(paths, problems, progress, links)):
+        note_links()
         fresh: list[Record] = []
         for rec in chunk:
+            if rec.kind == "faq":
+                imported.add(rec.data["topic"])
             if (first := places.add(rec)) is None:
                 fresh.append(rec)
             else:
@@ -290,32 +306,46 @@ def check_files(
                 new_questions.append(rec)
                 if len(new_questions) > OVERLAP_LIMIT:
                     new_questions = None
+    note_links()  # the invalid records' after the last valid one
+    unknown = [_unknown_link(f, n, t) for t, at in absent.items() if t not in imported for f, n in at]
+    if unknown and allow_unknown_related:
+        plan.warnings += [str(p) for p in unknown]
+    elif unknown:
+        problems += unknown
     if problems:
+        # a record's problems together, in the files' order (a problem's file is a path given, in that order)
+        order = {str(p): i for i, p in enumerate(paths)}
+        problems.sort(key=lambda p: (order.get(p.file, len(order)), p.file, p.line))
         raise ImportFormatError(problems)
     return plan, places, new_questions or []
 
 
+def _unknown_link(file: str, line: int, topic: str) -> Problem:
+    """Return the problem of a related topic that exists nowhere."""
+    return Problem(
+        file,
+        line,
+        "related",
+        f"topic {topic!r} exists nowhere (not stored, not in this import; --allow-unknown-related)",
+    )
+
+
 def _write_files(
     store: Store, paths: list[Path], places: Places, cutter: Cutter, progress: Progress | None, checked: Counter[str]
-) -> tuple[Counter[str], list[Problem]]:
+) -> Counter[str]:
     """Read the checked files again and write what changed, a chunk at a time; call inside `atomic()`.
 
     Each chunk's texts are cut (by the cutter's worker, when it has one) while the chunk before is written.
-    Return how many records were added, updated and left unchanged, and the related topics that exist nowhere.
+    Return how many records were added, updated and left unchanged (their links were checked with them).
     """
     counts: Counter[str] = Counter()
     problems: list[Problem] = []
-    topics: set[str] = set()  # related topics found stored (or written by now)
-    links: list[tuple[str, int, str]] = []  # (file, line, topic) of related topics not (yet) stored
     total = checked["added"] + checked["updated"]
     written = 0
 
     def write(changed: list[Record], job: Job) -> None:
         nonlocal written
         _write_chunk(store, changed, "imported", cutter.vocab, cutter.result(job))
-        for rec in changed:
-            if rec.kind == "faq":
-                links.extend((rec.file, rec.line, t) for t in rec.data["related"] if not _stored(store, t, topics))
         written += len(changed)
         if progress is not None:
             progress("indexing", min(written, total), total)
@@ -341,17 +371,7 @@ def _write_files(
         write(*pending)
     if problems:  # bad records after the last good one
         raise ImportFormatError(problems)
-    # a topic written after the entry that links to it is there by now
-    unknown = [(file, line, t) for file, line, t in links if not _stored(store, t, topics)]
-    return counts, [
-        Problem(
-            file,
-            line,
-            "related",
-            f"topic {t!r} exists nowhere (not stored, not in this import; --allow-unknown-related)",
-        )
-        for file, line, t in unknown
-    ]
+    return counts
 
 
 def _stored(store: Store, topic: str, found: set[str]) -> bool:

@@ -221,10 +221,20 @@ def validate(raw: RawRecord) -> Record | None:
     return None if problems else PassageRecord("passage", rid, passage, raw.file, raw.line)
 
 
-def iter_records(paths: list[Path], problems: list[Problem], progress: Progress | None = None) -> Iterator[Record]:
-    """Yield the valid records of files in order, one at a time, adding every other record's problems to `problems`."""
+Links = list[tuple[str, int, str]]  # (file, line, topic) of each related topic a record names
+
+
+def iter_records(
+    paths: list[Path], problems: list[Problem], progress: Progress | None = None, links: Links | None = None
+) -> Iterator[Record]:
+    """Yield the valid records of files in order, one at a time, adding every other record's problems to `problems`.
+
+    With `links`, every FAQ record's related topics are added to it, an invalid record's too: whether they exist
+    is then reported with the record's other problems."""
     for path in paths:
         for raw in read_raw(path, progress):
+            if links is not None:
+                links.extend((raw.file, raw.line, t) for t in related_of(raw.value))
             rec = validate(raw)
             if rec is None:
                 problems += raw.problems
@@ -232,6 +242,14 @@ def iter_records(paths: list[Path], problems: list[Problem], progress: Progress 
                     return
             else:
                 yield rec
+
+
+def related_of(value: object) -> list[str]:
+    """Return the related topics a parsed FAQ record names (the strings of its list, whatever else is wrong)."""
+    if not isinstance(value, dict) or value.get("kind", "faq") != "faq":
+        return []
+    related = value.get("related")
+    return [t for t in related if isinstance(t, str) and t.strip()] if isinstance(related, list) else []
 
 
 def load_records(paths: list[Path], progress: Progress | None = None) -> list[Record]:

@@ -1,19 +1,18 @@
-"""What maintainers review: unanswered questions clustered by wording, and feedback per topic."""
+"""What maintainers review, read from the store: unanswered questions in groups, feedback per topic, stats.
+
+How questions are grouped (by what they ask) is the conversation layer's (conversation/review.py): it reads
+them with the engine's aspect reader, which this layer does not import.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TypedDict
 
-from rapidfuzz import fuzz
-
-from rolebot.language import segment
-from rolebot.language.vocabulary import Vocabulary, vocabulary
 from rolebot.store.schema import UnansweredRow
 from rolebot.store.store import Store
-
-SIMILAR = 80  # token_sort_ratio at which two questions count as the same question
 
 
 class TopicScore(TypedDict):
@@ -23,17 +22,36 @@ class TopicScore(TypedDict):
     score: int
 
 
-class Cluster(TypedDict):
-    """Near-duplicate unanswered questions, counted together."""
+class Draft(TypedDict):
+    """A new entry suggested for a group, pre-filled but for its answer and sources (a knowledge record)."""
 
+    id: str
+    kind: str
+    topic: str
     question: str
+    alternates: list[str]
+    answer: str
+    sources: list[dict[str, str]]
+    related: list[str]
+    tags: list[str]
+
+
+class Cluster(TypedDict):
+    """Unanswered questions that ask the same thing, counted together."""
+
+    question: str  # the most asked wording
     count: int
     first_seen: str
     last_seen: str
     candidates: list[TopicScore]
-    suggestion: str | None
+    suggestion: str | None  # the topic to add the question to as a phrasing (the one-tap add in Telegram)
     variants: list[str]
     keys: list[str]
+    roles: list[str]  # our roles the questions name
+    aspect: str  # what they ask of them: a missing aspect ("salary") or an intent ("ability"); "" when unread
+    missing: bool  # the aspect is one the knowledge has no material on
+    new_entry: Draft | None  # when no topic answers it: a draft entry for `rolebot import`
+    about: list[str]  # for questions naming none of our roles: their content words (what they are about)
 
 
 class Votes(TypedDict):
@@ -69,29 +87,6 @@ class Stats(TypedDict):
     disliked: list[Votes]
 
 
-def key_words(question: str, vocab: Vocabulary) -> str:
-    """Return the meaningful words of a normalised question, sorted, as one string."""
-    return " ".join(sorted(segment.content(segment.words(question), vocab)))
-
-
-def cluster(
-    rows: list[UnansweredRow], vocab: Vocabulary | None = None, threshold: int = SIMILAR
-) -> list[list[UnansweredRow]]:
-    """Group near-duplicate questions (most asked first) by their meaningful words."""
-    vocab = vocab or vocabulary()
-    segment.prepare(vocab)
-    groups: list[tuple[str, list[UnansweredRow]]] = []
-    for row in sorted(rows, key=lambda r: r["count"], reverse=True):
-        key = key_words(row["question"], vocab) or row["question"]
-        for head, group in groups:
-            if fuzz.token_sort_ratio(key, head) >= threshold:
-                group.append(row)
-                break
-        else:
-            groups.append((key, [row]))
-    return [g for _, g in groups]
-
-
 # a suggestion is offered (and in Telegram, a one-tap add) only when the best candidate's calibrated
 # score makes it worth a look; below it the cluster is shown as a possible new topic
 SUGGEST_AT = 30  # a calibrated probability: below it the guess is wrong more than seven times in ten
@@ -114,33 +109,13 @@ def sparkline(values: list[float | None]) -> str:
     return "".join(out)
 
 
-def build_review(store: Store, since_days: float | None = None) -> Review:
-    """Return unanswered clusters (with counts and candidate topics) and feedback per topic."""
+Grouping = Callable[[list[UnansweredRow]], list[Cluster]]
+
+
+def build_review(store: Store, since_days: float | None = None, group: Grouping | None = None) -> Review:
+    """Return unanswered questions in groups (by `group`; else each stored question alone) and feedback per topic."""
     since = time.time() - since_days * 86400 if since_days else 0.0
-    unanswered: list[Cluster] = []
-    for group in cluster(store.unanswered(since)):
-        wording = Counter()  # type: Counter[str]
-        cand_scores: dict[str, int] = {}
-        for row in group:
-            wording[row["text"]] += row["count"]
-            for c in row["candidates"]:
-                cand_scores[c["topic"]] = max(cand_scores.get(c["topic"], 0), int(c["score"]))
-        unanswered.append(
-            {
-                "question": wording.most_common(1)[0][0],
-                "count": sum(r["count"] for r in group),
-                "first_seen": _iso(min(r["first_seen"] for r in group)),
-                "last_seen": _iso(max(r["last_seen"] for r in group)),
-                "candidates": [
-                    {"topic": t, "score": s}
-                    for t, s in sorted(cand_scores.items(), key=lambda kv: kv[1], reverse=True)[:3]
-                ],
-                "suggestion": _suggestion(cand_scores),
-                "variants": sorted({r["text"] for r in group}),
-                "keys": [r["question"] for r in group],
-            }
-        )
-    unanswered.sort(key=lambda u: u["count"], reverse=True)
+    unanswered = (group or alone)(store.unanswered(since))
     feedback: list[Votes] = [
         {"topic": r["topic"], "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
         for r in store.feedback_by_topic(since)
@@ -148,39 +123,33 @@ def build_review(store: Store, since_days: float | None = None) -> Review:
     return {"unanswered": unanswered, "feedback": feedback}
 
 
-def _suggestion(cand_scores: dict[str, int]) -> str | None:
-    """Return the topic to suggest for a cluster, or None when no candidate is likely enough."""
-    if not cand_scores:
-        return None
-    topic, score = max(cand_scores.items(), key=lambda kv: kv[1])
-    return topic if score >= SUGGEST_AT else None
+def alone(rows: list[UnansweredRow]) -> list[Cluster]:
+    """Return each stored question as its own group, most asked first, suggesting nothing (nothing read it)."""
+    out: list[Cluster] = [
+        {
+            "question": r["text"],
+            "count": r["count"],
+            "first_seen": iso(r["first_seen"]),
+            "last_seen": iso(r["last_seen"]),
+            "candidates": [{"topic": c["topic"], "score": int(c["score"])} for c in r["candidates"][:3]],
+            "suggestion": None,
+            "variants": [r["text"]],
+            "keys": [r["question"]],
+            "roles": [],
+            "aspect": "",
+            "missing": False,
+            "new_entry": None,
+            "about": [],
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda c: -c["count"])
+    return out
 
 
-def _iso(ts: float) -> str:
+def iso(ts: float) -> str:
+    """Return a time as the review shows it (local time, to the second)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts))
-
-
-def format_review(data: Review, limit: int = 30) -> str:
-    """Render the review for the terminal."""
-    lines = [f"Unanswered questions ({len(data['unanswered'])} clusters):"]
-    for u in data["unanswered"][:limit]:
-        lines.append(f"  {u['count']:>4}×  {u['question']}   (last {u['last_seen']})")
-        if len(u["variants"]) > 1:
-            lines.append(f"         also: {' / '.join(v for v in u['variants'] if v != u['question'])[:120]}")
-        if u["suggestion"]:
-            best = u["candidates"][0]
-            lines.append(f"         suggestion: add as a phrasing of topic {best['topic']} (score {best['score']})")
-        else:
-            lines.append("         新话题？ (no topic is a likely fit)")
-    if not data["unanswered"]:
-        lines.append("  (none)")
-    lines.append("")
-    lines.append("Feedback per topic (👍 / 👎):")
-    for f in data["feedback"]:
-        lines.append(f"  {f['topic']:<45} {f['up']:>4} 👍 {f['down']:>4} 👎")
-    if not data["feedback"]:
-        lines.append("  (none)")
-    return "\n".join(lines)
 
 
 def build_stats(store: Store, days: int = 14) -> Stats:

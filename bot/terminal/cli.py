@@ -279,22 +279,35 @@ def export(db: str | None) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--since", type=float, default=None, metavar="DAYS", help="Only the last DAYS days.")
+@click.option(
+    "--drafts",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="FILE",
+    help="Write the suggested new entries to FILE (YAML), to fill in and import.",
+)
 @db_option
 @edge
-def review(as_json: bool, since: float | None, db: str | None) -> None:
-    """Show what users asked that the bot could not answer, and feedback per topic.
+def review(as_json: bool, since: float | None, drafts: str | None, db: str | None) -> None:
+    """Show what users asked that the bot could not answer, grouped by what they ask, and feedback per topic.
 
-    Example: rolebot review --since 7
+    Example: rolebot review --since 7 --drafts new.yaml
     """
-    from rolebot.kb.review import build_review, build_stats, format_review, format_trend
+    from rolebot.conversation.review import Reviewer, draft_yaml
+    from rolebot.conversation.review_screen import format_review
+    from rolebot.kb.review import build_stats, format_trend
 
     store = _reading(db)
-    data = build_review(store, since_days=since)
+    data = Reviewer(store).review(since_days=since)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(format_trend(build_stats(store, days=14)))
         click.echo(format_review(data))
+    if drafts:
+        found = [g["new_entry"] for g in data["unanswered"] if g["new_entry"] is not None]
+        Path(drafts).write_text(draft_yaml(found), encoding="utf-8")
+        click.echo(f"已把 {len(found)} 个新条目草稿写到 {drafts}", err=as_json)
 
 
 @main.command()

@@ -19,10 +19,22 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from rolebot.conversation.actions import ActionTooLong, AddPhrasing, ConfirmImport, decode, encode, matches
+from rolebot.conversation.actions import (
+    Action,
+    ActionTooLong,
+    AddPhrasing,
+    ConfirmImport,
+    NewEntry,
+    ReviewPage,
+    decode,
+    encode,
+    matches,
+)
 from rolebot.conversation.render import Button
+from rolebot.conversation.review import Reviewer, draft_yaml
+from rolebot.conversation.review_screen import PAGE, group_text, page_text
 from rolebot.errors import ImportFormatError, RolebotError
-from rolebot.kb.review import format_stats
+from rolebot.kb.review import Cluster, format_stats
 from rolebot.tg.context import FRESH, PRIVATE, BotServices, Handler
 from rolebot.tg.http import AnswerTooLarge
 
@@ -38,6 +50,7 @@ def safe_name(name: str, suffix: str) -> str:
 
 
 MAX_DOCUMENT = 20 * 1024 * 1024
+REVIEW_DAYS = 30  # /review looks at the questions of the last 30 days
 FOLDER_PREFIX = "rolebot-import-"
 
 
@@ -46,7 +59,7 @@ def short_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
-def fits(action: AddPhrasing) -> bool:
+def fits(action: Action) -> bool:
     """Say whether an action's data fits a button."""
     try:
         encode(action)
@@ -137,6 +150,15 @@ class Maintainers:
         self.shared = shared
         self.send = shared.sender
         self.pending = PendingImports()
+        self._reviewer: Reviewer | None = None
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """Return the review's reader, made at the first /review (the service exists only after post_init)."""
+        svc = self.shared.svc
+        if self._reviewer is None or self._reviewer.store is not svc.store:
+            self._reviewer = Reviewer(svc.store, svc.vocab, svc.engine.model)  # the engine's own aspect reader
+        return self._reviewer
 
     def handlers(self) -> list[Handler]:
         """Return the maintainers' handlers; they go first, as anyone else falls through them."""
@@ -146,6 +168,8 @@ class Maintainers:
             CommandHandler("stats", self.on_stats, filters=maintainer),
             MessageHandler(maintainer & filters.Document.ALL, self.on_document),
             CallbackQueryHandler(self.on_add_phrasing, pattern=matches(AddPhrasing)),
+            CallbackQueryHandler(self.on_new_entry, pattern=matches(NewEntry)),
+            CallbackQueryHandler(self.on_review_page, pattern=matches(ReviewPage)),
             CallbackQueryHandler(self.on_confirm_import, pattern=matches(ConfirmImport)),
         ]
 
@@ -155,23 +179,74 @@ class Maintainers:
         return bool(user and chat and chat.type == ChatType.PRIVATE and user.id in self.shared.settings.maintainers)
 
     async def on_review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """List the top unanswered questions with one-tap 'add as a phrasing of …' buttons."""
+        """List the first page of unanswered groups with their one-tap adds and draft entries."""
         message = update.effective_message
         if message is None or not self.allowed(update):
             return
-        data = await asyncio.to_thread(self.shared.svc.review, 30)
-        if not data["unanswered"]:
+        await self.show_page(message, 0)
+
+    async def on_review_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show another page of the review."""
+        query = update.callback_query
+        if query is None:
+            return
+        act = decode(query.data)
+        if not isinstance(act, ReviewPage):
+            return
+        if not self.allowed(update):
+            await self.send.alert(query, "只有维护者可以这样做。")
+            return
+        await self.send.ack(query)
+        if isinstance(query.message, Message):
+            await self.show_page(query.message, act.page)
+
+    async def show_page(self, message: Message, page: int) -> None:
+        """Send one page of groups, each with its button: the add the CLI suggests, or its draft entry."""
+        data = await asyncio.to_thread(self.reviewer.review, REVIEW_DAYS)
+        groups = data["unanswered"]
+        if not groups:
             await self.send.say(message, "最近没有答不上的问题 🎉")
             return
-        for item in data["unanswered"][:5]:
-            key = short_key(item["keys"][0])
-            text = f"{item['count']}× {item['question']}"
-            topic = item["suggestion"]  # None when no candidate is likely enough for a one-tap add
-            if topic is None or not fits(AddPhrasing(key, topic)):
-                await self.send.say(message, f"{text}\n新话题？（没有足够接近的现有话题）")
-                continue
+        pages = -(-len(groups) // PAGE)
+        page = min(max(page, 0), pages - 1)
+        for n, item in enumerate(groups[page * PAGE : (page + 1) * PAGE], page * PAGE + 1):
+            await self.send.say(message, group_text(n, item), self.buttons(item))
+        if pages > 1:
+            rows = [[Button("下一页", encode(ReviewPage(page + 1)))]] if page + 1 < pages else None
+            await self.send.say(message, page_text(page, pages, len(groups)), rows)
+
+    def buttons(self, item: Cluster) -> list[list[Button]] | None:
+        """Return a group's button: add as a phrasing where the review suggests it, else its draft as a file."""
+        key = short_key(item["keys"][0])
+        topic = item["suggestion"]  # None unless a topic answers this aspect of these roles, above SUGGEST_AT
+        if topic is not None and fits(add := AddPhrasing(key, topic)):
             label = (self.shared.svc.topic_question(topic) or topic)[:24]
-            await self.send.say(message, text, [[Button(f"加为「{label}」的问法", encode(AddPhrasing(key, topic)))]])
+            return [[Button(f"加为「{label}」的问法", encode(add))]]
+        if item["new_entry"] is not None:
+            return [[Button(f"新建条目 {item['new_entry']['topic']}（YAML）"[:40], encode(NewEntry(key)))]]
+        return None
+
+    async def on_new_entry(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send the maintainer the group's draft entry as a YAML file to fill in and send back."""
+        query = update.callback_query
+        if query is None:
+            return
+        act = decode(query.data)
+        if not isinstance(act, NewEntry):
+            return
+        if not self.allowed(update):
+            await self.send.alert(query, "只有维护者可以这样做。")
+            return
+        data = await asyncio.to_thread(self.reviewer.review, REVIEW_DAYS)
+        item = next((g for g in data["unanswered"] if any(short_key(k) == act.key for k in g["keys"])), None)
+        draft = item["new_entry"] if item else None
+        if draft is None or not isinstance(query.message, Message):
+            await self.send.alert(query, "这个问题已经处理过了。")
+            return
+        await self.send.ack(query)
+        body = draft_yaml([draft]).encode("utf-8")
+        caption = f"{draft['topic']}：写好 answer 和 sources 后把文件发回来，就会试导入。"
+        await self.send.document(query.message, f"{draft['topic']}.yaml", body, caption)
 
     async def on_add_phrasing(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Add an unanswered question as a phrasing of the chosen topic."""

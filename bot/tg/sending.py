@@ -17,6 +17,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -214,6 +215,14 @@ class Sender:
         markup = keyboard(buttons or [])
         return await self.deliver(
             lambda: message.get_bot().send_message(message.chat_id, text[:MESSAGE_LIMIT], reply_markup=markup)
+        )
+
+    async def document(self, message: Message, name: str, data: bytes, caption: str = "") -> Message | None:
+        """Send a file (its name and bytes) to the message's chat."""
+        return await self.deliver(
+            lambda: message.get_bot().send_document(
+                message.chat_id, InputFile(data, filename=name), caption=caption[:1024] or None
+            )
         )
 
     async def send(self, message: Message, reply: Reply, *, quote: bool = False) -> Message | None:
