@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from rolebot.engine.pipeline import ASPECT_AT, COVERED
+from rolebot.engine.features import COVERED
+from rolebot.engine.pipeline import ASPECT_AT
 from rolebot.engine.ranker import Model, load_model
 from rolebot.kb.review import SUGGEST_AT, Cluster, Draft, Review, TopicScore, build_review, iso
 from rolebot.language import segment
