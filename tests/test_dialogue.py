@@ -123,6 +123,7 @@ def test_more_fits_a_phone(service: Service) -> None:
         pytest.param("和销售比呢", "compare", id="compare"),
         pytest.param("前者需要什么能力", "refer", id="former"),
         pytest.param("翻译成英文", "unservable", id="unservable"),
+        pytest.param("你确定吗", "doubt", id="doubt"),
     ],
 )
 def test_requests_are_read(service: Service, text: str, kind: str) -> None:
@@ -131,7 +132,7 @@ def test_requests_are_read(service: Service, text: str, kind: str) -> None:
 
 
 def test_questions_of_their_own_are_not_requests(service: Service) -> None:
-    for text in ("营销和销售有什么区别", "其他岗位呢", "运营是什么", "销售需要什么能力"):
+    for text in ("营销和销售有什么区别", "其他岗位呢", "其它岗位有哪些", "运营是什么", "销售需要什么能力"):
         assert read_request(normalize(text, service.vocab).text, service.vocab, ("营销", "运营")) is None
 
 

@@ -43,8 +43,13 @@ async def test_requests_about_the_last_answer(running: Any) -> None:
     assert "来源：《" in example["text"]
     assert traditional["text"].startswith("<b>營銷和運營有什麼區別") and "來源：" in traditional["text"]
     assert "一句話" in plain["text"], "the short one, still in Traditional"
-    [note] = await converse(api, ["翻译成英文"])
-    assert note["text"] == NOTES["unservable"]
+    note, doubt = await converse(api, ["翻译成英文", "你确定吗"])
+    assert note["text"].startswith("這個要求我做不到"), "says so, in the script the chat is now in"
+    assert "來源" in doubt["text"] and "👎" in doubt["text"]
+    [simplified] = await converse(api, ["换成简体"])
+    assert simplified["text"].startswith("<b>营销和运营有什么区别")
+    [after] = await converse(api, ["翻译成英文"])
+    assert after["text"] == NOTES["unservable"]
 
 
 async def test_compare_with_a_new_role(running: Any) -> None:

@@ -40,9 +40,10 @@ REQUESTS: dict[str, frozenset[str]] = {
 # asks something of the last answer we cannot do: said plainly rather than declined as a new question
 _UNSERVABLE = re.compile(
     r"^(翻译|译成|换成英文|用英文|英文版|说英文|英语|english|画个?图|画出来|做成?表格?|列个?表|换个说法|"
-    r"换一种说法|说得?更?长|再长|写成|改写|语音|读出来|发个?链接|原文链接|你确定|真的|是真的|不对|错了|你说错了|"
-    r"哪里看到的|出处|来源是|有证据)"
+    r"换一种说法|写成|改写|语音|读出来|发个?链接|原文链接)"
 )
+# doubting the last answer: where it comes from is the answer
+_DOUBT = re.compile(r"^(你确定|确定|真的|是真的|不对|错了|你说错了|胡说|瞎说|哪里看到的|出处|有证据|有依据|谁说的)")
 
 # pronouns and phrases pointing back at the last turn's roles; "both" names them all, "first"/"last" one
 _POINTERS = (
@@ -52,7 +53,12 @@ _POINTERS = (
     ("last", ("后者",)),
     ("one", ("这个岗位", "这个职位", "这个工作", "这个角色", "这一行", "该岗位", "它")),
 )  # fmt: skip
-_POINTER_RE = re.compile("|".join(re.escape(w) for _, ws in _POINTERS for w in sorted(ws, key=len, reverse=True)))
+# longest first; 其它 and 其他 are "other", never a pointer
+_POINTER_RE = re.compile(
+    "(?<!其)(?:"
+    + "|".join(re.escape(w) for w in sorted((w for _, ws in _POINTERS for w in ws), key=len, reverse=True))
+    + ")"
+)
 _POINTER_KIND = {w: kind for kind, ws in _POINTERS for w in ws}
 
 # questions about how the roles just discussed relate, asked without naming them (谁更重要, 怎么配合)
@@ -70,7 +76,7 @@ _COMPARE = re.compile(
 
 @dataclass(frozen=True)
 class Request:
-    """What a message asks of the last turn: `kind` is a REQUESTS key, "compare", "refer" or "unservable"."""
+    """What a message asks of the last turn: `kind` is a REQUESTS key, "compare", "refer", "doubt" or "unservable"."""
 
     kind: str
     question: str = ""  # "compare"/"refer": the question to ask the engine instead
@@ -109,6 +115,8 @@ def read_request(text: str, vocab: Vocabulary, last_roles: tuple[str, ...]) -> R
         return refer
     if _UNSERVABLE.match(b.lower()):
         return Request("unservable")
+    if _DOUBT.match(b) and len(b) <= 8:
+        return Request("doubt")
     return None
 
 

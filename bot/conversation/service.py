@@ -144,7 +144,7 @@ class Service:
         request = read_request(norm.text, self.vocab, turn.roles if turn else ()) if follow_ups else None
         if request is not None and request.kind not in ("compare", "refer"):
             return self._request(request, context, turn, norm.reader.forced(script), script)
-        if request is None and turn is None and points_back(norm.text, self.vocab):
+        if follow_ups and request is None and turn is None and points_back(norm.text, self.vocab):
             shown = norm.reader.forced(script)  # 它们谁更重要 with nothing before it: ask what 它们 are
             return Answer(Result(False, "request", shown), render_note("no-last-answer", None, shown))
         follow = read_follow_up(text, self.vocab, norm) if follow_ups and request is None else None
@@ -187,7 +187,7 @@ class Service:
         if not result.answered and (mention := self._mentions(result, norm.text)) is not None:
             return Answer(result, mention)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
-        off_topic = not result.answered and not self._near(norm.text)
+        off_topic = not result.answered and not self._near(norm.text) and not points_back(norm.text, self.vocab)
         answer = self._answer(result, short=short, deep_link=link, browse=self.categories, off_topic=off_topic)
         return Answer(result, with_lead(answer.reply, lead, result.reader)) if lead else answer
 
@@ -204,8 +204,9 @@ class Service:
         if last is None or not last.answered:
             kind = "unservable" if request.kind == "unservable" and turn is not None else "no-last-answer"
             return Answer(Result(False, "request", reader), render_note(kind, None, reader))
-        if request.kind == "unservable":
-            return Answer(Result(False, "request", turn.reader if turn else reader), render_note("unservable"))
+        if request.kind in ("unservable", "doubt"):
+            shown_to = turn.reader if turn else reader
+            return Answer(Result(False, "request", shown_to), render_note(request.kind, None, shown_to))
         shown = turn.reader.forced(script) if turn is not None else reader
         if request.kind in ("traditional", "simplified"):
             shown = shown.forced(request.kind) if shown.script != request.kind else shown
