@@ -260,6 +260,8 @@ class Service:
         """Say what the knowledge says about a role it only mentions in passing (BD, 品牌, 公关), with the source."""
         if result.kind not in ("related", "decline"):
             return None
+        if result.missing is not None and result.missing.aspect not in (None, "near-role", "other-job"):
+            return None  # 品牌经理的工资: the part asked about is what we lack, said by the related reply
         terms = [*roles_in(normalized, self.vocab), *(w for w in PASSING if w in normalized)]
         terms = [t for t in dict.fromkeys(terms) if t not in self.vocab.browse]
         for term in terms:
