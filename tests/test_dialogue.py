@@ -140,3 +140,38 @@ def test_a_request_without_a_last_answer_says_so(service: Service) -> None:
     for text in ("再简单点", "举个例子", "换成繁体说一遍", "它们谁更重要"):
         answer = service.ask(text, record=False, context=("t", 1))
         assert answer.reply.plain.startswith(NOTES["no-last-answer"])
+
+
+@pytest.mark.parametrize(
+    ("text", "calm"),
+    [
+        pytest.param("你好笨啊", True, id="insult"),
+        pytest.param("你怎么这么笨", True, id="insult-how"),
+        pytest.param("啊啊啊啊啊", True, id="nonsense"),
+        pytest.param("哈哈哈哈", False, id="laughter"),
+        pytest.param("垃圾分类怎么做", False, id="off-topic-question"),
+        pytest.param("how to cook rice", False, id="english-question"),
+        pytest.param("销售好累吧", False, id="names-a-role"),
+    ],
+)
+def test_insults_and_nonsense_are_told_from_questions(service: Service, text: str, calm: bool) -> None:
+    answer = service.ask(text, record=False)
+    assert (answer.reply.plain == CALM) is calm, answer.reply.plain
+
+
+def test_known_questions_are_not_read_as_requests_or_premises(service: Service) -> None:
+    """The near-domain and depth banks: no question of its own is taken for an insult, a request or a premise."""
+    import json
+
+    rows = [
+        json.loads(line)
+        for name in ("near.jsonl", "depth.jsonl")
+        for line in (Path(__file__).parent / "data" / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(rows) > 100
+    for row in rows:
+        question = str(row["q"])
+        answer = service.ask(question, record=False)
+        assert answer.result.kind not in ("abuse", "request"), question
+        assert read_premise(normalize(question, service.vocab).text, load_premises()) is None, question

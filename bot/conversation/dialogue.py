@@ -113,7 +113,7 @@ def read_request(text: str, vocab: Vocabulary, last_roles: tuple[str, ...]) -> R
                 return Request("compare", f"{pair[0]}和{pair[1]}有什么区别", pair)
     if last_roles and (refer := _refer(text, b, vocab, last_roles)) is not None:
         return refer
-    if _UNSERVABLE.match(b.lower()):
+    if _UNSERVABLE.match(b.lower()) and len(b) <= 8:  # 帮我翻译一下I love you is a request of its own
         return Request("unservable")
     if _DOUBT.match(b) and len(b) <= 8:
         return Request("doubt")
