@@ -175,3 +175,18 @@ def test_known_questions_are_not_read_as_requests_or_premises(service: Service) 
         answer = service.ask(question, record=False)
         assert answer.result.kind not in ("abuse", "request"), question
         assert read_premise(normalize(question, service.vocab).text, load_premises()) is None, question
+
+
+def test_off_topic_is_told_from_near_domain(service: Service) -> None:
+    """The out-of-scope bank: life questions are "not my field"; questions of the trade are not told that."""
+    import yaml
+
+    bank = yaml.safe_load((Path(__file__).parents[1] / "knowledge" / "out_of_scope.yaml").read_text(encoding="utf-8"))
+    off: dict[str, list[bool]] = {}
+    for row in bank["questions"]:
+        reply = service.ask(str(row["q"]), record=False).reply.plain
+        off.setdefault(str(row["kind"]), []).append(reply.startswith(DECLINES["off-topic"]))
+    # measured: life 32/36; theory-detail 2/42, how-to 1/47, near-role 2/30, salary 0/32, interview 1/30
+    assert sum(off["life"]) >= 0.8 * len(off["life"])
+    for kind in ("theory-detail", "how-to", "near-role", "salary", "interview"):
+        assert sum(off[kind]) <= 0.1 * len(off[kind]), kind

@@ -46,7 +46,15 @@ __all__ = ["Service", "Answer", "render_plain"]
 # words of the trade a question about our field may use without naming a role: it is near-domain, not off-topic
 TRADE_WORDS = (
     "岗位", "职位", "工作", "职业", "部门", "公司", "客户", "用户", "产品", "广告", "公关", "策划", "文案", "渠道",
-    "品牌", "转行", "求职", "面试", "工资", "薪资", "提成", "业绩", "kpi", "gmv", "市场部", "增长", "流量", "获客",
+    "品牌", "转行", "求职", "面试", "工资", "薪资", "提成", "业绩", "kpi", "gmv", "roi", "dau", "seo", "市场部",
+    "增长", "流量", "获客", "公众号", "抖音", "小红书", "直播", "视频", "私域", "电商", "淘宝", "店铺", "转化", "留存",
+    "定价", "价格", "粉丝", "涨粉", "投放", "社群", "地推", "活动", "方案", "竞品", "预算", "会员", "陌拜", "点击",
+    "新闻稿", "海报", "排版", "起号", "数据", "模型", "理论", "战略", "消费者", "商家", "营收", "利润", "成本",
+)  # fmt: skip
+# words of the knowledge that say nothing of a field: a question made of them alone may still be off-topic
+GENERIC = frozenset(
+    {"怎么办", "喜欢", "觉得", "人生", "意义", "一段", "有没有", "推荐", "提升", "起来", "才能", "应该", "只有",
+     "办法", "常见", "哪几个", "几个", "东西", "时候", "现在", "今天", "明天", "一下", "知道", "可以", "什么"}
 )  # fmt: skip
 # words the knowledge mentions in passing that no role entry covers (BD and 品牌 are roles of the vocabulary)
 PASSING = ("公关", "策划", "文案", "广告", "渠道")
@@ -216,7 +224,9 @@ class Service:
             return Answer(replace(last, kind="request", reader=shown), self._example(last, shown))
         again = replace(last, reader=shown)
         if request.kind == "simpler":
-            gist = next((ln for ln in (last.answer or "").splitlines() if ln.strip()), "")
+            lines = [ln for ln in (last.answer or "").splitlines() if ln.strip()]
+            # an answer led by a claim has its topic's one-line summary after the claim
+            gist = next((ln for ln in lines if ln.startswith("一句话")), lines[0] if lines else "")
             again = replace(again, answer=gist, has_more=True)
         reply = self._answer(again, short=False, deep_link=None).reply
         return Answer(replace(again, kind="request"), reply)
@@ -253,8 +263,15 @@ class Service:
         return result, ""
 
     def _near(self, normalized: str) -> bool:
-        """Say whether a question is about our field (names a role or a word of the trade), not off-topic."""
-        return bool(roles_in(normalized, self.vocab)) or any(w in normalized for w in TRADE_WORDS)
+        """Say whether a question is about our field, not off-topic: it names a role, a word of the trade, or a
+        word of two characters or more that the knowledge's claims use (空中部队, 定价)."""
+        if roles_in(normalized, self.vocab) or any(w in normalized for w in TRADE_WORDS):
+            return True
+        points = self.engine.points
+        if points is None:
+            return False
+        known = points.idf()
+        return any(len(w) >= 2 and w in known and w not in GENERIC for w in points.words(normalized))
 
     def _mentions(self, result: Result, normalized: str) -> Reply | None:
         """Say what the knowledge says about a role it only mentions in passing (BD, 品牌, 公关), with the source."""
