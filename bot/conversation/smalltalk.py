@@ -46,7 +46,7 @@ _ABUSE = re.compile(
 )
 _ASKS = re.compile(r"怎么|什么|如何|哪|多少|吗|几")
 # 啊啊啊啊, 一个字打满一行; laughter and emoji are not nonsense, and English words are questions (how to cook rice)
-_NONSENSE = re.compile(r"^[啊阿呃额喂]{4,}$|^([^哈呵嘿😂👍])\1{5,}$")
+_NONSENSE = re.compile(r"^[啊阿呃额]{4,}$|^([^哈呵嘿😂👍])\1{5,}$")
 
 
 def read_abuse(normalized: str, vocab: Vocabulary) -> bool:
