@@ -28,8 +28,16 @@ EVAL_FILES = sorted((SHARED / "eval").glob("*.jsonl"))
 OUT_OF_SCOPE = KNOWLEDGE / "out_of_scope.yaml"
 OVERLAPS = KNOWLEDGE / "overlaps.yaml"
 # the record files: everything but the vocabulary, the out-of-scope bank, the regional glossary, the converter's
-# corrections, the overlaps and the claim inventory (tests/test_claims.py checks it)
-NOT_RECORDS = ("vocabulary.yaml", OUT_OF_SCOPE.name, "glossary.yaml", "corrections.yaml", OVERLAPS.name, "claims.yaml")
+# corrections, the overlaps, the claim inventory (tests/test_claims.py checks it) and the premises (test_dialogue.py)
+NOT_RECORDS = (
+    "vocabulary.yaml",
+    OUT_OF_SCOPE.name,
+    "glossary.yaml",
+    "corrections.yaml",
+    OVERLAPS.name,
+    "claims.yaml",
+    "premises.yaml",
+)
 FILES = sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in NOT_RECORDS)
 
 

@@ -326,8 +326,10 @@ def test_no_sources_line_without_an_answer(result: Result) -> None:
 
 def test_decline_offers_browse_and_honesty() -> None:
     reply = render_result(Result(False, "decline", SIMPLIFIED_READER), browse=["营销", "销售", "市场", "运营"])
-    assert "不太确定" in reply.plain
+    assert "没有现成的答案" in reply.plain
     assert [len(row) for row in reply.buttons] == [3, 1]
+    off = render_result(Result(False, "decline", SIMPLIFIED_READER), browse=["营销"], off_topic=True)
+    assert off.plain.startswith("这个不在我能聊的范围里") and "营销、销售、市场、运营" in off.plain
 
 
 def test_related_says_no_ready_answer_and_offers_the_nearest() -> None:

@@ -189,7 +189,9 @@ def test_xingxiao_question_buttons_and_menus_use_taiwan_words(service: Service) 
 def test_every_reply_kind_is_rendered_for_the_reader(service: Service) -> None:
     reader = taiwan_reader()
     decline = render_result(Result(False, "decline", reader), browse=["营销", "运营"])
-    assert "這個問題" in decline.plain and "行銷" in decline.plain
+    assert "這個問題" in decline.plain
+    off_topic = render_result(Result(False, "decline", reader), browse=["营销", "运营"], off_topic=True)
+    assert "行銷" in off_topic.plain and "營運" in off_topic.plain
     assert [b.label for b in decline.flat_buttons()] == ["行銷", "營運"]
     assert "業務部" in service.help(reader).plain and "營運" in service.welcome(reader).plain
     talk = service.ask("謝謝", record=False)
@@ -199,7 +201,7 @@ def test_every_reply_kind_is_rendered_for_the_reader(service: Service) -> None:
 def test_passages_rendered_for_the_reader() -> None:
     passages = [{"title": "营销是战略", "text": "销售是战术，渠道是“路”", "sources": [{"title": "营销和销售"}]}]
     reply = render_passages(passages, Reader(TRADITIONAL, "tw", TW))
-    assert reply.plain == "行銷是戰略\n業務是戰術，通路是「路」\n來源：《营销和销售》"
+    assert reply.plain == "行銷是戰略\n• 業務是戰術，通路是「路」\n來源：《营销和销售》"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rolebot.engine.result import Result
 from rolebot.language import segment
 from rolebot.language.normalize import Normalized, normalize
 from rolebot.language.script import Reader
@@ -23,7 +24,7 @@ MORE = frozenset(
     {
         "详细说说", "详细讲讲", "详细点", "详细一点", "再详细点", "再详细一点", "详细说一下", "详细讲一下", "具体说说",
         "具体讲讲", "具体点", "展开讲讲", "展开说说", "展开讲", "展开说", "展开", "多说点", "多讲点", "再说说",
-        "举个例子", "举例", "举例子", "举个栗子", "有例子", "比如", "比如说", "为什么", "为啥", "怎么说", "更多",
+        "为什么", "为啥", "怎么说", "更多", "说详细点", "详细些", "长一点", "再长一点",
     }
 )  # fmt: skip
 _PUNCT = re.compile(r"[?!.,。，？！、~\s]+")
@@ -40,6 +41,8 @@ class Turn:
     entry_id: str | None
     reader: Reader  # who asked: the script and words their follow-ups are answered in
     at: float
+    roles: tuple[str, ...] = ()  # the roles of the question or, when it named none, of the answer (它们, 前者)
+    result: Result | None = None  # the answer itself, for requests about it (再简单点, 换成繁体说一遍)
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,18 @@ class Contexts:
                 return None
             return turn
 
-    def put(self, key: Hashable, text: str, entry_id: str | None, reader: Reader) -> None:
+    def put(
+        self,
+        key: Hashable,
+        text: str,
+        entry_id: str | None,
+        reader: Reader,
+        roles: tuple[str, ...] = (),
+        result: Result | None = None,
+    ) -> None:
         """Remember what a chat was just answered."""
         with self._lock:
-            self._turns[key] = Turn(text, entry_id, reader, self.clock())
+            self._turns[key] = Turn(text, entry_id, reader, self.clock(), roles, result)
             self._turns.move_to_end(key)
             while len(self._turns) > self.limit:
                 self._turns.popitem(last=False)

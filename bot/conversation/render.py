@@ -128,8 +128,12 @@ def render_result(
     deep_link: str | None = None,
     browse: list[str] | None = None,
     limit: int | None = None,
+    off_topic: bool = False,
 ) -> Reply:
-    """Render what the engine decided: an answer, a choice, or an honest decline; text within `limit` units."""
+    """Render what the engine decided: an answer, a choice, or an honest decline; text within `limit` units.
+
+    `off_topic`: a decline of a question that is not about our field at all (what the bot is for, the menu).
+    """
     if result.kind in ("answer", "passage") and result.answer:
         reply = _render_answer(result, short=short, deep_link=deep_link, limit=limit)
     elif result.kind == "unsure" and result.candidates:
@@ -144,12 +148,68 @@ def render_result(
         text = f"{missing_phrase(result.missing)}我这里没有资料，也不想乱答。可以从下面的话题里看看我讲得了的部分。"
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     else:
-        text = (
-            "这个问题我不太确定，也不想乱答。我只懂营销、销售、市场、运营这些岗位的区别和关系，"
-            "可以换个问法，或者从下面的话题里挑一个看看。"
-        )
+        text = DECLINES["off-topic" if off_topic else "near"]
         reply = Reply(html.escape(text), text, _browse_rows(browse or []))
     return _convert(reply, result.reader, limit)
+
+
+# the declines that say why: not our field at all, or our field with no ready answer (related and missing aside)
+DECLINES = {
+    "off-topic": (
+        "这个不在我能聊的范围里。我是专门解释营销、销售、市场、运营这些岗位的机器人：它们各做什么、有什么区别、"
+        "怎么配合、怎么选。可以从下面的话题开始看看。"
+    ),
+    "near": "这个问题我没有现成的答案，也不想乱答。可以换个问法，或者从下面的话题里看看我讲得了的部分。",
+}
+# a reply to an insult or nonsense: short and calm, with the way back to a question
+CALM = "抱歉没帮上忙。换个说法再问一次，我尽量答好；比如「营销和销售有什么区别？」"
+# requests about the last answer that need one, or that we cannot do
+NOTES = {
+    "no-last-answer": "我还没回答过你的问题呢。先问我一个问题，比如「营销和运营有什么区别？」，再让我简化、举例或换成繁体。",
+    "unservable": (
+        "这个要求我做不到。对上一个回答，我能：说得更简单（再简单点）、举个例子、换成繁体或简体、"
+        "详细说说，或者和别的岗位比一比（和销售比呢）。"
+    ),
+    "doubt": "我只按资料回答，不自己编：上一个回答下面写着它的来源，可以对照着看；觉得答得不对，点 👎 告诉我。",
+    "no-example": "这个话题的资料里没有现成的例子，我不想编一个。可以点「📖 更多」看看原文摘要。",
+}
+
+
+def with_lead(reply: Reply, sentence: str, reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Put one sentence before a reply (a premise corrected, what a relation question fell back to)."""
+    shown = reader.write(sentence)
+    return Reply(f"{html.escape(shown)}\n\n{reply.html}", f"{shown}\n\n{reply.plain}", reply.buttons)
+
+
+def render_note(kind: str, categories: list[str] | None = None, reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Render a short plain reply: a calm one to an insult, or a note about a request on the last answer."""
+    text = CALM if kind == "calm" else NOTES[kind]
+    return _convert(Reply(html.escape(text), text, _browse_rows(categories or [])), reader)
+
+
+def render_example(text: str, source: str, topic: str, question: str, reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Render an example from the sources of the last answer, with its source and a way back to the answer."""
+    body = f"举个资料里的例子：\n{text}"
+    src = f"来源：《{source}》" if source else ""
+    plain = body + (f"\n\n{src}" if src else "")
+    shown = html.escape(body) + (f"\n\n<i>{html.escape(src)}</i>" if src else "")
+    rows = [[b]] if (b := _button(question, ShowTopic(topic))) is not None else []
+    return _convert(Reply(shown, plain, rows), reader)
+
+
+def render_mentions(term: str, mentions: list[tuple[str, str, str, str]], reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Render what the knowledge says about a role it mentions only in passing: (text, source, topic, question)."""
+    lines = [f"我没有专门讲「{term}」的资料，资料里提到它的地方有："]
+    parts_html = [html.escape(lines[0])]
+    for text, source, _, _ in mentions:
+        lines.append(f"• {text}\n  来源：《{source}》")
+        parts_html.append(f"• {html.escape(text)}\n  <i>来源：《{html.escape(source)}》</i>")
+    rows = [
+        [b]
+        for topic, question in dict.fromkeys((m[2], m[3]) for m in mentions)
+        if (b := _button(question, ShowTopic(topic))) is not None
+    ]
+    return _convert(Reply("\n".join(parts_html), "\n".join(lines), rows), reader)
 
 
 # how a reply names what a question asks that the knowledge does not cover (the aspect reader's kinds)
@@ -302,16 +362,30 @@ def render_small_talk(kind: str, categories: list[str], reader: Reader = SIMPLIF
     return _convert(Reply(html.escape(text), text, _browse_rows(categories)), reader)
 
 
-def render_help(reader: Reader = SIMPLIFIED_READER) -> Reply:
-    """Render /help."""
-    text = (
-        "怎么用：\n"
-        "• 直接发问题，例如「市场部和销售部有什么区别？」（简体、繁體都可以）\n"
-        "• /topics 浏览所有话题\n"
-        "• /ask 问题 —— 在群里请用这个方式问我\n"
-        "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好"
-    )
+def render_help(reader: Reader = SIMPLIFIED_READER, *, terminal: bool = False) -> Reply:
+    """Render /help: what can be typed, here (`terminal`: the chat in a terminal) or in Telegram."""
+    lines = [
+        "可以这样用：",
+        "• 直接发问题，例如「市场部和销售部有什么区别？」（简体、繁體都可以）",
+        "• 接着上一个回答追问：那运营呢、和销售比呢、它们谁更重要、前者要什么能力",
+        "• 对上一个回答：再简单点、举个例子、详细说说、换成繁体说一遍",
+        "• /topics 浏览所有话题",
+    ]
+    if terminal:
+        lines += ["• 输入按钮前的数字，等于点那个按钮", "• /help 看这段说明；q、quit、exit 或 Ctrl-D 退出"]
+    else:
+        lines += [
+            "• /ask 问题 —— 在群里请用这个方式问我，或者回复我的消息",
+            "• 回答下面的按钮可以继续追问、看原文摘要，或者告诉我答得好不好",
+        ]
+    text = "\n".join(lines)
     return _convert(Reply(html.escape(text), text), reader)
+
+
+def render_topics(categories: list[str], reader: Reader = SIMPLIFIED_READER) -> Reply:
+    """Render /topics: the browse menu alone, without the greeting."""
+    text = "选一个方向看看相关的问题："
+    return _convert(Reply(html.escape(text), text, _browse_rows(categories)), reader)
 
 
 def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Reader = SIMPLIFIED_READER) -> Reply:
@@ -321,24 +395,69 @@ def render_topic_list(category: str, topics: list[tuple[str, str]], reader: Read
     return _convert(Reply(html.escape(text), text, rows), reader)
 
 
+LINE = 80  # the longest line of 📖 更多, in characters: a phone shows it in two or three rows
+_SENTENCE = re.compile(r"(?<=[。！？])")
+_PIECE = re.compile(r"(?<=[；;])")
+_CLAUSE = re.compile(r"(?<=[，、：])")
+
+
+def _pack(pieces: list[str], width: int, split: re.Pattern[str] | None) -> list[str]:
+    """Put pieces on lines of at most `width` characters, cutting a piece too long at `split`, else anywhere."""
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if len(piece) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            if split is not None:
+                lines += _pack([x for x in split.split(piece) if x], width, None if split is _CLAUSE else _CLAUSE)
+            else:
+                lines += [piece[i : i + width] for i in range(0, len(piece), width)]
+            continue
+        if len(line) + len(piece) > width:
+            lines.append(line)
+            line = ""
+        line += piece
+    return [*lines, line] if line else lines
+
+
+def wrap(text: str, width: int = LINE) -> list[str]:
+    """Cut a text into lines of at most `width` characters: at a semicolon, else a comma, else anywhere."""
+    return _pack([x for x in _PIECE.split(text.strip()) if x], width, _CLAUSE)
+
+
+def _bullets(text: str, width: int = LINE) -> list[str]:
+    """Write a passage as bullets, one per sentence (a long one goes on over indented lines)."""
+    out: list[str] = []
+    for sentence in (x.strip() for x in _SENTENCE.split(text.replace("\n", "")) if x.strip()):
+        out += [("• " if i == 0 else "  ") + line for i, line in enumerate(wrap(sentence, width - 2))]
+    return out
+
+
+def _source_lines(sources: list[Source]) -> list[str]:
+    """Write a passage's sources one a line, each within the line limit."""
+    return [_fit(("来源：" if i == 0 else "　　　") + format_source(s), LINE) for i, s in enumerate(sources)]
+
+
 def render_passages(passages: list[PassageRow], reader: Reader = SIMPLIFIED_READER, limit: int | None = None) -> Reply:
-    """Render the passage digests behind an answer (📖 更多), within `limit` UTF-16 units."""
+    """Render the passage digests behind an answer (📖 更多) as short bullets, within `limit` UTF-16 units."""
     if not passages:
         text = "这个话题暂时没有更多原文摘要。"
         return _convert(Reply(html.escape(text), text), reader)
     blocks_html, blocks_plain = [], []
     room = None if limit is None else limit // min(len(passages), 3) - 4  # 4: the blank lines between blocks
     for p in passages[:3]:
-        title = str(p.get("title") or "")
+        title = _fit(str(p.get("title") or ""), LINE)
         srcs = p.get("sources") or []
-        src = "；".join(format_source(s) for s in srcs) if isinstance(srcs, list) else ""
-        plain = "\n".join(x for x in (title, str(p["text"]), f"来源：{src}" if src else "") if x)
-        blocks_plain.append(plain)
-        title, src = _fit(title, 200), _fit(src, 300)
+        src_lines = _source_lines(srcs) if isinstance(srcs, list) else []
+        body = _bullets(str(p["text"]))
+        blocks_plain.append("\n".join([*([title] if title else []), *body, *src_lines]))
         head = f"<b>{html.escape(title)}</b>\n" if title else ""
-        tail = f"\n<i>来源：{html.escape(src)}</i>" if src else ""
-        text_room = _less(room, title, "\n" if title else "", f"\n来源：{src}" if src else "")
-        blocks_html.append(head + _escape_fit(str(p["text"]), text_room) + tail)
+        src = "\n".join(src_lines)
+        tail = f"\n<i>{html.escape(src)}</i>" if src else ""
+        text_room = _less(room, title, "\n" if title else "", f"\n{src}" if src else "")
+        blocks_html.append(head + _escape_fit("\n".join(body), text_room) + tail)
     return _convert(Reply("\n\n".join(blocks_html), _fit("\n\n".join(blocks_plain), limit)), reader, limit)
 
 

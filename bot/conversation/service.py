@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rolebot.conversation.actions import DIGEST, entry_ref
-from rolebot.conversation.context import Contexts, read_follow_up, swap_roles
+from rolebot.conversation.context import Contexts, Turn, read_follow_up, swap_roles
+from rolebot.conversation.dialogue import Request, points_back, read_request, relation_of, roles_in
 from rolebot.conversation.groups import GroupSettings
+from rolebot.conversation.premises import Premise, load_premises, read_premise
 from rolebot.conversation.render import (
     Reply,
+    render_example,
     render_help,
+    render_mentions,
+    render_note,
     render_passages,
     render_plain,
     render_result,
     render_small_talk,
     render_topic_list,
+    render_topics,
     render_welcome,
+    with_lead,
 )
-from rolebot.conversation.smalltalk import read_small_talk
+from rolebot.conversation.smalltalk import read_abuse, read_small_talk
 from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files, shipped_points
 from rolebot.kb.records import Progress
@@ -34,6 +42,22 @@ from rolebot.store.schema import FaqRow
 from rolebot.store.store import Store
 
 __all__ = ["Service", "Answer", "render_plain"]
+
+# words of the trade a question about our field may use without naming a role: it is near-domain, not off-topic
+TRADE_WORDS = (
+    "岗位", "职位", "工作", "职业", "部门", "公司", "客户", "用户", "产品", "广告", "公关", "策划", "文案", "渠道",
+    "品牌", "转行", "求职", "面试", "工资", "薪资", "提成", "业绩", "kpi", "gmv", "roi", "dau", "seo", "市场部",
+    "增长", "流量", "获客", "公众号", "抖音", "小红书", "直播", "视频", "私域", "电商", "淘宝", "店铺", "转化", "留存",
+    "定价", "价格", "粉丝", "涨粉", "投放", "社群", "地推", "活动", "方案", "竞品", "预算", "会员", "陌拜", "点击",
+    "新闻稿", "海报", "排版", "起号", "数据", "模型", "理论", "战略", "消费者", "商家", "营收", "利润", "成本",
+)  # fmt: skip
+# words of the knowledge that say nothing of a field: a question made of them alone may still be off-topic
+GENERIC = frozenset(
+    {"怎么办", "喜欢", "觉得", "人生", "意义", "一段", "有没有", "推荐", "提升", "起来", "才能", "应该", "只有",
+     "办法", "常见", "哪几个", "几个", "东西", "时候", "现在", "今天", "明天", "一下", "知道", "可以", "什么"}
+)  # fmt: skip
+# words the knowledge mentions in passing that no role entry covers (BD and 品牌 are roles of the vocabulary)
+PASSING = ("公关", "策划", "文案", "广告", "渠道")
 
 
 @dataclass(frozen=True)
@@ -71,7 +95,8 @@ class Service:
         self.text_limit = text_limit
         self._refs: dict[str, str] = {}  # digest → entry id, for ids too long for a button (entry_ref)
         self.vocab = vocab or vocabulary()
-        self.engine = Engine(store, self.vocab, lazy=lazy, points=shipped_points())
+        self.points = shipped_points()
+        self.engine = Engine(store, self.vocab, lazy=lazy, points=self.points)
         self._salt = salt  # read (or made) at the first vote, so a read-only `rolebot ask` writes nothing
         self.contexts = Contexts()
 
@@ -120,9 +145,19 @@ class Service:
         if talk is not None:
             shown = norm.reader.forced(script)
             return Answer(Result(False, "smalltalk", shown), render_small_talk(talk, self.categories, shown))
-        follow = read_follow_up(text, self.vocab, norm) if follow_ups else None
-        turn = self.contexts.get(context) if context is not None and follow is not None else None
-        asked = text
+        if read_abuse(norm.text, self.vocab):
+            shown = norm.reader.forced(script)  # calm, and kept out of the review: nothing was asked
+            return Answer(Result(False, "abuse", shown), render_note("calm", None, shown))
+        turn = self.contexts.get(context) if context is not None and follow_ups else None
+        request = read_request(norm.text, self.vocab, turn.roles if turn else ()) if follow_ups else None
+        if request is not None and request.kind not in ("compare", "refer"):
+            return self._request(request, context, turn, norm.reader.forced(script), script)
+        if follow_ups and request is None and turn is None and points_back(norm.text, self.vocab):
+            shown = norm.reader.forced(script)  # 它们谁更重要 with nothing before it: ask what 它们 are
+            return Answer(Result(False, "request", shown), render_note("no-last-answer", None, shown))
+        follow = read_follow_up(text, self.vocab, norm) if follow_ups and request is None else None
+        turn = turn if follow is not None or request is not None else None
+        asked = request.question if request is not None else text
         if follow is not None and follow.kind == "more":
             shown = (turn.reader if turn else norm.reader).forced(script)
             more = self.more(turn.entry_id, shown) if turn and turn.entry_id else None
@@ -133,23 +168,146 @@ class Service:
             )
         if follow is not None and turn is not None:
             asked = swap_roles(turn.text, follow, self.vocab) or text
+        premise = read_premise(norm.text, self.premises) if asked is text else None
+        lead = ""
         # a follow-up asks the previous question with its roles swapped: that wording is normalised anew
         result = self.engine.ask(asked, norm=norm if asked is text else None)
+        if premise is not None:
+            topic = premise.topic or next((p.topic for p in self.points if p.id == premise.claim), None)
+            denied = self.engine.show_topic(topic, norm.reader) if topic else None
+            if denied is not None and denied.answered:  # the answer of the point that denies the premise
+                result, lead = denied, premise.correction
+        elif not result.answered and follow is None:
+            named = request.roles if request is not None else roles_in(norm.text, self.vocab)
+            relation = relation_of(request.question if request is not None else norm.text)
+            if len(named) >= 2 and relation is not None:
+                result, lead = self._relation(named[:2], relation, result)
         if asked is not text:
             result.reader = norm.reader  # the previous question is stored Simplified
         result.reader = result.reader.forced(script)
         if record:
             self.record(result, text, chat_type)
         if context is not None and result.answered:
-            self.contexts.put(context, result.normalized or asked, result.entry_id, result.reader)
+            roles = roles_in(result.normalized or normalize(asked, self.vocab).text, self.vocab) or roles_in(
+                result.question or "", self.vocab
+            )
+            self.contexts.put(context, result.normalized or asked, result.entry_id, result.reader, roles, result)
+        if not result.answered and (mention := self._mentions(result, norm.text)) is not None:
+            return Answer(result, mention)
         link = deep_link.format(topic=result.topic) if deep_link and result.topic else None
-        return self._answer(result, short=short, deep_link=link, browse=self.categories)
+        off_topic = not result.answered and not self._near(norm.text) and not points_back(norm.text, self.vocab)
+        answer = self._answer(result, short=short, deep_link=link, browse=self.categories, off_topic=off_topic)
+        return Answer(result, with_lead(answer.reply, lead, result.reader)) if lead else answer
 
-    def _answer(self, result: Result, *, short: bool, deep_link: str | None, browse: list[str] | None = None) -> Answer:
+    @property
+    def premises(self) -> tuple[Premise, ...]:
+        """Return the premises the knowledge denies (knowledge/premises.yaml)."""
+        return load_premises()
+
+    def _request(
+        self, request: Request, context: Hashable | None, turn: Turn | None, reader: Reader, script: str | None
+    ) -> Answer:
+        """Serve a request about the last answer: shorter, an example, the other script, or say it cannot be."""
+        last = turn.result if turn is not None else None
+        if last is None or not last.answered:
+            kind = "unservable" if request.kind == "unservable" and turn is not None else "no-last-answer"
+            return Answer(Result(False, "request", reader), render_note(kind, None, reader))
+        if request.kind in ("unservable", "doubt"):
+            shown_to = turn.reader if turn else reader
+            return Answer(Result(False, "request", shown_to), render_note(request.kind, None, shown_to))
+        shown = turn.reader.forced(script) if turn is not None else reader
+        if request.kind in ("traditional", "simplified"):
+            shown = shown.forced(request.kind) if shown.script != request.kind else shown
+            if turn is not None and context is not None:  # what follows is answered in the script asked for
+                self.contexts.put(context, turn.text, turn.entry_id, shown, turn.roles, last)
+        if request.kind == "example":
+            return Answer(replace(last, kind="request", reader=shown), self._example(last, shown))
+        again = replace(last, reader=shown)
+        if request.kind == "simpler":
+            lines = [ln for ln in (last.answer or "").splitlines() if ln.strip()]
+            # an answer led by a claim has its topic's one-line summary after the claim
+            gist = next((ln for ln in lines if ln.startswith("一句话")), lines[0] if lines else "")
+            again = replace(again, answer=gist, has_more=True)
+        reply = self._answer(again, short=False, deep_link=None).reply
+        return Answer(replace(again, kind="request"), reply)
+
+    def _example(self, result: Result, reader: Reader) -> Reply:
+        """Find an example in the sources of an answer's topic: a claim that is one, or a passage sentence."""
+        roles = set(roles_in(result.question or "", self.vocab))
+        claims = [p for p in self.points if p.topic == result.topic and p.aspect == "example"]
+        claims.sort(key=lambda p: -len(roles & set(p.roles)))
+        question = result.question or ""
+        if claims:
+            return render_example(claims[0].text, claims[0].source, result.topic or "", question, reader)
+        for passage in self.store.topic_passages(result.topic or ""):
+            for sentence in re.split(r"(?<=[。！？])", str(passage["text"])):
+                if re.search(r"比如|例如|举例|譬如|案例", sentence):
+                    srcs = passage.get("sources") or []
+                    title = str(srcs[0]["title"]) if isinstance(srcs, list) and srcs else ""
+                    return render_example(sentence.strip(), title, result.topic or "", question, reader)
+        return render_note("no-example", None, reader)
+
+    def _relation(self, roles: tuple[str, ...], relation: str, result: Result) -> tuple[Result, str]:
+        """Answer a relation question about two roles that no entry answers with how they relate or differ."""
+        pair = "和".join(roles)
+        tries = [
+            (f"{pair}之间如何配合", f"资料没有直接回答「{pair}{relation}」，讲的是{pair}怎么配合："),
+            (f"{pair}有什么区别", f"资料没有直接回答「{pair}{relation}」，讲的是{pair}的区别："),
+        ]
+        if not re.search(r"重要|配合|合作|联系|关系", relation):  # 哪个更难, 选哪个: the difference tells more
+            tries.reverse()
+        for asked, lead in tries:
+            tried = self.engine.ask(asked)
+            if tried.answered:
+                return tried, lead
+        return result, ""
+
+    def _near(self, normalized: str) -> bool:
+        """Say whether a question is about our field, not off-topic: it names a role, a word of the trade, or a
+        word of two characters or more that the knowledge's claims use (空中部队, 定价)."""
+        if roles_in(normalized, self.vocab) or any(w in normalized for w in TRADE_WORDS):
+            return True
+        points = self.engine.points
+        if points is None:
+            return False
+        known = points.idf()
+        return any(len(w) >= 2 and w in known and w not in GENERIC for w in points.words(normalized))
+
+    def _mentions(self, result: Result, normalized: str) -> Reply | None:
+        """Say what the knowledge says about a role it only mentions in passing (BD, 品牌, 公关), with the source."""
+        if result.kind not in ("related", "decline"):
+            return None
+        if result.missing is not None and result.missing.aspect not in (None, "near-role", "other-job"):
+            return None  # 品牌经理的工资: the part asked about is what we lack, said by the related reply
+        terms = [*roles_in(normalized, self.vocab), *(w for w in PASSING if w in normalized)]
+        terms = [t for t in dict.fromkeys(terms) if t not in self.vocab.browse]
+        for term in terms:
+            forms = {term, *(a.upper() if a.isascii() else a for a, c in self.vocab.aliases.items() if c == term)}
+            hits = [p for p in self.points if any(f in p.text for f in forms)]
+            if not hits:
+                continue
+            hits.sort(key=lambda p: (term not in p.roles, len(p.text)))
+            mentions = [(p.text, p.source, p.topic, q) for p in hits[:2] if (q := self.engine.topic_question(p.topic))]
+            if mentions:
+                label = next((f for f in sorted(forms) if f.isascii()), None)
+                return render_mentions(f"{term}（{label}）" if label else term, mentions, result.reader)
+        return None
+
+    def _answer(
+        self,
+        result: Result,
+        *,
+        short: bool,
+        deep_link: str | None,
+        browse: list[str] | None = None,
+        off_topic: bool = False,
+    ) -> Answer:
         """Render a result within the edge's limit, remembering a long entry id its buttons name by digest."""
         if result.entry_id and (ref := entry_ref(result.entry_id)) != result.entry_id:
             self._refs[ref] = result.entry_id
-        reply = render_result(result, short=short, deep_link=deep_link, browse=browse, limit=self.text_limit)
+        reply = render_result(
+            result, short=short, deep_link=deep_link, browse=browse, limit=self.text_limit, off_topic=off_topic
+        )
         return Answer(result, reply)
 
     def entry(self, ref: str) -> FaqRow | None:
@@ -184,7 +342,7 @@ class Service:
 
     def record(self, result: Result, text: str, chat_type: str) -> None:
         """Count a question, and remember it when it went unanswered (for `rolebot review`)."""
-        if result.kind in ("empty", "smalltalk", "more"):
+        if result.kind in ("empty", "smalltalk", "more", "abuse", "request"):
             return  # nothing was asked that knowledge could answer
         self.store.count_question(result.topic if result.answered else None)
         if not result.answered and result.normalized:
@@ -223,9 +381,13 @@ class Service:
         """Return the welcome with the browse menu."""
         return render_welcome(self.categories, reader)
 
-    def help(self, reader: Reader = SIMPLIFIED_READER) -> Reply:
-        """Return the help text."""
-        return render_help(reader)
+    def help(self, reader: Reader = SIMPLIFIED_READER, *, terminal: bool = False) -> Reply:
+        """Return the help text (`terminal`: for `rolebot chat`, with how to leave it)."""
+        return render_help(reader, terminal=terminal)
+
+    def topics(self, reader: Reader = SIMPLIFIED_READER) -> Reply:
+        """Return the browse menu without the greeting (/topics)."""
+        return render_topics(self.categories, reader)
 
     def inline(self, text: str, limit: int = 10) -> list[InlineItem]:
         """Return answers for an inline query: the best topics, or popular ones for an empty query."""

@@ -38,3 +38,22 @@ def read_small_talk(text: str, vocab: Vocabulary, norm: Normalized | None = None
     if not bare or len(bare) > 12:
         return None
     return next((kind for kind, phrases in SMALL_TALK.items() if bare in phrases), None)
+
+
+# insults and nonsense: a calm reply, never a question for the review (a role word makes it a question: 销售很累吧)
+_ABUSE = re.compile(
+    r"笨|傻|蠢|垃圾|废物|智障|白痴|弱智|脑残|滚|闭嘴|辣鸡|去死|没用的东西|什么玩意|啥玩意|破机器人|sb|fuck|stupid|idiot"
+)
+_ASKS = re.compile(r"怎么|什么|如何|哪|多少|吗|几")
+# 啊啊啊啊, 一个字打满一行; laughter and emoji are not nonsense, and English words are questions (how to cook rice)
+_NONSENSE = re.compile(r"^[啊阿呃额]{4,}$|^([^哈呵嘿😂👍])\1{5,}$")
+
+
+def read_abuse(normalized: str, vocab: Vocabulary) -> bool:
+    """Say whether a normalised message is an insult or nonsense (啊啊啊啊, asdfgh) rather than a question."""
+    bare = re.sub(r"[\s!?.,。，？！…~]+", "", normalized.lower())
+    if not bare or len(bare) > 20 or any(r in bare for r in vocab.roles):
+        return False
+    if _ABUSE.search(bare):  # 垃圾分类怎么做 asks something; 你怎么这么笨 does not
+        return not _ASKS.search(bare.replace("怎么这么", "这么"))
+    return bool(_NONSENSE.search(bare)) and not any(w in bare for w in vocab.aliases)

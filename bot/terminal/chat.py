@@ -29,7 +29,7 @@ def press(service: Service, button: Button, reader: Reader) -> Reply | None:
 
 
 def run_chat(service: Service, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> None:
-    """Read questions until EOF or 'q'; a number presses a button of the last reply."""
+    """Read questions until EOF or q (quit, exit, /quit); a number presses a button of the last reply."""
     reply = service.welcome()
     reader = SIMPLIFIED_READER
     write(render_plain(reply))
@@ -59,10 +59,12 @@ def run_chat(service: Service, read: Callable[[str], str] = input, write: Callab
                 else "没有这个选项：现在没有可选的按钮，请直接提问。"
             )
             continue
-        elif line in ("/start", "/topics"):
+        elif line == "/start":
             reply = service.welcome(reader)
+        elif line == "/topics":
+            reply = service.topics(reader)
         elif line == "/help":
-            reply = service.help(reader)
+            reply = service.help(reader, terminal=True)
         else:
             answer = service.ask(line, chat_type="cli", context=("cli", 0))
             reader = answer.result.reader

@@ -63,7 +63,7 @@ class PrivateChat:
     async def on_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show the browse menu."""
         if update.effective_message:
-            await self.send.send(update.effective_message, self.shared.svc.welcome())
+            await self.send.send(update.effective_message, self.shared.svc.topics())
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer `/ask <question>` (the way to ask in groups)."""
