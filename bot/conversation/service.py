@@ -29,11 +29,12 @@ from rolebot.conversation.render import (
     render_welcome,
     with_lead,
 )
+from rolebot.conversation.review import Reviewer
 from rolebot.conversation.smalltalk import read_abuse, read_small_talk
 from rolebot.engine.engine import Engine, Result
 from rolebot.kb.knowledge import ImportPlan, import_files, shipped_points
 from rolebot.kb.records import Progress
-from rolebot.kb.review import Review, Stats, build_review, build_stats
+from rolebot.kb.review import Review, Stats, build_stats
 from rolebot.language.normalize import normalize
 from rolebot.language.script import SIMPLIFIED_READER, Reader
 from rolebot.language.vocabulary import Vocabulary, vocabulary
@@ -443,8 +444,8 @@ class Service:
         self.store.move_group(old_id, new_id)
 
     def review(self, since_days: float | None = None) -> Review:
-        """Return the unanswered clusters and feedback per topic."""
-        return build_review(self.store, since_days)
+        """Return the unanswered questions grouped by what they ask, with what to do with each, and feedback."""
+        return Reviewer(self.store, self.vocab, self.engine.model).review(since_days)
 
     def stats(self) -> Stats:
         """Return questions per day, answer rate, top and disliked topics."""
