@@ -256,19 +256,7 @@ def missing_phrase(missing: Missing) -> str:
     roles = "、".join(missing.roles)
     name = MISSING_NAMES.get(missing.aspect or "")
     words = "、".join(f"「{w}」" for w in missing.words)
-    if name and missing.aspect in (
-        "salary",
-        "interview",
-        "resume",
-        "certificate",
-        "tools",
-        "workload",
-        "education",
-        "age",
-        "industry",
-        "city",
-        "employment",
-    ):
+    if name and missing.aspect in ASPECTS_OF_ROLES:
         return f"关于{roles}的{name}，" if roles else f"关于{name}，"
     if words:
         return f"关于{words}{('（' + name + '）') if name else ''}，"

@@ -169,7 +169,7 @@ class Pipeline:
             return None
         th = self.model.thresholds
         hidden = self.snapshot.hidden
-        plain = [self.points.content(w) for t, w in self.snapshot.store.topic_phrasings(topic) if t not in hidden]
+        plain = [self.points.content(w) for t, w in self.snapshot.phrasings(topic) if t not in hidden]
         return self.points.best(query.content, topic, plain, th.point, th.point_margin)
 
     def _lead_with(self, result: Result, point: Point) -> Result:

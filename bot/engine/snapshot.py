@@ -57,6 +57,7 @@ class Snapshot:
         self._questions: Recent[str, str] = Recent(KEPT_TOPICS)
         self._has_more: Recent[str, bool] = Recent(KEPT_TOPICS)
         self._profiles: Recent[str, TopicProfile] = Recent(KEPT_TOPICS)
+        self._phrasings: Recent[str, list[tuple[str, tuple[str, ...]]]] = Recent(KEPT_TOPICS)
         self._parent: Snapshot | None = None  # the snapshot a fold hides phrasings of
 
     def without(self, hidden: frozenset[str]) -> Snapshot:
@@ -65,7 +66,7 @@ class Snapshot:
         fold._source = self.shipped()  # read once for every fold: hiding phrasings leaves the statistics as they are
         # counts, entries and questions do not depend on what is hidden: shared with this snapshot
         fold._df, fold._entries, fold._questions = self._df, self._entries, self._questions
-        fold._has_more = self._has_more
+        fold._has_more, fold._phrasings = self._has_more, self._phrasings  # every phrasing; hidden ones are skipped
         fold._parent = self
         return fold
 
@@ -123,11 +124,18 @@ class Snapshot:
             more = self._has_more.put(topic, self.store.has_passages(topic))
         return more
 
+    def phrasings(self, topic: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Return a topic's (text, words) phrasings, canonical first, hidden ones included."""
+        hit = self._phrasings.get(topic)
+        if hit is None:
+            hit = self._phrasings.put(topic, self.store.topic_phrasings(topic))
+        return hit
+
     def profile(self, topic: str) -> TopicProfile:
         """Return what a topic's knowledge says, without the hidden phrasings."""
         hit = self._profiles.get(topic)
         if hit is None:
-            every = self.store.topic_phrasings(topic)
+            every = self.phrasings(topic)
             if self._parent is not None and not any(t in self.hidden for t, _ in every):
                 return self._parent.profile(topic)  # nothing of this topic is hidden: the whole knowledge's profile
             phrasings = [(t, w) for t, w in every if t not in self.hidden]
